@@ -1,0 +1,41 @@
+import type { Tensor, TensorSpec } from '../api/inference.js';
+import type { Logger } from '../observability/logger.js';
+
+/** Everything a runtime needs to load one model; it knows nothing of HTTP or resources. */
+export interface LoadContext {
+  /** The served model name (the InferenceService name). */
+  name: string;
+  /** Local path the storage URI resolved to: a directory or a single file. */
+  path: string;
+  format: { name: string; version?: string };
+  /** ServingRuntime container args followed by the predictor's own args. */
+  args: string[];
+  env: Record<string, string>;
+  /** Native thread counts decided by the server's thread policy. */
+  threads: { intraOp: number; interOp: number };
+  log: Logger;
+}
+
+export interface LoadedModel {
+  readonly platform: string;
+  readonly inputs: TensorSpec[];
+  readonly outputs: TensorSpec[];
+  /**
+   * Runs a validated batch: inputs match `inputs` in name, datatype and shape;
+   * `outputNames` is a non-empty subset of `outputs`.
+   */
+  infer(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
+  /** Models with their own V1 semantics (custom runtimes) take the raw V1 body. */
+  predictV1?(body: unknown): Promise<unknown>;
+  /** Bytes this model holds, measured after load. */
+  memoryBytes(): number;
+  unload(): Promise<void>;
+}
+
+export interface Runtime {
+  /** Built-in ServingRuntime name, e.g. `inferd-onnx`. */
+  readonly name: string;
+  /** The model formats it serves, as `supportedModelFormats` names them. */
+  readonly formats: readonly string[];
+  load(ctx: LoadContext): Promise<LoadedModel>;
+}

@@ -1,0 +1,50 @@
+import { invalidInput } from '../api/errors.js';
+import { elementCount, type InferRequest, type TensorSpec } from '../api/inference.js';
+
+export interface Signature {
+  inputs: readonly TensorSpec[];
+  outputs: readonly TensorSpec[];
+}
+
+/**
+ * Checks a decoded request against the model's signature before it reaches a
+ * runtime, and returns the output names to compute. Every message names the tensor.
+ */
+export function validateRequest(req: InferRequest, sig: Signature): string[] {
+  const seen = new Set<string>();
+  for (const t of req.inputs) {
+    if (seen.has(t.name)) throw invalidInput(`input "${t.name}" appears more than once`, 'inputs');
+    seen.add(t.name);
+    const spec = sig.inputs.find((s) => s.name === t.name);
+    if (!spec) throw invalidInput(`unknown input "${t.name}"; the model's inputs are ${names(sig.inputs)}`, 'inputs');
+    if (spec.datatype !== t.datatype) {
+      throw invalidInput(`input "${t.name}": datatype ${t.datatype} does not match the model's ${spec.datatype}`, 'datatype');
+    }
+    if (!shapeMatches(spec.shape, t.shape)) {
+      throw invalidInput(`input "${t.name}": shape [${t.shape.join(',')}] does not match the model's [${spec.shape.join(',')}] (-1 is any size)`, 'shape');
+    }
+    if (t.data.length !== elementCount(t.shape)) {
+      throw invalidInput(`input "${t.name}": ${t.data.length} elements do not fill shape [${t.shape.join(',')}]`, 'data');
+    }
+  }
+  const missing = sig.inputs.filter((s) => !seen.has(s.name));
+  if (missing.length) throw invalidInput(`missing input ${names(missing)}`, 'inputs');
+  if (!req.outputs || req.outputs.length === 0) return sig.outputs.map((o) => o.name);
+  return req.outputs.map((o) => {
+    if (!sig.outputs.some((s) => s.name === o.name)) {
+      throw invalidInput(`unknown output "${o.name}"; the model's outputs are ${names(sig.outputs)}`, 'outputs');
+    }
+    return o.name;
+  });
+}
+
+function shapeMatches(spec: readonly number[], shape: readonly number[]): boolean {
+  // A model that declares no shape (rank unknown) accepts any.
+  if (spec.length === 0 && shape.length !== 0) return false;
+  if (spec.length !== shape.length) return false;
+  return spec.every((d, i) => d < 0 || d === shape[i]);
+}
+
+function names(specs: readonly TensorSpec[]): string {
+  return specs.map((s) => `"${s.name}"`).join(', ');
+}
