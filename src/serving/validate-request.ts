@@ -11,6 +11,8 @@ export interface Signature {
  * runtime, and returns the output names to compute. Every message names the tensor.
  */
 export function validateRequest(req: InferRequest, sig: Signature): string[] {
+  // Custom models may declare no signature; they then check their own inputs.
+  if (sig.inputs.length === 0) return (req.outputs ?? []).map((o) => o.name);
   const seen = new Set<string>();
   for (const t of req.inputs) {
     if (seen.has(t.name)) throw invalidInput(`input "${t.name}" appears more than once`, 'inputs');
@@ -31,7 +33,7 @@ export function validateRequest(req: InferRequest, sig: Signature): string[] {
   if (missing.length) throw invalidInput(`missing input ${names(missing)}`, 'inputs');
   if (!req.outputs || req.outputs.length === 0) return sig.outputs.map((o) => o.name);
   return req.outputs.map((o) => {
-    if (!sig.outputs.some((s) => s.name === o.name)) {
+    if (sig.outputs.length && !sig.outputs.some((s) => s.name === o.name)) {
       throw invalidInput(`unknown output "${o.name}"; the model's outputs are ${names(sig.outputs)}`, 'outputs');
     }
     return o.name;

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { InferdError } from '../api/errors.js';
+import { SERVER_VERSION } from '../version.js';
+import { registerDescribe } from './describe.js';
+import { registerGet } from './get.js';
+import { registerServe } from './serve.js';
+
+const program = new Command();
+program.name('inferd').description('Model-inference server and control plane for KServe InferenceService YAML').version(SERVER_VERSION);
+registerServe(program);
+registerGet(program);
+registerDescribe(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`error: ${message}`);
+  process.exit(InferdError.is(err) && err.code === 'invalid_input' ? 2 : 1);
+});

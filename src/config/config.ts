@@ -1,0 +1,74 @@
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { InferdError } from '../api/errors.js';
+import { fieldPath } from '../api/resources/manifest.js';
+
+const port = z.number().int().min(0).max(65535);
+
+/** inferd's own settings: one validated object, built from file, then flags; passed down. */
+export const configSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  httpPort: port.default(8080),
+  grpcPort: port.default(8081),
+  dataDir: z.string().default('.inferd'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  storage: z.strictObject({ pvcs: z.record(z.string(), z.string()).default({}) }).default({ pvcs: {} }),
+  limits: z
+    .strictObject({
+      maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+      maxTensorElements: z.number().int().min(1).default(64 * 1024 * 1024),
+    })
+    .default({ maxBodyBytes: 64 * 1024 * 1024, maxTensorElements: 64 * 1024 * 1024 }),
+  threads: z
+    .strictObject({ intraOp: z.number().int().min(0).optional(), interOp: z.number().int().min(0).optional() })
+    .default({}),
+});
+export type Config = z.infer<typeof configSchema>;
+
+export interface ThreadCounts {
+  intraOp: number;
+  interOp: number;
+}
+
+/**
+ * The one place native thread counts are decided. Measured on 2 cores (see
+ * `npm run bench`): one intra-op thread per core left after the event loop's,
+ * one inter-op thread; configuration overrides both.
+ */
+export function threadCounts(config: Config, cores = availableParallelism()): ThreadCounts {
+  return {
+    intraOp: config.threads.intraOp ?? Math.max(1, cores - 1),
+    interOp: config.threads.interOp ?? 1,
+  };
+}
+
+export function parseConfig(raw: unknown, source: string): Config {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    const path = i.code === 'unrecognized_keys' ? [...i.path, i.keys[0] ?? ''] : i.path;
+    throw new InferdError('invalid_input', `${source}: field ${fieldPath(path)}: ${i.code === 'unrecognized_keys' ? 'unknown field' : i.message}`);
+  }
+  return parsed.data;
+}
+
+/** Reads the config file; relative PVC roots and dataDir resolve against the file's directory. */
+export async function loadConfigFile(path: string): Promise<Config> {
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new InferdError('not_found', `config file ${path}: ${err.code ?? err.message}`);
+  });
+  let raw: unknown;
+  try {
+    raw = parse(text, { maxAliasCount: 100 });
+  } catch (err) {
+    throw new InferdError('invalid_input', `config file ${path}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const config = parseConfig(raw, `config file ${path}`);
+  const base = dirname(resolve(path));
+  config.dataDir = resolve(base, config.dataDir);
+  for (const [name, root] of Object.entries(config.storage.pvcs)) config.storage.pvcs[name] = resolve(base, root);
+  return config;
+}

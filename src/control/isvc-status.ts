@@ -1,0 +1,35 @@
+import type { ModelState } from '../serving/model-endpoint.js';
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  severity?: 'Info';
+  lastTransitionTime: string;
+}
+
+export interface InferenceServiceStatus {
+  observedGeneration: number;
+  url?: string;
+  conditions: Condition[];
+  servingRuntimeName?: string;
+  clusterServingRuntimeName?: string;
+  components: { predictor: { latestCreatedRevision: string; latestReadyRevision?: string } };
+  modelStatus: {
+    transitionStatus: 'UpToDate' | 'InProgress' | 'BlockedByFailedLoad' | 'InvalidSpec';
+    states: { activeModelState: ModelState | ''; targetModelState: ModelState };
+    lastFailureInfo?: { reason: string; message: string; time: string };
+  };
+}
+
+/**
+ * Sets a condition, keeping its transition time when the status does not change
+ * (as Kubernetes conditions do).
+ */
+export function setCondition(conditions: Condition[], next: Omit<Condition, 'lastTransitionTime'>): Condition[] {
+  const prev = conditions.find((c) => c.type === next.type);
+  const time = prev && prev.status === next.status ? prev.lastTransitionTime : new Date().toISOString();
+  const cond: Condition = { ...next, lastTransitionTime: time };
+  return [...conditions.filter((c) => c.type !== next.type), cond].sort((a, b) => a.type.localeCompare(b.type));
+}

@@ -1,0 +1,75 @@
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ERROR_TABLE, toInferdError } from '../../api/errors.js';
+import type { Logger } from '../../observability/logger.js';
+import type { ModelRouter } from '../../serving/model-router.js';
+import { SERVER_NAME, SERVER_VERSION } from '../../version.js';
+import type { Limits } from '../v2/rest-codec.js';
+import { decodeGrpcRequest, encodeGrpcResponse, specToGrpc, type GrpcInferRequest } from './grpc-codec.js';
+
+export const PROTO_PATH = fileURLToPath(new URL('../../../../proto/grpc_predict_v2.proto', import.meta.url));
+
+export const PROTO_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+
+type Handler<Req> = (call: grpc.ServerUnaryCall<Req, unknown>) => Promise<unknown> | unknown;
+
+export interface GrpcServerOptions {
+  router: ModelRouter;
+  log: Logger;
+  limits: Limits & { maxBodyBytes: number };
+}
+
+/** KServe's `inference.GRPCInferenceService` over the same router as the REST routes. */
+export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
+  const def = protoLoader.loadSync(PROTO_PATH, PROTO_OPTIONS);
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { inference: { GRPCInferenceService: grpc.ServiceClientConstructor } };
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': opts.limits.maxBodyBytes,
+    'grpc.max_send_message_length': -1,
+  });
+  const { router } = opts;
+  const unary = <Req>(fn: Handler<Req>) => (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    Promise.resolve()
+      .then(() => fn(call))
+      .then(
+        (res) => callback(null, res),
+        (raw) => {
+          const err = toInferdError(raw);
+          if (err.code === 'internal') opts.log.error({ err: raw }, 'internal error in gRPC call');
+          callback({ code: ERROR_TABLE[err.code].grpc, details: err.message });
+        },
+      );
+  };
+  const namespaceOf = (call: grpc.ServerUnaryCall<unknown, unknown>) => {
+    const v = call.metadata.get('inferd-namespace')[0];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  type ModelRef = { name: string; version: string };
+  const resolve = (call: grpc.ServerUnaryCall<ModelRef, unknown>) => router.resolve(call.request.name, namespaceOf(call), call.request.version || undefined);
+
+  server.addService(pkg.inference.GRPCInferenceService.service, {
+    ServerLive: unary(() => ({ live: true })),
+    ServerReady: unary(() => ({ ready: router.allReady() })),
+    ModelReady: unary<ModelRef>((call) => ({ ready: resolve(call).ready })),
+    ServerMetadata: unary(() => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] })),
+    ModelMetadata: unary<ModelRef>((call) => {
+      const m = resolve(call).metadata();
+      return { name: m.name, versions: m.versions, platform: m.platform, inputs: m.inputs.map(specToGrpc), outputs: m.outputs.map(specToGrpc) };
+    }),
+    ModelInfer: unary<GrpcInferRequest>(async (call) => {
+      const msg = call.request;
+      const ep = router.resolve(msg.model_name, namespaceOf(call), msg.model_version || undefined);
+      const req = decodeGrpcRequest(msg, opts.limits);
+      const res = await ep.infer(req);
+      return encodeGrpcResponse(res, (msg.raw_input_contents ?? []).length > 0);
+    }),
+  });
+  return server;
+}
+
+export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+}

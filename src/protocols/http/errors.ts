@@ -1,0 +1,25 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ERROR_TABLE, InferdError, toInferdError } from '../../api/errors.js';
+import type { Logger } from '../../observability/logger.js';
+
+/** Fastify's own failures (body too large, bad content length) mapped onto the closed error list. */
+function fromFastify(err: FastifyError): InferdError | undefined {
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new InferdError('too_large', `request body is larger than the server's limit`);
+  if (err.statusCode === 413) return new InferdError('too_large', err.message);
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return new InferdError('invalid_input', err.message);
+  return undefined;
+}
+
+/** Every HTTP error is `{"error": "..."}` with the status from the one error table. */
+export function installErrorHandling(app: FastifyInstance, log: Logger): void {
+  app.setErrorHandler((raw, req, reply) => {
+    const err = InferdError.is(raw) ? raw : (fromFastify(raw as FastifyError) ?? toInferdError(raw));
+    const mapping = ERROR_TABLE[err.code];
+    if (err.code === 'internal') log.error({ reqId: req.id, err: raw }, 'internal error');
+    if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
+    void reply.code(mapping.http).type('application/json').send(JSON.stringify({ error: err.message }));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).type('application/json').send(JSON.stringify({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
+  });
+}

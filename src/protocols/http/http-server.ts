@@ -1,0 +1,40 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '../../observability/logger.js';
+import type { Reconciler } from '../../control/reconciler.js';
+import type { ModelRouter } from '../../serving/model-router.js';
+import type { Limits } from '../v2/rest-codec.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { installErrorHandling } from './errors.js';
+import { registerV1Routes } from './v1-routes.js';
+import { registerV2Routes } from './v2-routes.js';
+
+export interface HttpServerOptions {
+  router: ModelRouter;
+  reconciler: Reconciler;
+  log: Logger;
+  limits: Limits & { maxBodyBytes: number };
+  /** Where relative storage paths in API-applied manifests resolve. */
+  baseDir: string;
+}
+
+export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: opts.limits.maxBodyBytes,
+    // Bounded header size and timeouts keep slow or huge requests from holding the server.
+    routerOptions: { maxParamLength: 256 },
+    requestTimeout: 120_000,
+    keepAliveTimeout: 75_000,
+    return503OnClosing: true,
+    genReqId: () => crypto.randomUUID(),
+  });
+  // Bodies arrive as bytes: routes parse JSON themselves so the binary extension,
+  // YAML and error messages are handled one way.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  installErrorHandling(app, opts.log);
+  app.get('/', async () => ({ status: 'alive' }));
+  registerV2Routes(app, opts.router, opts.limits);
+  registerV1Routes(app, opts.router);
+  registerAdminRoutes(app, opts.reconciler, opts.baseDir);
+  return app;
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ModelRouter } from '../../serving/model-router.js';
+import { decodeInferRequest, encodeInferResponse, type Limits } from '../v2/rest-codec.js';
+import { HEADER_LENGTH, splitBinaryBody } from './body.js';
+import { SERVER_NAME, SERVER_VERSION } from '../../version.js';
+
+type ModelParams = { name: string; version?: string };
+
+export const V2_EXTENSIONS = ['binary_tensor_data'];
+
+export function namespaceOf(req: FastifyRequest): string | undefined {
+  const ns = req.headers['inferd-namespace'];
+  return typeof ns === 'string' && ns !== '' ? ns : undefined;
+}
+
+/** Open Inference Protocol (V2) REST routes. */
+export function registerV2Routes(app: FastifyInstance, router: ModelRouter, limits: Limits): void {
+  const resolve = (req: FastifyRequest<{ Params: ModelParams }>) => router.resolve(req.params.name, namespaceOf(req), req.params.version);
+
+  app.get('/v2', async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: V2_EXTENSIONS }));
+  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/ready', async (_req, reply) => {
+    const ready = router.allReady();
+    return reply.code(ready ? 200 : 503).send({ ready });
+  });
+
+  const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => resolve(req).metadata();
+  app.get('/v2/models/:name', metadata);
+  app.get('/v2/models/:name/versions/:version', metadata);
+
+  const ready = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const ep = resolve(req);
+    return reply.code(ep.ready ? 200 : 503).send({ name: ep.name, ready: ep.ready });
+  };
+  app.get('/v2/models/:name/ready', ready);
+  app.get('/v2/models/:name/versions/:version/ready', ready);
+
+  const infer = async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer }>, reply: FastifyReply) => {
+    const ep = resolve(req);
+    const header = req.headers[HEADER_LENGTH];
+    const { json, binary } = splitBinaryBody(req.body, typeof header === 'string' ? header : undefined);
+    const request = decodeInferRequest(json, binary, limits);
+    const response = await ep.infer(request);
+    const encoded = encodeInferResponse(response, request);
+    if (!encoded.binary) return reply.type('application/json').send(encoded.json);
+    const head = Buffer.from(encoded.json);
+    void reply.header('Inference-Header-Content-Length', String(head.length));
+    return reply.type('application/octet-stream').send(Buffer.concat([head, ...encoded.binary]));
+  };
+  app.post('/v2/models/:name/infer', infer);
+  app.post('/v2/models/:name/versions/:version/infer', infer);
+}
