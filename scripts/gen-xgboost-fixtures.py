@@ -49,7 +49,7 @@ def with_nans(rng, X, frac=0.1):
     return X
 
 
-def write_case(name, booster, X_test, extra_outputs=None, binary=True, meta=None):
+def write_case(name, booster, X_test, extra_outputs=None, binary=True, meta=None, dmatrix_kw=None):
     d = os.path.join(ROOT, name)
     os.makedirs(d, exist_ok=True)
     booster.save_model(os.path.join(d, 'model.json'))
@@ -57,10 +57,16 @@ def write_case(name, booster, X_test, extra_outputs=None, binary=True, meta=None
     if binary:
         booster.save_model(os.path.join(d, 'model.bst'))
     X_test = np.asarray(X_test, dtype=np.float32)
-    pred = booster.inplace_predict(X_test)
-    margin = booster.inplace_predict(X_test, predict_type='margin')
+    if dmatrix_kw:
+        # Categorical models: predict through a DMatrix carrying the feature types.
+        dm = xgb.DMatrix(X_test, missing=np.nan, **dmatrix_kw)
+        pred = booster.predict(dm)
+        margin = booster.predict(dm, output_margin=True)
+    else:
+        pred = booster.inplace_predict(X_test)
+        margin = booster.inplace_predict(X_test, predict_type='margin')
     # DMatrix predict must agree with inplace_predict bit for bit.
-    dm_pred = booster.predict(xgb.DMatrix(X_test, missing=np.nan))
+    dm_pred = booster.predict(xgb.DMatrix(X_test, missing=np.nan, **(dmatrix_kw or {})))
     assert np.array_equal(np.asarray(dm_pred, np.float32), np.asarray(pred, np.float32)), name
     outputs = {'predict': f32list(pred), 'margin': f32list(margin)}
     if extra_outputs:
@@ -96,7 +102,7 @@ def fixtures():
         return xgb.train({**base, **params}, dm, rounds)
 
     write_case('reg_squarederror', train({'objective': 'reg:squarederror'}, lin + rng.normal(size=n) * 0.1), Xt)
-    write_case('reg_squarederror_exact', train({'objective': 'reg:squarederror', 'tree_method': 'exact', 'max_depth': 6, 'base_score': 1.7},
+    write_case('reg_squarederror_exact', train({'objective': 'reg:squarederror', 'tree_method': 'exact', 'max_depth': 5, 'base_score': 1.7},
                                                lin), Xt)
     p = 1 / (1 + np.exp(-lin))
     write_case('reg_logistic', train({'objective': 'reg:logistic'}, p), Xt)
@@ -165,7 +171,8 @@ def fixtures():
         dm = xgb.DMatrix(Xc, label=yc, missing=np.nan, feature_types=['c', 'q', 'c', 'q'], enable_categorical=True)
     cat = xgb.train(params, dm, rounds)
     # inplace_predict with a raw float array needs the feature types to match the model.
-    write_case('categorical', cat, Xct, binary=False)
+    write_case('categorical', cat, Xct, binary=False, dmatrix_kw={
+        'feature_names': ['c1', 'n1', 'c2', 'n2'], 'feature_types': ['c', 'q', 'c', 'q'], 'enable_categorical': True})
 
 
 def bench(out_dir):

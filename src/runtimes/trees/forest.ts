@@ -1,0 +1,386 @@
+/**
+ * Shared tree-ensemble evaluation for the XGBoost and LightGBM runtimes.
+ *
+ * Parsers turn their model files into RawTrees with one normalized decision rule:
+ * a numeric node sends x LEFT iff `x < threshold`, and a missing value (NaN) to its
+ * default child. LightGBM's `x <= t` becomes `x < nextUp(t)` (exact in float64);
+ * its missing types are folded into the default direction or the `zero` kind.
+ *
+ * compileForest validates the trees (indices in range, every node reached exactly
+ * once from the root: no cycles, no sharing) and lays them out in flat typed arrays.
+ * Evaluation kernels are generated with `new Function` from a fixed template and
+ * integer constants only (tree depth, node counts, block size): nothing from the
+ * model file ever becomes code. Thresholds and leaf values stay in typed arrays.
+ *
+ * Two layouts:
+ *  - dense: every tree padded to a perfect binary tree of the forest's depth, BFS
+ *    order, children of i at 2i+1/2i+2; traversal is a fixed, unrolled sequence of
+ *    compare-and-index steps with no data-dependent loop exit. Used when all nodes
+ *    are plain numeric and the padding stays small.
+ *  - general: node arrays with explicit children and node kinds (categorical,
+ *    zero-as-missing), walked until a leaf.
+ *
+ * Rows are processed in blocks, trees outer and rows inner, so each tree's nodes
+ * stay in L1 while a block of rows goes through it, and no row allocates.
+ */
+
+export const enum NodeKind {
+  /** x < threshold → left; NaN → default child. */
+  Numeric = 0,
+  /** As Numeric, but x == 0 is missing too (LightGBM missing type Zero). */
+  NumericZeroMissing = 1,
+  /**
+   * XGBoost categorical: NaN → default; x < 0 or x ≥ 2^24 → left; trunc(x) in the
+   * set → right; else left.
+   */
+  CatXgb = 2,
+  /**
+   * Categorical with LightGBM's bounds (trunc(x) < 0 invalid) but the same
+   * orientation as CatXgb: parsers swap LightGBM's children so that its "in set →
+   * left, otherwise right, NaN → right" becomes "in set → right, otherwise left,
+   * NaN → default (left)".
+   */
+  CatLgb = 3,
+}
+
+export interface RawTree {
+  /** Output group (class) the tree adds to. */
+  group: number;
+  /** Number of nodes; node 0 is the root. */
+  size: number;
+  /** Child indices, -1 in both for a leaf. */
+  left: ArrayLike<number>;
+  right: ArrayLike<number>;
+  feature: ArrayLike<number>;
+  threshold: ArrayLike<number>;
+  defaultLeft: ArrayLike<number | boolean>;
+  /** NodeKind per node; omitted means all Numeric. */
+  kind?: ArrayLike<number>;
+  /** Leaf value per node (read for leaves only). */
+  value: ArrayLike<number>;
+  /** Category list per categorical node. */
+  categories?: Map<number, readonly number[]>;
+}
+
+export type Precision = 'f32' | 'f64';
+type FloatArray = Float32Array | Float64Array;
+
+export interface ForestOptions {
+  nFeatures: number;
+  nGroups: number;
+  precision: Precision;
+  /** Tree-shape error prefix, e.g. "XGBoost model". */
+  what: string;
+  /** Force a layout (tests). */
+  layout?: 'dense' | 'general';
+}
+
+export class ForestError extends Error {}
+
+const BLOCK = 64;
+const MAX_DENSE_DEPTH = 10;
+const MAX_DENSE_NODES = 1 << 23;
+const MAX_CATEGORY = 1 << 24;
+/** Deepest tree accepted at all (guards the traversal against degenerate chains). */
+const MAX_DEPTH = 4096;
+
+type DenseKernel = (X: FloatArray, nf: number, r0: number, r1: number, out: FloatArray, K: number,
+  feat: Int32Array, thr: FloatArray, dr: Uint8Array, leaf: FloatArray, group: Int32Array, T: number, nanRow: Uint8Array) => void;
+type GeneralKernel = (X: FloatArray, nf: number, r0: number, r1: number, out: FloatArray, K: number,
+  root: Int32Array, group: Int32Array, T: number, feat: Int32Array, thr: FloatArray, left: Int32Array, right: Int32Array,
+  dl: Uint8Array, kind: Uint8Array, catOff: Int32Array, catLen: Int32Array, cats: Uint32Array, value: FloatArray) => void;
+
+export class CompiledForest {
+  readonly layout: 'dense' | 'general';
+  readonly nTrees: number;
+  readonly depth: number;
+  private readonly run: (X: FloatArray, r0: number, r1: number, out: FloatArray) => void;
+  readonly bytes: number;
+
+  constructor(trees: readonly RawTree[], private readonly opts: ForestOptions) {
+    const { nFeatures, nGroups, what } = opts;
+    if (!Number.isInteger(nFeatures) || nFeatures < 1) throw new ForestError(`${what}: feature count ${nFeatures} is invalid`);
+    if (!Number.isInteger(nGroups) || nGroups < 1) throw new ForestError(`${what}: output group count ${nGroups} is invalid`);
+    let maxDepth = 0;
+    let allNumeric = true;
+    const depths: number[] = [];
+    trees.forEach((t, i) => {
+      const d = validateTree(t, i, opts);
+      depths.push(d);
+      if (d > maxDepth) maxDepth = d;
+      if (t.kind) for (let n = 0; n < t.size; n++) if (t.kind[n] !== NodeKind.Numeric && t.left[n]! >= 0) allNumeric = false;
+    });
+    this.nTrees = trees.length;
+    this.depth = maxDepth;
+    const denseOk = allNumeric && maxDepth <= MAX_DENSE_DEPTH && trees.length * (2 << maxDepth) <= MAX_DENSE_NODES;
+    const layout = opts.layout ?? (denseOk ? 'dense' : 'general');
+    if (layout === 'dense' && !denseOk) throw new ForestError(`${what}: dense layout not possible`);
+    this.layout = layout;
+    const F = opts.precision === 'f32' ? Float32Array : Float64Array;
+    const groups = Int32Array.from(trees, (t) => t.group);
+    const K = nGroups;
+    const T = trees.length;
+    if (layout === 'dense') {
+      const D = maxDepth;
+      const NI = (1 << D) - 1;
+      const NL = 1 << D;
+      const feat = new Int32Array(Math.max(1, T * NI));
+      const thr = new F(Math.max(1, T * NI));
+      const dr = new Uint8Array(Math.max(1, T * NI));
+      const leaf = new F(Math.max(1, T * NL));
+      trees.forEach((t, ti) => fillDense(t, ti * NI, ti * NL, D, feat, thr, dr, leaf));
+      const kernel = denseKernel(D);
+      const nanRow = new Uint8Array(BLOCK);
+      this.run = (X, r0, r1, out) => kernel(X, nFeatures, r0, r1, out, K, feat, thr, dr, leaf, groups, T, nanRow);
+      this.bytes = feat.byteLength + thr.byteLength + dr.byteLength + leaf.byteLength;
+    } else {
+      let total = 0;
+      const root = new Int32Array(T);
+      trees.forEach((t, i) => { root[i] = total; total += t.size; });
+      const feat = new Int32Array(total);
+      const thr = new F(total);
+      const left = new Int32Array(total);
+      const right = new Int32Array(total);
+      const dl = new Uint8Array(total);
+      const kind = new Uint8Array(total);
+      const catOff = new Int32Array(total);
+      const catLen = new Int32Array(total);
+      const value = new F(total);
+      const catWords: number[] = [];
+      trees.forEach((t, ti) => {
+        const base = root[ti]!;
+        for (let n = 0; n < t.size; n++) {
+          const g = base + n;
+          const l = t.left[n]!;
+          if (l < 0) {
+            feat[g] = -1;
+            value[g] = t.value[n]!;
+            continue;
+          }
+          feat[g] = t.feature[n]!;
+          thr[g] = t.threshold[n]!;
+          left[g] = base + l;
+          right[g] = base + t.right[n]!;
+          dl[g] = t.defaultLeft[n] ? 1 : 0;
+          const k = t.kind ? t.kind[n]! : NodeKind.Numeric;
+          kind[g] = k;
+          if (k === NodeKind.CatXgb || k === NodeKind.CatLgb) {
+            const list = t.categories?.get(n) ?? [];
+            let max = -1;
+            for (const c of list) if (c > max) max = c;
+            const words = max < 0 ? 0 : (max >>> 5) + 1;
+            catOff[g] = catWords.length;
+            catLen[g] = words;
+            const start = catWords.length;
+            for (let w = 0; w < words; w++) catWords.push(0);
+            for (const c of list) catWords[start + (c >>> 5)] = (catWords[start + (c >>> 5)]! | (1 << (c & 31))) >>> 0;
+          }
+        }
+      });
+      const cats = Uint32Array.from(catWords);
+      const kernel = generalKernel();
+      this.run = (X, r0, r1, out) => kernel(X, nFeatures, r0, r1, out, K, root, groups, T, feat, thr, left, right, dl, kind, catOff, catLen, cats, value);
+      this.bytes = feat.byteLength * 6 + thr.byteLength * 2 + dl.byteLength * 2 + cats.byteLength;
+    }
+  }
+
+  /**
+   * Adds every tree's leaf value to `out[row * nGroups + group]`, rows [r0, r1) of
+   * the row-major `X`; `out` carries the starting margin (base score or 0). In f32
+   * precision `out` is a Float32Array, so each addition rounds to float32 as
+   * XGBoost's predictor does.
+   */
+  accumulate(X: FloatArray, r0: number, r1: number, out: FloatArray): void {
+    if (this.nTrees === 0 || r1 <= r0) return;
+    this.run(X, r0, r1, out);
+  }
+}
+
+/** Checks one tree and returns its depth (edges on the longest root-leaf path). */
+function validateTree(t: RawTree, index: number, opts: ForestOptions): number {
+  const where = `${opts.what}: tree ${index}`;
+  const n = t.size;
+  if (!Number.isInteger(n) || n < 1) throw new ForestError(`${where} has ${n} nodes`);
+  for (const [name, arr] of [['left', t.left], ['right', t.right], ['feature', t.feature], ['threshold', t.threshold],
+    ['default direction', t.defaultLeft], ['value', t.value]] as const) {
+    if (arr.length < n) throw new ForestError(`${where}: ${name} array has ${arr.length} entries for ${n} nodes`);
+  }
+  if (t.kind && t.kind.length < n) throw new ForestError(`${where}: split type array is too short`);
+  if (!Number.isInteger(t.group) || t.group < 0 || t.group >= opts.nGroups) {
+    throw new ForestError(`${where} belongs to output group ${t.group}, outside 0..${opts.nGroups - 1}`);
+  }
+  const seen = new Uint8Array(n);
+  const depthOf = new Int32Array(n);
+  const stack: number[] = [0];
+  seen[0] = 1;
+  let maxDepth = 0;
+  let visited = 0;
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    visited++;
+    const l = t.left[node]!;
+    const r = t.right[node]!;
+    const d = depthOf[node]!;
+    if (d > maxDepth) maxDepth = d;
+    if (l === -1 && r === -1) {
+      if (Number.isNaN(t.value[node])) throw new ForestError(`${where}: leaf ${node} has a NaN value`);
+      continue;
+    }
+    for (const c of [l, r]) {
+      if (!Number.isInteger(c) || c < 1 || c >= n) throw new ForestError(`${where}: node ${node} has child index ${c}, outside 1..${n - 1}`);
+      if (seen[c]) throw new ForestError(`${where}: node ${c} is reached twice (a cycle or shared subtree)`);
+      seen[c] = 1;
+      depthOf[c] = d + 1;
+      stack.push(c);
+    }
+    if (d + 1 > MAX_DEPTH) throw new ForestError(`${where} is deeper than ${MAX_DEPTH}`);
+    const f = t.feature[node]!;
+    if (!Number.isInteger(f) || f < 0 || f >= opts.nFeatures) {
+      throw new ForestError(`${where}: node ${node} splits on feature ${f}, outside 0..${opts.nFeatures - 1}`);
+    }
+    const k = t.kind ? t.kind[node]! : NodeKind.Numeric;
+    if (k === NodeKind.Numeric || k === NodeKind.NumericZeroMissing) {
+      if (Number.isNaN(t.threshold[node])) throw new ForestError(`${where}: node ${node} has a NaN threshold`);
+    } else if (k === NodeKind.CatXgb || k === NodeKind.CatLgb) {
+      const list = t.categories?.get(node);
+      if (!list) throw new ForestError(`${where}: categorical node ${node} has no category list`);
+      for (const c of list) {
+        if (!Number.isInteger(c) || c < 0 || c >= MAX_CATEGORY) throw new ForestError(`${where}: node ${node} has invalid category ${c}`);
+      }
+    } else {
+      throw new ForestError(`${where}: node ${node} has unknown split type ${k}`);
+    }
+  }
+  // Unreached nodes are allowed (XGBoost keeps deleted nodes in its arrays).
+  void visited;
+  return maxDepth;
+}
+
+function fillDense(t: RawTree, nb: number, lb: number, D: number, feat: Int32Array, thr: FloatArray, dr: Uint8Array, leaf: FloatArray): void {
+  // Walk the source tree, placing node `src` at perfect-layout position `pos` (BFS index).
+  const stack: Array<[number, number, number]> = [[0, 0, 0]];
+  while (stack.length > 0) {
+    const [src, pos, depth] = stack.pop()!;
+    const l = t.left[src]!;
+    if (l < 0) {
+      // A leaf above the bottom: its whole padded subtree holds its value, so the
+      // (zeroed) splits below it can go either way.
+      const span = 1 << (D - depth);
+      const first = ((pos + 1) << (D - depth)) - 1 - ((1 << D) - 1);
+      for (let i = 0; i < span; i++) leaf[lb + first + i] = t.value[src]!;
+      continue;
+    }
+    feat[nb + pos] = t.feature[src]!;
+    thr[nb + pos] = t.threshold[src]!;
+    dr[nb + pos] = t.defaultLeft[src] ? 0 : 1;
+    stack.push([l, 2 * pos + 1, depth + 1], [t.right[src]!, 2 * pos + 2, depth + 1]);
+  }
+}
+
+function checkInt(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error('kernel constant must be a non-negative integer');
+  return n;
+}
+
+const denseCache = new Map<number, DenseKernel>();
+
+/**
+ * Perfect-tree kernel for depth D. Rows without NaN take the plain compare path;
+ * rows with a NaN use the default directions. Built per call site from integers.
+ */
+function denseKernel(D: number): DenseKernel {
+  checkInt(D);
+  const NI = checkInt((1 << D) - 1);
+  const B = checkInt(BLOCK);
+  let plain = '';
+  let withNaN = '';
+  for (let d = 0; d < D; d++) {
+    plain += `k = nb + i; i = 2 * i + 1 + (X[o + feat[k]] >= thr[k] ? 1 : 0);\n`;
+    withNaN += `k = nb + i; x = X[o + feat[k]]; i = 2 * i + 1 + (x >= thr[k] ? 1 : (x !== x ? dr[k] : 0));\n`;
+  }
+  const src = `"use strict";
+return function denseForest(X, nf, r0, r1, out, K, feat, thr, dr, leaf, group, T, nanRow) {
+  for (let b = r0; b < r1; b += ${B}) {
+    const be = b + ${B} < r1 ? b + ${B} : r1;
+    for (let r = b; r < be; r++) {
+      const o = r * nf;
+      let has = 0;
+      for (let j = 0; j < nf; j++) { const v = X[o + j]; if (v !== v) { has = 1; break; } }
+      nanRow[r - b] = has;
+    }
+    for (let t = 0; t < T; t++) {
+      const nb = t * ${NI};
+      const lb = t * ${NI + 1} - ${NI};
+      const g = group[t];
+      for (let r = b; r < be; r++) {
+        const o = r * nf;
+        let i = 0, k = 0, x = 0;
+        if (nanRow[r - b] === 0) {
+${plain}
+        } else {
+${withNaN}
+        }
+        out[r * K + g] += leaf[lb + i];
+      }
+    }
+  }
+};`;
+  // Fresh function per forest so each gets its own type feedback (f32 vs f64 arrays).
+  return new Function(src)() as DenseKernel;
+}
+
+function generalKernel(): GeneralKernel {
+  const B = checkInt(BLOCK);
+  const MAXC = checkInt(MAX_CATEGORY);
+  const src = `"use strict";
+return function generalForest(X, nf, r0, r1, out, K, root, group, T, feat, thr, left, right, dl, kind, catOff, catLen, cats, value) {
+  for (let b = r0; b < r1; b += ${B}) {
+    const be = b + ${B} < r1 ? b + ${B} : r1;
+    for (let t = 0; t < T; t++) {
+      const start = root[t];
+      const g = group[t];
+      for (let r = b; r < be; r++) {
+        const o = r * nf;
+        let n = start;
+        let f = feat[n];
+        while (f >= 0) {
+          const x = X[o + f];
+          const k = kind[n];
+          let goLeft;
+          if (x !== x) {
+            goLeft = dl[n] === 1;
+          } else if (k === 0) {
+            goLeft = x < thr[n];
+          } else if (k === 1) {
+            goLeft = x === 0 ? dl[n] === 1 : x < thr[n];
+          } else {
+            if (k === 2 ? (x < 0 || x >= ${MAXC}) : (x <= -1 || x >= ${MAXC})) {
+              goLeft = true;
+            } else {
+              const c = x | 0;
+              const w = c >>> 5;
+              goLeft = w >= catLen[n] || ((cats[catOff[n] + w] >>> (c & 31)) & 1) === 0;
+            }
+          }
+          n = goLeft ? left[n] : right[n];
+          f = feat[n];
+        }
+        out[r * K + g] += value[n];
+      }
+    }
+  }
+};`;
+  return new Function(src)() as GeneralKernel;
+}
+
+/** Smallest float64 greater than x (x finite). */
+export function nextUp(x: number): number {
+  if (Number.isNaN(x) || x === Infinity) return x;
+  if (x === 0) return Number.MIN_VALUE;
+  const buf = new DataView(new ArrayBuffer(8));
+  buf.setFloat64(0, x);
+  let bits = buf.getBigUint64(0);
+  bits = x > 0 ? bits + 1n : bits - 1n;
+  buf.setBigUint64(0, bits);
+  return buf.getFloat64(0);
+}
