@@ -25,7 +25,10 @@
  */
 
 export const enum NodeKind {
-  /** x < threshold → left; NaN → default child. */
+  /**
+   * x >= threshold → right, else left (x < threshold); NaN → default child. A NaN
+   * threshold sends every non-missing value left (LightGBM's `x <= +inf`).
+   */
   Numeric = 0,
   /** As Numeric, but x == 0 is missing too (LightGBM missing type Zero). */
   NumericZeroMissing = 1,
@@ -240,7 +243,7 @@ function validateTree(t: RawTree, index: number, opts: ForestOptions): number {
     }
     const k = t.kind ? t.kind[node]! : NodeKind.Numeric;
     if (k === NodeKind.Numeric || k === NodeKind.NumericZeroMissing) {
-      if (Number.isNaN(t.threshold[node])) throw new ForestError(`${where}: node ${node} has a NaN threshold`);
+      // NaN thresholds are legal (all values left); parsers reject them where their library differs.
     } else if (k === NodeKind.CatXgb || k === NodeKind.CatLgb) {
       const list = t.categories?.get(node);
       if (!list) throw new ForestError(`${where}: categorical node ${node} has no category list`);
@@ -350,9 +353,9 @@ return function generalForest(X, nf, r0, r1, out, K, root, group, T, feat, thr, 
           if (x !== x) {
             goLeft = dl[n] === 1;
           } else if (k === 0) {
-            goLeft = x < thr[n];
+            goLeft = !(x >= thr[n]);
           } else if (k === 1) {
-            goLeft = x === 0 ? dl[n] === 1 : x < thr[n];
+            goLeft = x === 0 ? dl[n] === 1 : !(x >= thr[n]);
           } else {
             if (k === 2 ? (x < 0 || x >= ${MAXC}) : (x <= -1 || x >= ${MAXC})) {
               goLeft = true;

@@ -218,6 +218,7 @@ function jsonTree(raw: unknown, index: number, group: number): RawTree {
     if (a.length !== size) throw new XgbFormatError(`${where}.${name} has ${a.length} entries, num_nodes is ${size}`);
   }
   const threshold = Float32Array.from(cond as ArrayLike<number>, (x) => Math.fround(x));
+  checkThresholds(left, threshold, t.split_type === undefined ? undefined : arr(t.split_type, `${where}.split_type`), where);
   let kind: Uint8Array | undefined;
   let categories: Map<number, number[]> | undefined;
   if (t.split_type !== undefined) {
@@ -253,6 +254,15 @@ function jsonTree(raw: unknown, index: number, group: number): RawTree {
     group, size, left, right, feature, threshold, defaultLeft, value: threshold,
     ...(kind ? { kind } : {}), ...(categories ? { categories } : {}),
   };
+}
+
+/** XGBoost sends x right when !(x < NaN); the shared rule would send it left, so refuse NaN on numeric splits. */
+function checkThresholds(left: ArrayLike<number>, thr: Float32Array, splitType: ArrayLike<number> | undefined, where: string): void {
+  for (let n = 0; n < thr.length; n++) {
+    if (left[n]! >= 0 && Number.isNaN(thr[n]) && !(splitType && splitType[n] === 1)) {
+      throw new XgbFormatError(`${where}: numeric split ${n} has a NaN split condition`);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- legacy binary
@@ -344,6 +354,7 @@ function parseLegacyBinary(bytes: Uint8Array): XgbModel {
       defaultLeft[n] = sindex >>> 31;
     }
     r.skip(16 * numNodes); // RTreeNodeStat
+    checkThresholds(left, threshold, undefined, `tree ${t}`);
     leftAll.push(left);
     trees.push({ group: 0, size: numNodes, left, right, feature, threshold, defaultLeft, value: threshold });
   }
