@@ -80,7 +80,7 @@ export interface ForestOptions {
 
 export class ForestError extends Error {}
 
-const BLOCK = 64;
+const BLOCK = 256;
 const MAX_DENSE_DEPTH = 10;
 const MAX_DENSE_NODES = 1 << 23;
 const MAX_CATEGORY = 1 << 24;
@@ -88,7 +88,7 @@ const MAX_CATEGORY = 1 << 24;
 const MAX_DEPTH = 4096;
 
 type DenseKernel = (X: FloatArray, nf: number, r0: number, r1: number, out: FloatArray, K: number,
-  feat: Int32Array, thr: FloatArray, dr: Uint8Array, leaf: FloatArray, group: Int32Array, T: number, nanRow: Uint8Array) => void;
+  feat: Int32Array, thr: FloatArray, dr: Uint8Array, leaf: FloatArray, group: Int32Array, T: number, lists: Int32Array) => void;
 type GeneralKernel = (X: FloatArray, nf: number, r0: number, r1: number, out: FloatArray, K: number,
   root: Int32Array, group: Int32Array, T: number, feat: Int32Array, thr: FloatArray, left: Int32Array, right: Int32Array,
   dl: Uint8Array, kind: Uint8Array, catOff: Int32Array, catLen: Int32Array, cats: Uint32Array, value: FloatArray) => void;
@@ -133,8 +133,8 @@ export class CompiledForest {
       const leaf = new F(Math.max(1, T * NL));
       trees.forEach((t, ti) => fillDense(t, ti * NI, ti * NL, D, feat, thr, dr, leaf));
       const kernel = denseKernel(D);
-      const nanRow = new Uint8Array(BLOCK);
-      this.run = (X, r0, r1, out) => kernel(X, nFeatures, r0, r1, out, K, feat, thr, dr, leaf, groups, T, nanRow);
+      const lists = new Int32Array(2 * BLOCK);
+      this.run = (X, r0, r1, out) => kernel(X, nFeatures, r0, r1, out, K, feat, thr, dr, leaf, groups, T, lists);
       this.bytes = feat.byteLength + thr.byteLength + dr.byteLength + leaf.byteLength;
     } else {
       let total = 0;
@@ -285,45 +285,62 @@ function checkInt(n: number): number {
   return n;
 }
 
-const denseCache = new Map<number, DenseKernel>();
+/** Rows traversed together per tree in the dense kernel (independent chains for the CPU to overlap). */
+const UNROLL = 8;
 
 /**
- * Perfect-tree kernel for depth D. Rows without NaN take the plain compare path;
- * rows with a NaN use the default directions. Built per call site from integers.
+ * Perfect-tree kernel for depth D. Each block's rows are split into rows without
+ * and with a NaN, so the per-row path choice is not a branch inside the tree loop;
+ * comparisons become 0/1 by unary plus, which V8 compiles without branches; UNROLL
+ * rows go through each tree side by side. Built from integers only.
  */
 function denseKernel(D: number): DenseKernel {
   checkInt(D);
   const NI = checkInt((1 << D) - 1);
   const B = checkInt(BLOCK);
-  let plain = '';
-  let withNaN = '';
-  for (let d = 0; d < D; d++) {
-    plain += `k = nb + i; i = 2 * i + 1 + (X[o + feat[k]] >= thr[k] ? 1 : 0);\n`;
-    withNaN += `k = nb + i; x = X[o + feat[k]]; i = 2 * i + 1 + (x >= thr[k] ? 1 : (x !== x ? dr[k] : 0));\n`;
-  }
+  const U = checkInt(UNROLL);
+  const plainStep = (u: string): string => `k${u} = nb + i${u}; i${u} = 2 * i${u} + 1 + (+(X[o${u} + feat[k${u}]] >= thr[k${u}]));\n`;
+  const nanStep = (u: string): string =>
+    `k${u} = nb + i${u}; x${u} = X[o${u} + feat[k${u}]]; i${u} = 2 * i${u} + 1 + (+(x${u} >= thr[k${u}])) + ((+(x${u} !== x${u})) & dr[k${u}]);\n`;
+  const group = (step: (u: string) => string, list: string, count: number): string => {
+    let decl = '';
+    let body = '';
+    let fin = '';
+    for (let u = 0; u < count; u++) {
+      decl += `const r${u} = ${list}[j + ${u}]; const o${u} = r${u} * nf; let i${u} = 0, k${u} = 0, x${u} = 0;\n`;
+      fin += `out[r${u} * K + g] += leaf[lb + i${u}];\n`;
+    }
+    for (let d = 0; d < D; d++) for (let u = 0; u < count; u++) body += step(String(u));
+    return decl + body + fin;
+  };
+  const loop = (step: (u: string) => string, list: string, n: string): string => `
+        let j = 0;
+        for (; j + ${U} <= ${n}; j += ${U}) {
+${group(step, list, U)}
+        }
+        for (; j < ${n}; j++) {
+${group(step, list, 1)}
+        }`;
   const src = `"use strict";
-return function denseForest(X, nf, r0, r1, out, K, feat, thr, dr, leaf, group, T, nanRow) {
+return function denseForest(X, nf, r0, r1, out, K, feat, thr, dr, leaf, group, T, lists) {
+  const clean = lists.subarray(0, ${B});
+  const nan = lists.subarray(${B}, ${2 * B});
   for (let b = r0; b < r1; b += ${B}) {
     const be = b + ${B} < r1 ? b + ${B} : r1;
+    let nc = 0, nn = 0;
     for (let r = b; r < be; r++) {
       const o = r * nf;
       let has = 0;
-      for (let j = 0; j < nf; j++) { const v = X[o + j]; if (v !== v) { has = 1; break; } }
-      nanRow[r - b] = has;
+      for (let f = 0; f < nf; f++) { const v = X[o + f]; if (v !== v) { has = 1; break; } }
+      if (has === 0) clean[nc++] = r; else nan[nn++] = r;
     }
     for (let t = 0; t < T; t++) {
       const nb = t * ${NI};
       const lb = t * ${NI + 1} - ${NI};
       const g = group[t];
-      for (let r = b; r < be; r++) {
-        const o = r * nf;
-        let i = 0, k = 0, x = 0;
-        if (nanRow[r - b] === 0) {
-${plain}
-        } else {
-${withNaN}
-        }
-        out[r * K + g] += leaf[lb + i];
+      if (nc > 0) {${loop(plainStep, 'clean', 'nc')}
+      }
+      if (nn > 0) {${loop(nanStep, 'nan', 'nn')}
       }
     }
   }
