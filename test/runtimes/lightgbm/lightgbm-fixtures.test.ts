@@ -1,21 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { join } from 'node:path';
 import { lightgbmRuntime } from '../../../src/runtimes/lightgbm/lightgbm-runtime.js';
-import type { LoadContext } from '../../../src/runtimes/types.js';
+import { FIXTURES, ctx } from './helpers.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const FIXTURES = join(here, '..', '..', '..', '..', 'test', 'fixtures', 'lightgbm');
-
-export function ctx(path: string, args: string[] = []): LoadContext {
-  return {
-    name: 'm', path, format: { name: 'lightgbm' }, args, env: {},
-    threads: { intraOp: 1, interOp: 1 }, log: pino({ level: 'silent' }),
-  };
-}
 
 interface Expected {
   inputs: Array<Array<number | null>>;

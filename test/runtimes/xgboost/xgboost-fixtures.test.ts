@@ -1,22 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { join } from 'node:path';
 import { xgboostRuntime } from '../../../src/runtimes/xgboost/xgboost-runtime.js';
-import type { LoadContext } from '../../../src/runtimes/types.js';
+import { FIXTURES, ctx } from './helpers.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-// dist/test/runtimes/xgboost → repository root
-export const FIXTURES = join(here, '..', '..', '..', '..', 'test', 'fixtures', 'xgboost');
-
-export function ctx(path: string, args: string[] = []): LoadContext {
-  return {
-    name: 'm', path, format: { name: 'xgboost' }, args, env: {},
-    threads: { intraOp: 1, interOp: 1 }, log: pino({ level: 'silent' }),
-  };
-}
 
 interface Expected {
   objective: string;
