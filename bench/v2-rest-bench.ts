@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import * as ort from 'onnxruntime-node';
+import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
+import { fmt, percentiles, type Figures } from './stats.js';
+
+const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
+const MODEL_DIR = join(REPO_ROOT, 'test/fixtures/onnx/mlp');
+const ROW = [5.1, 3.5, 1.4, 0.2];
+const BODY = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: ROW }] });
+
+async function load(url: string, connections: number): Promise<Figures> {
+  const result = await autocannon({ url, method: 'POST', body: BODY, headers: { 'content-type': 'application/json' }, connections, duration: DURATION_S });
+  if (result.non2xx || result.errors) throw new Error(`bench load saw ${result.non2xx} non-2xx and ${result.errors} errors`);
+  // autocannon's latency percentiles are per request, in ms.
+  const { p50, p90, p97_5, p99 } = result.latency;
+  // autocannon reports p90 and p97.5; p95 is interpolated between them.
+  return { rps: result.requests.average, p50, p95: p90 + ((p97_5 - p90) * 5) / 7.5, p99 };
+}
+
+/** The ceiling: the same model run in-process by onnxruntime-node, no HTTP. */
+async function inProcess(concurrency: number, intraOp: number): Promise<Figures> {
+  const session = await ort.InferenceSession.create(join(MODEL_DIR, 'model.onnx'), { intraOpNumThreads: intraOp, interOpNumThreads: 1 });
+  const input = new Float32Array(ROW);
+  const lat: number[] = [];
+  const end = performance.now() + DURATION_S * 1000;
+  let count = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      await session.run({ input: new ort.Tensor('float32', input, [1, 4]) });
+      lat.push(performance.now() - t0);
+      count++;
+    }
+  }));
+  await session.release();
+  return { rps: count / DURATION_S, ...percentiles(lat) };
+}
+
+async function bareServer(): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/bench/bare-server.js'), '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  const { port } = JSON.parse(line) as { port: number };
+  return { url: `http://127.0.0.1:${port}/v2/models/x/infer`, stop: () => child.kill() };
+}
+
+async function inferd(intraOp?: number) {
+  const args = ['-f', join(REPO_ROOT, 'examples/demo')];
+  if (intraOp !== undefined) {
+    const cfg = join(mkdtempSync(join(tmpdir(), 'inferd-bench-')), 'config.yaml');
+    writeFileSync(cfg, `threads:\n  intraOp: ${intraOp}\n`);
+    args.push('--config', cfg);
+  }
+  const srv = await startInferd(args);
+  await waitReady(srv.http);
+  return srv;
+}
+
+export async function benchV2Rest(): Promise<string[]> {
+  const lines = [`V2 REST on a small ONNX MLP (4→8→3), ${DURATION_S}s per run, autocannon`];
+  const bare = await bareServer();
+  const srv = await inferd();
+  try {
+    const url = `${srv.http}/v2/models/demo-mlp/infer`;
+    for (const c of [1, 32]) {
+      const ceiling = await inProcess(c, 1);
+      const floor = await load(bare.url, c);
+      const v2 = await load(url, c);
+      lines.push(`-- ${c} concurrent client${c > 1 ? 's' : ''}`);
+      lines.push(fmt('in-process onnxruntime-node (ceiling)', ceiling));
+      lines.push(fmt('bare fastify, fixed body (HTTP floor)', floor));
+      lines.push(fmt('inferd V2 REST', v2, floor));
+    }
+  } finally {
+    await srv.stop();
+    bare.stop();
+  }
+  // Thread policy: measured, not guessed. One intra-op thread leaves the second core to the event loop.
+  for (const intra of [1, 2]) {
+    const s = await inferd(intra);
+    try {
+      lines.push(fmt(`inferd V2 REST, 32 clients, intraOp=${intra}`, await load(`${s.http}/v2/models/demo-mlp/infer`, 32)));
+    } finally {
+      await s.stop();
+    }
+  }
+  return lines;
+}
