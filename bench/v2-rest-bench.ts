@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import autocannon from 'autocannon';
 import * as ort from 'onnxruntime-node';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
+import { load } from './load.js';
 import { fmt, percentiles, type Figures } from './stats.js';
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
@@ -13,13 +13,10 @@ const MODEL_DIR = join(REPO_ROOT, 'test/fixtures/onnx/mlp');
 const ROW = [5.1, 3.5, 1.4, 0.2];
 const BODY = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: ROW }] });
 
-async function load(url: string, connections: number): Promise<Figures> {
-  const result = await autocannon({ url, method: 'POST', body: BODY, headers: { 'content-type': 'application/json' }, connections, duration: DURATION_S });
-  if (result.non2xx || result.errors) throw new Error(`bench load saw ${result.non2xx} non-2xx and ${result.errors} errors`);
-  // autocannon's latency percentiles are per request, in ms.
-  const { p50, p90, p97_5, p99 } = result.latency;
-  // autocannon reports p90 and p97.5; p95 is interpolated between them.
-  return { rps: result.requests.average, p50, p95: p90 + ((p97_5 - p90) * 5) / 7.5, p99 };
+/** One warm-up second first, so the JIT has compiled the request path before it is measured. */
+async function run(url: string, connections: number): Promise<Figures> {
+  await load({ url, body: BODY, connections, seconds: 1 });
+  return load({ url, body: BODY, connections, seconds: DURATION_S });
 }
 
 /** The ceiling: the same model run in-process by onnxruntime-node, no HTTP. */
@@ -68,8 +65,8 @@ export async function benchV2Rest(): Promise<string[]> {
     const url = `${srv.http}/v2/models/demo-mlp/infer`;
     for (const c of [1, 32]) {
       const ceiling = await inProcess(c, 1);
-      const floor = await load(bare.url, c);
-      const v2 = await load(url, c);
+      const floor = await run(bare.url, c);
+      const v2 = await run(url, c);
       lines.push(`-- ${c} concurrent client${c > 1 ? 's' : ''}`);
       lines.push(fmt('in-process onnxruntime-node (ceiling)', ceiling));
       lines.push(fmt('bare fastify, fixed body (HTTP floor)', floor));
@@ -83,7 +80,7 @@ export async function benchV2Rest(): Promise<string[]> {
   for (const intra of [1, 2]) {
     const s = await inferd(intra);
     try {
-      lines.push(fmt(`inferd V2 REST, 32 clients, intraOp=${intra}`, await load(`${s.http}/v2/models/demo-mlp/infer`, 32)));
+      lines.push(fmt(`inferd V2 REST, 32 clients, intraOp=${intra}`, await run(`${s.http}/v2/models/demo-mlp/infer`, 32)));
     } finally {
       await s.stop();
     }
