@@ -1,0 +1,2 @@
+export { sklearnRuntime, MODEL_FILE_RULE } from './sklearn-runtime.js';
+export { readModelBytes, readModelFile } from './model-reader.js';
