@@ -174,6 +174,18 @@ def tree_models():
     save('decision_tree_classifier', DecisionTreeClassifier(max_depth=5, random_state=0).fit(X_iris, iris_names), iris_test)
     save('decision_tree_classifier_p5', DecisionTreeClassifier(max_depth=5, random_state=0).fit(X_iris, y_iris), iris_test, how=('pkl5',))
     save('decision_tree_regressor', DecisionTreeRegressor(max_depth=6, random_state=0).fit(X_reg, y_reg), reg_test)
+    # Inputs exactly at split thresholds (and 1 ulp either side): sklearn compares float32-cast
+    # inputs with float64 thresholds, so these rows catch any other rounding.
+    edge_tree = DecisionTreeRegressor(max_depth=6, random_state=0).fit(X_reg, y_reg)
+    t = edge_tree.tree_
+    edge_rows = []
+    for node in range(t.node_count):
+        if t.children_left[node] >= 0:
+            for v in (t.threshold[node], np.nextafter(t.threshold[node], np.inf), np.nextafter(t.threshold[node], -np.inf)):
+                row = X_reg[node % len(X_reg)].copy()
+                row[t.feature[node]] = v
+                edge_rows.append(row)
+    save('decision_tree_threshold_edges', edge_tree, np.array(edge_rows[:60]))
     save('random_forest_classifier', RandomForestClassifier(n_estimators=8, max_depth=6, random_state=0).fit(X_iris, y_iris), iris_test)
     save('random_forest_classifier_zlib', RandomForestClassifier(n_estimators=5, max_depth=4, random_state=0).fit(X_bin, y_bin), bin_test, how=('joblib-zlib',))
     save('random_forest_regressor', RandomForestRegressor(n_estimators=8, max_depth=6, random_state=0).fit(X_reg, y_reg), reg_test)
