@@ -86,7 +86,7 @@ export function labels(o: PyObject, key = 'classes_'): Labels {
   const k = a.dtype.kind;
   if (k === 'i' || k === 'u') return { kind: 'int', values: Array.from(a.numbers()) };
   if (k === 'b') return { kind: 'bool', values: Array.from(a.numbers()) };
-  if (k === 'f') return { kind: Array.from(a.numbers()).every(Number.isInteger) ? 'float' : 'float', values: Array.from(a.numbers()) };
+  if (k === 'f') return { kind: 'float', values: Array.from(a.numbers()) };
   const vals = a.values();
   if (vals.every((v) => typeof v === 'string')) return { kind: 'string', values: vals as string[] };
   if (vals.every((v) => typeof v === 'number' && Number.isInteger(v))) return { kind: 'int', values: vals as number[] };
