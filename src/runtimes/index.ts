@@ -1,11 +1,13 @@
 import { lightgbmRuntime } from './lightgbm/lightgbm-runtime.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
+import { sklearnRuntime } from './sklearn/index.js';
 import { xgboostRuntime } from './xgboost/xgboost-runtime.js';
 import type { Runtime } from './types.js';
 
 /** Every in-process runtime; adding one is adding its folder and one line here. */
 export const RUNTIMES: readonly Runtime[] = [
   onnxRuntime,
+  sklearnRuntime,
   xgboostRuntime,
   lightgbmRuntime,
 ];
