@@ -48,6 +48,14 @@ function main(): void {
     shape: [5, 4],
   });
 
+  // Same signature, other weights: a second revision of the same model in rollout tests.
+  const mlp2 = mlpGraph('mlp', [4, 8, 3], 11);
+  write(join(root, 'mlp-v2'), mlp2.graph, {
+    weights: Object.fromEntries(Object.entries(mlp2.weights).map(([k, v]) => [k, Array.from(v)])),
+    inputs: { input: Array.from(seededFloats(99, 5 * 4, 3)) },
+    shape: [5, 4],
+  });
+
   write(join(root, 'multi-io'), {
     name: 'multi_io',
     inputs: [valueInfo('a', 'FP32', ['batch', 3]), valueInfo('b', 'INT64', ['batch', 3])],

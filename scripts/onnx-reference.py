@@ -41,7 +41,7 @@ def fixed_matmul(p):
             "outputs": {"y": {"shape": [2, 2], "data": y.ravel().tolist()}}}
 
 
-CASES = {"mlp": mlp, "multi-io": multi_io, "fixed-matmul": fixed_matmul}
+CASES = {"mlp": mlp, "mlp-v2": mlp, "multi-io": multi_io, "fixed-matmul": fixed_matmul}
 
 for name, fn in CASES.items():
     params = json.loads((root / name / "params.json").read_text())

@@ -1,57 +1,84 @@
-import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type * as grpc from '@grpc/grpc-js';
-import type { LoadedResource } from './api/resources/manifest.js';
 import { threadCounts, type Config } from './config/config.js';
+import { ControlPlane } from './control/control-plane.js';
+import { ManifestSync } from './control/manifest-sync.js';
 import { Reconciler } from './control/reconciler.js';
+import { ResourceStore } from './control/store.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { bindGrpc, createGrpcServer } from './protocols/grpc/grpc-server.js';
 import { createHttpServer } from './protocols/http/http-server.js';
 import { ModelRouter } from './serving/model-router.js';
 
+export interface ServerOptions {
+  /** `serve -f` paths: applied at start and watched. */
+  manifests: readonly string[];
+  watch?: boolean;
+  log?: Logger;
+}
+
 export interface RunningServer {
   httpPort: number;
   grpcPort: number;
-  reconciler: Reconciler;
+  control: ControlPlane;
   router: ModelRouter;
   log: Logger;
   close(): Promise<void>;
 }
 
 /**
- * Starts inferd: ports first (liveness answers at once, readiness follows the
- * models), then applies the startup manifests. Closes in reverse order.
+ * Starts inferd: the store and manifests first (a broken manifest stops the start),
+ * then the ports (liveness answers at once, readiness follows the models).
+ * Closes in reverse order.
  */
-export async function startServer(config: Config, manifests: readonly LoadedResource[], log = createLogger(config.logLevel)): Promise<RunningServer> {
-  await mkdir(config.dataDir, { recursive: true });
+export async function startServer(config: Config, opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const store = new ResourceStore(config.dataDir);
   const router = new ModelRouter();
   const limits = { ...config.limits };
   let baseUrl = '';
-  const reconciler = new Reconciler({ router, config, threads: threadCounts(config), log, baseUrl: () => baseUrl });
-  const http: FastifyInstance = createHttpServer({ router, reconciler, log, limits, baseDir: process.cwd() });
-  const grpcServer: grpc.Server = createGrpcServer({ router, log, limits });
-  await http.listen({ host: config.host, port: config.httpPort });
+  const reconciler = new Reconciler({ router, store, config, threads: threadCounts(config), log, baseUrl: () => baseUrl });
+  const control = new ControlPlane(store, reconciler, log);
+  const sync = new ManifestSync(opts.manifests, control, log);
+  let http: FastifyInstance | undefined;
+  let grpcServer: grpc.Server | undefined;
+  try {
+    await sync.sync();
+    http = createHttpServer({ router, control, log, limits, baseDir: process.cwd() });
+    grpcServer = createGrpcServer({ router, log, limits });
+    await http.listen({ host: config.host, port: config.httpPort });
+  } catch (err) {
+    await http?.close();
+    store.close();
+    throw err;
+  }
   const httpPort = (http.server.address() as { port: number }).port;
   let grpcPort: number;
   try {
     grpcPort = await bindGrpc(grpcServer, config.host, config.grpcPort);
   } catch (err) {
     await http.close();
+    store.close();
     throw err;
   }
   baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`;
   log.info({ httpPort, grpcPort, host: config.host }, `inferd listening: HTTP ${baseUrl}, gRPC ${config.host}:${grpcPort}`);
-  reconciler.apply(manifests, process.cwd());
+  reconciler.start();
+  if (opts.watch !== false) sync.watch();
+  const grpcSrv = grpcServer;
+  const httpSrv = http;
   return {
     httpPort,
     grpcPort,
-    reconciler,
+    control,
     router,
     log,
     async close() {
-      await http.close();
-      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      await sync.close();
+      await httpSrv.close();
+      await new Promise<void>((resolve) => grpcSrv.tryShutdown(() => resolve()));
       await reconciler.close();
+      store.close();
       log.flush();
     },
   };

@@ -2,8 +2,10 @@
 import { Command } from 'commander';
 import { InferdError } from '../api/errors.js';
 import { SERVER_VERSION } from '../version.js';
+import { registerApply } from './apply.js';
 import { registerDescribe } from './describe.js';
 import { registerGet } from './get.js';
+import { registerRollout } from './rollout.js';
 import { registerServe } from './serve.js';
 
 const program = new Command();
@@ -11,6 +13,8 @@ program.name('inferd').description('Model-inference server and control plane for
 registerServe(program);
 registerGet(program);
 registerDescribe(program);
+registerApply(program);
+registerRollout(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

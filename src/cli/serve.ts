@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadManifests } from '../api/resources/manifest.js';
 import { loadConfigFile, parseConfig, type Config } from '../config/config.js';
 import { startServer } from '../server.js';
 
@@ -11,6 +10,7 @@ interface ServeOptions {
   httpPort?: string;
   grpcPort?: string;
   logLevel?: string;
+  watch: boolean;
 }
 
 function port(value: string, flag: string): number {
@@ -30,6 +30,7 @@ export function registerServe(program: Command): void {
     .option('--http-port <port>', 'HTTP port (default 8080; 0 picks a free one)')
     .option('--grpc-port <port>', 'gRPC port (default 8081; 0 picks a free one)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option('--no-watch', 'do not re-apply the -f paths when they change')
     .action(async (opts: ServeOptions) => {
       const config: Config = opts.config ? await loadConfigFile(opts.config) : parseConfig({}, 'defaults');
       if (opts.dataDir) config.dataDir = opts.dataDir;
@@ -37,8 +38,7 @@ export function registerServe(program: Command): void {
       if (opts.httpPort !== undefined) config.httpPort = port(opts.httpPort, '--http-port');
       if (opts.grpcPort !== undefined) config.grpcPort = port(opts.grpcPort, '--grpc-port');
       if (opts.logLevel) config.logLevel = parseConfig({ logLevel: opts.logLevel }, '--log-level').logLevel;
-      const manifests = await loadManifests(opts.file);
-      const server = await startServer(config, manifests);
+      const server = await startServer(config, { manifests: opts.file, watch: opts.watch });
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) process.exit(1);

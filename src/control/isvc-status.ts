@@ -9,13 +9,29 @@ export interface Condition {
   lastTransitionTime: string;
 }
 
+export interface TrafficStatus {
+  revisionName: string;
+  percent: number;
+  latestRevision: boolean;
+  tag?: string;
+}
+
 export interface InferenceServiceStatus {
   observedGeneration: number;
   url?: string;
   conditions: Condition[];
   servingRuntimeName?: string;
   clusterServingRuntimeName?: string;
-  components: { predictor: { latestCreatedRevision: string; latestReadyRevision?: string } };
+  components: {
+    predictor: {
+      latestCreatedRevision?: string;
+      latestReadyRevision?: string;
+      latestRolledoutRevision?: string;
+      previousRolledoutRevision?: string;
+      traffic: TrafficStatus[];
+    };
+  };
+  canaryStatuses?: Array<{ name: string; ready: boolean; trafficPercent: number; revision?: string }>;
   modelStatus: {
     transitionStatus: 'UpToDate' | 'InProgress' | 'BlockedByFailedLoad' | 'InvalidSpec';
     states: { activeModelState: ModelState | ''; targetModelState: ModelState };
@@ -24,7 +40,7 @@ export interface InferenceServiceStatus {
 }
 
 /**
- * Sets a condition, keeping its transition time when the status does not change
+ * Sets a condition, keeping its transition time while its status does not change
  * (as Kubernetes conditions do).
  */
 export function setCondition(conditions: Condition[], next: Omit<Condition, 'lastTransitionTime'>): Condition[] {

@@ -1,42 +1,19 @@
-import { createHash } from 'node:crypto';
-import { dirname, resolve } from 'node:path';
-import { InferdError, toInferdError } from '../api/errors.js';
-import type { InferenceService, ModelSpec } from '../api/resources/inference-service.js';
-import type { LoadedResource } from '../api/resources/manifest.js';
-import { MODULE_ANNOTATION, type ServingRuntime } from '../api/resources/serving-runtime.js';
-import { unsupportedFields } from '../api/resources/unsupported.js';
+import type { InferenceService } from '../api/resources/inference-service.js';
+import type { ServingRuntime } from '../api/resources/serving-runtime.js';
 import type { Config, ThreadCounts } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
-import { loadCustomModel } from '../runtimes/custom/custom-runtime.js';
-import { runtimeForFormat } from '../runtimes/index.js';
-import type { LoadContext, LoadedModel } from '../runtimes/types.js';
 import { ModelEndpoint } from '../serving/model-endpoint.js';
 import type { ModelRouter } from '../serving/model-router.js';
-import { resolveStorageUri } from '../storage/storage-uri.js';
+import type { TrafficTarget } from '../serving/traffic.js';
 import { builtinServingRuntimes } from './builtin-runtimes.js';
-import { setCondition, type InferenceServiceStatus } from './isvc-status.js';
-import { RuntimeSelectionError, selectRuntime } from './runtime-selection.js';
-import { expandTemplate } from './template.js';
-
-interface RuntimeEntry {
-  resource: ServingRuntime;
-  baseDir: string;
-}
-
-interface IsvcEntry {
-  resource: InferenceService;
-  baseDir: string;
-  specHash: string;
-  revision: number;
-  status: InferenceServiceStatus;
-  /** The endpoint taking traffic, if any. */
-  serving?: ModelEndpoint;
-  /** Incremented per reconcile so a slow, superseded load is discarded. */
-  attempt: number;
-}
+import { setCondition, type Condition, type InferenceServiceStatus } from './isvc-status.js';
+import { LoadError, loadPredictor, type RuntimeEntry } from './model-loader.js';
+import { MAIN, revisionName, variantsOf } from './revision-spec.js';
+import type { ResourceStore, RevisionRecord, RolloutState } from './store.js';
 
 export interface ReconcilerDeps {
   router: ModelRouter;
+  store: ResourceStore;
   config: Config;
   threads: ThreadCounts;
   log: Logger;
@@ -44,259 +21,261 @@ export interface ReconcilerDeps {
   baseUrl(): string;
 }
 
-export interface ApplyResult {
-  kind: string;
-  namespace: string;
-  name: string;
-  action: 'created' | 'configured' | 'unchanged';
+interface Live {
+  /** Endpoints by revision number: loading, loaded or failed. */
+  endpoints: Map<number, ModelEndpoint>;
+  runtimeName?: { kind: string; name: string };
+  conditions: Condition[];
+  traffic: TrafficTarget[];
+  failure?: { reason: string; message: string; time: string };
 }
 
-const key = (ns: string | undefined, name: string) => `${ns ?? 'default'}/${name}`;
+const key = (ns: string, name: string) => `${ns}/${name}`;
 
 /**
- * Converges running models to the applied resources and writes KServe-shaped
- * status. A changed predictor spec creates a new revision, which takes traffic only
- * once loaded; a failed one never does and the previous one keeps serving.
+ * Level-triggered: compares stored InferenceServices with what runs and converges.
+ * Each revision gets its own endpoint; traffic moves to a revision only once it is
+ * loaded, and an endpoint leaves the router before it is drained and unloaded.
+ * Reconciles of one InferenceService run one at a time.
  */
 export class Reconciler {
-  private readonly runtimes = new Map<string, RuntimeEntry>();
-  private readonly isvcs = new Map<string, IsvcEntry>();
+  private readonly live = new Map<string, Live>();
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly pending = new Set<Promise<unknown>>();
   private readonly builtins = builtinServingRuntimes();
-  private readonly pending = new Set<Promise<void>>();
-  private readonly reported = new Set<string>();
+  private closed = false;
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
-  apply(items: readonly LoadedResource[], fallbackBaseDir: string): ApplyResult[] {
-    const seen = new Set<string>();
-    for (const { resource } of items) {
-      const id = `${resource.kind}/${key(resource.metadata.namespace, resource.metadata.name)}`;
-      if (seen.has(id)) throw new InferdError('conflict', `${resource.kind} "${resource.metadata.name}" appears twice in namespace ${resource.metadata.namespace}`);
-      seen.add(id);
-    }
-    const results: ApplyResult[] = [];
-    const touchedRuntimes = new Set<string>();
-    for (const { resource, source } of items) {
-      const baseDir = source.file ? dirname(source.file) : fallbackBaseDir;
-      this.reportUnsupported(resource);
-      const ns = resource.metadata.namespace ?? 'default';
-      if (resource.kind === 'InferenceService') {
-        results.push({ kind: resource.kind, namespace: ns, name: resource.metadata.name, action: this.upsertIsvc(resource, baseDir) });
-      } else {
-        const k = `${resource.kind}/${key(ns, resource.metadata.name)}`;
-        const prev = this.runtimes.get(k);
-        const changed = !prev || hash(prev.resource.spec) !== hash(resource.spec);
-        this.runtimes.set(k, { resource, baseDir });
-        if (changed) touchedRuntimes.add(resource.metadata.name);
-        results.push({ kind: resource.kind, namespace: ns, name: resource.metadata.name, action: prev ? (changed ? 'configured' : 'unchanged') : 'created' });
+  /** Brings every stored InferenceService up, e.g. after a restart. */
+  start(): void {
+    for (const { resource } of this.deps.store.list('InferenceService')) this.enqueue(resource.metadata.namespace ?? 'default', resource.metadata.name);
+  }
+
+  enqueue(namespace: string, name: string): void {
+    if (this.closed) return;
+    const k = key(namespace, name);
+    const next = (this.chains.get(k) ?? Promise.resolve())
+      .then(() => this.reconcile(namespace, name))
+      .catch((err: unknown) => this.deps.log.error({ namespace, model: name, err }, 'reconcile failed'));
+    this.chains.set(k, next);
+    this.track(next);
+  }
+
+  /** Runtime changes: InferenceServices that could not load get another try. */
+  runtimesChanged(): void {
+    for (const [k, live] of this.live) {
+      if (live.failure) {
+        const [ns, name] = k.split('/') as [string, string];
+        const isvc = this.deps.store.get('InferenceService', ns, name);
+        if (!isvc) continue;
+        for (const [n, ep] of live.endpoints) if (ep.state === 'FailedToLoad') live.endpoints.delete(n);
+        this.enqueue(ns, name);
       }
     }
-    // Models on a changed runtime, or still waiting for one, are reconciled again.
-    for (const entry of this.isvcs.values()) {
-      const rt = entry.status.servingRuntimeName ?? entry.status.clusterServingRuntimeName;
-      if ((rt && touchedRuntimes.has(rt)) || (touchedRuntimes.size && entry.status.modelStatus.transitionStatus === 'InvalidSpec')) this.schedule(entry);
-    }
-    return results;
-  }
-
-  async delete(kind: string, namespace: string, name: string): Promise<void> {
-    if (kind === 'InferenceService') {
-      const entry = this.isvcs.get(key(namespace, name));
-      if (!entry) throw new InferdError('not_found', `InferenceService "${name}" not found in namespace ${namespace}`);
-      this.isvcs.delete(key(namespace, name));
-      entry.attempt++;
-      this.deps.router.delete(namespace, name);
-      await entry.serving?.close();
-      return;
-    }
-    if (!this.runtimes.delete(`${kind}/${key(namespace, name)}`)) {
-      throw new InferdError('not_found', `${kind} "${name}" not found in namespace ${namespace}`);
-    }
-  }
-
-  getIsvc(namespace: string, name: string): InferenceService & { status: InferenceServiceStatus } {
-    const entry = this.isvcs.get(key(namespace, name));
-    if (!entry) throw new InferdError('not_found', `InferenceService "${name}" not found in namespace ${namespace}`);
-    return { ...entry.resource, status: entry.status };
-  }
-
-  listIsvcs(namespace?: string): Array<InferenceService & { status: InferenceServiceStatus }> {
-    return [...this.isvcs.values()]
-      .filter((e) => namespace === undefined || e.resource.metadata.namespace === namespace)
-      .map((e) => ({ ...e.resource, status: e.status }));
   }
 
   /** User runtimes plus the built-ins that no user runtime of the same name replaces. */
-  listRuntimes(namespace?: string): ServingRuntime[] {
-    const user = [...this.runtimes.values()].map((r) => r.resource);
-    const cluster = user.filter((r) => r.kind === 'ClusterServingRuntime');
-    const builtins = this.builtins.filter((b) => !cluster.some((c) => c.metadata.name === b.metadata.name));
-    return [...user.filter((r) => r.kind === 'ServingRuntime' && (namespace === undefined || r.metadata.namespace === namespace)), ...cluster, ...builtins];
+  runtimes(namespace?: string): { namespaced: RuntimeEntry[]; cluster: RuntimeEntry[] } {
+    const stored = this.deps.store.list().filter((s) => s.resource.kind !== 'InferenceService') as Array<{ resource: ServingRuntime; baseDir: string }>;
+    const cluster = stored.filter((s) => s.resource.kind === 'ClusterServingRuntime');
+    const builtins = this.builtins.filter((b) => !cluster.some((c) => c.resource.metadata.name === b.metadata.name)).map((resource) => ({ resource, baseDir: process.cwd() }));
+    const namespaced = stored.filter((s) => s.resource.kind === 'ServingRuntime' && (namespace === undefined || s.resource.metadata.namespace === namespace));
+    return { namespaced, cluster: [...cluster, ...builtins] };
   }
 
-  /** Resolves once every scheduled load has finished (successfully or not). */
+  private track<T>(p: Promise<T>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Resolves once every scheduled reconcile and load has finished. */
   async settled(): Promise<void> {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
   async close(): Promise<void> {
-    for (const entry of this.isvcs.values()) entry.attempt++;
+    this.closed = true;
     await this.settled();
-    await Promise.allSettled([...this.isvcs.values()].map((e) => e.serving?.close()));
+    await Promise.allSettled([...this.live.values()].flatMap((l) => [...l.endpoints.values()].map((e) => e.close())));
   }
 
-  private reportUnsupported(resource: LoadedResource['resource']): void {
-    for (const field of unsupportedFields(resource)) {
-      const id = `${resource.kind}/${resource.metadata.name}/${field}`;
-      if (this.reported.has(id)) continue;
-      this.reported.add(id);
-      this.deps.log.warn({ kind: resource.kind, name: resource.metadata.name, field }, `field ${field} is not yet supported by inferd and has no effect`);
+  private async reconcile(namespace: string, name: string): Promise<void> {
+    const { store, router } = this.deps;
+    const k = key(namespace, name);
+    const stored = store.get('InferenceService', namespace, name);
+    let live = this.live.get(k);
+    if (!stored) {
+      router.delete(namespace, name);
+      this.live.delete(k);
+      if (live) await Promise.allSettled([...live.endpoints.values()].map((e) => e.close()));
+      return;
     }
+    if (!live) {
+      live = { endpoints: new Map(), conditions: [], traffic: [] };
+      this.live.set(k, live);
+    }
+    const isvc = stored.resource as InferenceService;
+    const revisions = store.revisions(namespace, name);
+    const rollout = store.rollout(namespace, name);
+    const variants = variantsOf(isvc);
+    const latestOf = (variant: string) => revisions.filter((r) => r.variant === variant).at(-1);
+    const mainLatest = latestOf(MAIN);
+    if (!mainLatest) return;
+
+    const wanted = new Set<number>([mainLatest.number]);
+    if (rollout.latestRolledout !== undefined) wanted.add(rollout.latestRolledout);
+    const canaries = variants.filter((v) => v.name !== MAIN).map((v) => ({ variant: v, rev: latestOf(v.name) }));
+    for (const c of canaries) if (c.rev) wanted.add(c.rev.number);
+    for (const n of wanted) {
+      const rec = revisions.find((r) => r.number === n);
+      if (rec) this.ensureEndpoint(isvc, stored.baseDir, rec, live);
+    }
+
+    const ep = (n: number | undefined) => (n === undefined ? undefined : live.endpoints.get(n));
+    const latestEp = ep(mainLatest.number)!;
+    const next: RolloutState = { ...rollout };
+    const percent = isvc.spec.predictor.canaryTrafficPercent;
+    const targets: TrafficTarget[] = [];
+    const stable = ep(rollout.latestRolledout);
+    const inCanary = percent !== undefined && rollout.latestRolledout !== undefined && rollout.latestRolledout !== mainLatest.number;
+    if (latestEp.ready && !inCanary) {
+      if (next.latestRolledout !== mainLatest.number) {
+        if (next.latestRolledout !== undefined) next.previousRolledout = next.latestRolledout;
+        next.latestRolledout = mainLatest.number;
+      }
+      targets.push({ endpoint: latestEp, percent: 100 });
+    } else if (latestEp.ready && stable?.ready) {
+      targets.push({ endpoint: latestEp, percent: percent!, tag: 'latest' }, { endpoint: stable, percent: 100 - percent!, tag: 'prev' });
+    } else if (latestEp.ready) {
+      // The stable revision is still loading (a restart, a rollback): keep serving the latest until it is ready.
+      targets.push({ endpoint: latestEp, percent: 100, tag: 'latest' });
+    } else if (stable?.ready) {
+      targets.push({ endpoint: stable, percent: 100, tag: 'prev' });
+    }
+    // spec.canary[] entries take their share from the stable targets once ready.
+    const readyCanaries = canaries.filter((c) => c.rev && ep(c.rev.number)?.ready);
+    const canaryShare = readyCanaries.reduce((s, c) => s + (c.variant.percent ?? 0), 0);
+    if (canaryShare > 0 && targets.length) {
+      for (const t of targets) t.percent = (t.percent * (100 - canaryShare)) / 100;
+      for (const c of readyCanaries) targets.push({ endpoint: ep(c.rev!.number)!, percent: c.variant.percent ?? 0, tag: c.variant.name });
+    }
+
+    if (next.latestRolledout !== rollout.latestRolledout || next.previousRolledout !== rollout.previousRolledout) {
+      store.setRollout(namespace, name, next);
+      store.addEvent(namespace, name, { type: 'Normal', reason: 'RolledOut', message: `revision ${next.latestRolledout} takes the traffic${next.previousRolledout !== undefined ? ` (previous: ${next.previousRolledout})` : ''}` });
+    }
+    const keep = new Set<number>([...targets.map((t) => Number(t.endpoint.version)), mainLatest.number, ...canaries.flatMap((c) => (c.rev ? [c.rev.number] : []))]);
+    if (next.latestRolledout !== undefined) keep.add(next.latestRolledout);
+    const reachable = [...live.endpoints.entries()].filter(([n, e]) => keep.has(n) && e.ready).map(([, e]) => e);
+    router.setRoute(namespace, name, targets, reachable, latestEp);
+    live.traffic = targets;
+    for (const [n, e] of live.endpoints) {
+      if (!keep.has(n)) {
+        live.endpoints.delete(n);
+        this.track(e.close());
+      }
+    }
+    this.updateConditions(live, latestEp, targets);
   }
 
-  private upsertIsvc(resource: InferenceService, baseDir: string): ApplyResult['action'] {
-    const k = key(resource.metadata.namespace, resource.metadata.name);
-    const prev = this.isvcs.get(k);
-    const specHash = hash(resource.spec);
-    if (prev && prev.specHash === specHash && prev.baseDir === baseDir) {
-      prev.resource = { ...resource, metadata: { ...resource.metadata, generation: prev.resource.metadata.generation } };
-      return 'unchanged';
-    }
-    const revision = (prev?.revision ?? 0) + 1;
-    const generation = (prev?.resource.metadata.generation ?? 0) + 1;
-    const entry: IsvcEntry = {
-      resource: { ...resource, metadata: { ...resource.metadata, generation } },
-      baseDir,
-      specHash,
-      revision,
-      attempt: prev?.attempt ?? 0,
-      status: {
-        observedGeneration: generation,
-        conditions: prev?.status.conditions ?? [],
-        components: { predictor: { latestCreatedRevision: revisionName(resource, revision), ...(prev?.status.components.predictor.latestReadyRevision ? { latestReadyRevision: prev.status.components.predictor.latestReadyRevision } : {}) } },
-        modelStatus: { transitionStatus: 'InProgress', states: { activeModelState: prev?.serving?.ready ? 'Loaded' : '', targetModelState: 'Pending' } },
+  private ensureEndpoint(isvc: InferenceService, baseDir: string, rec: RevisionRecord, live: Live): void {
+    if (live.endpoints.has(rec.number)) return;
+    const { namespace = 'default', name } = isvc.metadata;
+    const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revisionName(name, rec.variant, rec.number));
+    endpoint.setLoading();
+    live.endpoints.set(rec.number, endpoint);
+    const log = this.deps.log.child({ namespace, model: name, revision: rec.number });
+    const started = performance.now();
+    log.info('loading model');
+    const load = loadPredictor({ ...this.deps, runtimes: (ns) => this.runtimes(ns) }, isvc, rec.spec as InferenceService['spec']['predictor'], baseDir, log).then(
+      async ({ model, runtime }) => {
+        if (live.endpoints.get(rec.number) !== endpoint || this.closed) return model.unload();
+        endpoint.setLoaded(model);
+        live.runtimeName = { kind: runtime.kind, name: runtime.metadata.name };
+        delete live.failure;
+        this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Ready');
+        this.deps.store.addEvent(namespace, name, { type: 'Normal', reason: 'ModelLoaded', message: `revision ${rec.number} loaded in ${Math.round(performance.now() - started)} ms (${model.memoryBytes()} bytes)` });
+        log.info({ ms: Math.round(performance.now() - started), memoryBytes: model.memoryBytes() }, 'model loaded');
+      },
+      (err: unknown) => {
+        const reason = err instanceof LoadError ? err.reason : 'ModelLoadFailed';
+        const message = err instanceof Error ? err.message : String(err);
+        endpoint.setFailed({ reason, message });
+        live.failure = { reason, message, time: new Date().toISOString() };
+        this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Failed', message);
+        this.deps.store.addEvent(namespace, name, { type: 'Warning', reason, message: `revision ${rec.number}: ${message}` });
+        log.error({ reason }, `model failed to load: ${message}`);
+      },
+    );
+    this.track(load.finally(() => this.enqueue(namespace, name)));
+  }
+
+  private updateConditions(live: Live, latest: ModelEndpoint, targets: TrafficTarget[]): void {
+    const serving = targets.some((t) => t.percent > 0) && targets.every((t) => t.percent === 0 || t.endpoint.ready);
+    const failure = latest.failure;
+    const latestCond = latest.ready
+      ? { status: 'True' as const }
+      : failure
+        ? { status: 'False' as const, reason: failure.reason, message: failure.message }
+        : { status: 'Unknown' as const, reason: 'Loading', message: `revision ${latest.version} is loading` };
+    const predictor = serving ? { status: 'True' as const } : latestCond;
+    live.conditions = setCondition(live.conditions, { type: 'LatestDeploymentReady', severity: 'Info', ...latestCond });
+    live.conditions = setCondition(live.conditions, { type: 'PredictorReady', ...predictor });
+    live.conditions = setCondition(live.conditions, { type: 'Ready', ...predictor });
+  }
+
+  /** KServe-shaped status, derived from the store and what runs now. */
+  status(isvc: InferenceService): InferenceServiceStatus {
+    const { namespace = 'default', name } = isvc.metadata;
+    const live = this.live.get(key(namespace, name));
+    const revisions = this.deps.store.revisions(namespace, name);
+    const rollout = this.deps.store.rollout(namespace, name);
+    const main = revisions.filter((r) => r.variant === MAIN);
+    const latest = main.at(-1);
+    const latestEp = latest && live?.endpoints.get(latest.number);
+    const revName = (n: number | undefined) => (n === undefined ? undefined : revisionName(name, revisions.find((r) => r.number === n)?.variant ?? MAIN, n));
+    const lastReady = [...main].reverse().find((r) => r.outcome === 'Ready');
+    const target = latestEp?.state ?? 'Pending';
+    const serving = (live?.traffic ?? []).some((t) => t.percent > 0 && t.endpoint.ready);
+    const status: InferenceServiceStatus = {
+      observedGeneration: isvc.metadata.generation ?? 1,
+      url: `${this.deps.baseUrl()}/v2/models/${name}`,
+      conditions: live?.conditions ?? [],
+      components: {
+        predictor: {
+          traffic: (live?.traffic ?? []).map((t) => ({
+            revisionName: t.endpoint.revisionName,
+            percent: Math.round(t.percent * 100) / 100,
+            latestRevision: t.endpoint === latestEp,
+            ...(t.tag ? { tag: t.tag } : {}),
+          })),
+        },
+      },
+      modelStatus: {
+        transitionStatus: target === 'Loaded' ? 'UpToDate' : target === 'FailedToLoad' ? (latestEp?.failure?.reason === 'ModelLoadFailed' ? 'BlockedByFailedLoad' : 'InvalidSpec') : 'InProgress',
+        states: { activeModelState: serving ? 'Loaded' : target === 'FailedToLoad' ? 'FailedToLoad' : '', targetModelState: target },
       },
     };
-    if (prev?.serving) entry.serving = prev.serving;
-    this.isvcs.set(k, entry);
-    this.schedule(entry);
-    return prev ? 'configured' : 'created';
-  }
-
-  private schedule(entry: IsvcEntry): void {
-    const attempt = ++entry.attempt;
-    const p = this.reconcile(entry, attempt).finally(() => this.pending.delete(p));
-    this.pending.add(p);
-  }
-
-  private async reconcile(entry: IsvcEntry, attempt: number): Promise<void> {
-    const { resource } = entry;
-    const ns = resource.metadata.namespace ?? 'default';
-    const name = resource.metadata.name;
-    const log = this.deps.log.child({ namespace: ns, model: name, revision: entry.revision });
-    const current = () => this.isvcs.get(key(ns, name)) === entry && entry.attempt === attempt;
-    const endpoint = new ModelEndpoint(ns, name, String(entry.revision));
-    let model: LoadedModel | undefined;
-    try {
-      const spec = resource.spec.predictor.model;
-      if (!spec) throw new SpecError('InvalidPredictorSpec', 'spec.predictor.containers without spec.predictor.model is not yet supported');
-      const runtime = this.selectRuntime(spec, ns);
-      entry.status[runtime.resource.kind === 'ClusterServingRuntime' ? 'clusterServingRuntimeName' : 'servingRuntimeName'] = runtime.resource.metadata.name;
-      endpoint.setLoading();
-      if (!entry.serving) this.deps.router.set(endpoint);
-      this.writeStatus(entry, endpoint);
-      log.info({ runtime: runtime.resource.metadata.name }, 'loading model');
-      const started = performance.now();
-      model = await this.load(spec, runtime, entry, log);
-      if (!current()) {
-        await model.unload();
-        return;
-      }
-      endpoint.setLoaded(model);
-      const previous = entry.serving;
-      entry.serving = endpoint;
-      this.deps.router.set(endpoint);
-      if (previous && previous !== endpoint) await previous.close();
-      log.info({ ms: Math.round(performance.now() - started), memoryBytes: model.memoryBytes() }, 'model loaded');
-    } catch (err) {
-      if (model && !current()) await model.unload();
-      if (!current()) return;
-      const reason = err instanceof SpecError || err instanceof RuntimeSelectionError ? err.reason : 'ModelLoadFailed';
-      const message = err instanceof Error ? err.message : String(err);
-      endpoint.setFailed({ reason, message });
-      log.error({ reason, err: InferdError.is(err) ? err.message : toInferdError(err).cause }, `model failed to load: ${message}`);
-    }
-    if (current()) this.writeStatus(entry, endpoint);
-  }
-
-  private selectRuntime(spec: ModelSpec, namespace: string): RuntimeEntry {
-    const namespaced = [...this.runtimes.values()].filter((r) => r.resource.kind === 'ServingRuntime' && r.resource.metadata.namespace === namespace);
-    const cluster = this.listRuntimes().filter((r) => r.kind === 'ClusterServingRuntime');
-    const chosen = selectRuntime(spec, { namespaced: namespaced.map((r) => r.resource), cluster });
-    const user = [...this.runtimes.values()].find((r) => r.resource === chosen);
-    return user ?? { resource: chosen, baseDir: process.cwd() };
-  }
-
-  private async load(spec: ModelSpec, runtime: RuntimeEntry, entry: IsvcEntry, log: Logger): Promise<LoadedModel> {
-    const meta = entry.resource.metadata;
-    const container = runtime.resource.spec.containers.find((c) => c.name === 'kserve-container') ?? runtime.resource.spec.containers[0]!;
-    const env: Record<string, string> = {};
-    for (const e of [...(container.env ?? []), ...(spec.env ?? [])]) if (e.value !== undefined) env[e.name] = expandTemplate(e.value, meta);
-    const path = spec.storageUri
-      ? await resolveStorageUri(spec.storageUri, this.deps.config.storage, { baseDir: entry.baseDir })
-      : entry.baseDir;
-    const ctx: LoadContext = {
-      name: meta.name,
-      path,
-      format: spec.modelFormat,
-      args: [...(container.args ?? []), ...(spec.args ?? [])].map((a) => expandTemplate(a, meta)),
-      env,
-      threads: this.deps.threads,
-      log,
+    const p = status.components.predictor;
+    const set = (field: 'latestCreatedRevision' | 'latestReadyRevision' | 'latestRolledoutRevision' | 'previousRolledoutRevision', value: string | undefined) => {
+      if (value !== undefined) p[field] = value;
     };
-    const modulePath = runtime.resource.metadata.annotations?.[MODULE_ANNOTATION];
-    if (modulePath) return loadCustomModel(resolve(runtime.baseDir, modulePath), ctx);
-    const impl = runtimeForFormat(spec.modelFormat.name);
-    if (!impl) {
-      throw new SpecError('RuntimeNotRecognized', `runtime "${runtime.resource.metadata.name}" has no in-process implementation for format "${spec.modelFormat.name}" and no ${MODULE_ANNOTATION} annotation`);
+    set('latestCreatedRevision', revName(latest?.number));
+    set('latestReadyRevision', revName(lastReady?.number));
+    set('latestRolledoutRevision', revName(rollout.latestRolledout));
+    set('previousRolledoutRevision', revName(rollout.previousRolledout));
+    if (live?.runtimeName) status[live.runtimeName.kind === 'ClusterServingRuntime' ? 'clusterServingRuntimeName' : 'servingRuntimeName'] = live.runtimeName.name;
+    if (live?.failure) status.modelStatus.lastFailureInfo = live.failure;
+    const canaries = variantsOf(isvc).filter((v) => v.name !== MAIN);
+    if (canaries.length) {
+      status.canaryStatuses = canaries.map((v) => {
+        const rec = revisions.filter((r) => r.variant === v.name).at(-1);
+        const ep = rec && live?.endpoints.get(rec.number);
+        const share = live?.traffic.find((t) => t.tag === v.name)?.percent ?? 0;
+        return { name: v.name, ready: ep?.ready ?? false, trafficPercent: share, ...(rec ? { revision: revName(rec.number)! } : {}) };
+      });
     }
-    return impl.load(ctx);
+    return status;
   }
-
-  private writeStatus(entry: IsvcEntry, endpoint: ModelEndpoint): void {
-    const s = entry.status;
-    const failure = endpoint.failure;
-    const serving = entry.serving?.ready === true;
-    const target = endpoint.state;
-    s.modelStatus = {
-      transitionStatus: target === 'Loaded' ? 'UpToDate' : failure ? (failure.reason === 'ModelLoadFailed' ? 'BlockedByFailedLoad' : 'InvalidSpec') : 'InProgress',
-      states: { activeModelState: serving ? 'Loaded' : target === 'FailedToLoad' ? 'FailedToLoad' : target, targetModelState: target },
-    };
-    if (failure) s.modelStatus.lastFailureInfo = { ...failure, time: new Date().toISOString() };
-    if (target === 'Loaded') s.components.predictor.latestReadyRevision = revisionName(entry.resource, entry.revision);
-    const predictor =
-      target === 'Loaded'
-        ? { status: 'True' as const }
-        : failure
-          ? { status: 'False' as const, reason: failure.reason, message: failure.message }
-          : { status: 'Unknown' as const, reason: 'Loading', message: `revision ${entry.revision} is loading` };
-    s.conditions = setCondition(s.conditions, { type: 'PredictorReady', ...predictor });
-    const ready = serving ? { status: 'True' as const } : predictor;
-    s.conditions = setCondition(s.conditions, { type: 'Ready', ...ready });
-    s.url = `${this.deps.baseUrl()}/v2/models/${entry.resource.metadata.name}`;
-  }
-}
-
-class SpecError extends Error {
-  constructor(readonly reason: string, message: string) {
-    super(message);
-  }
-}
-
-function revisionName(resource: InferenceService, revision: number): string {
-  return `${resource.metadata.name}-predictor-${String(revision).padStart(5, '0')}`;
-}
-
-function hash(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
 }

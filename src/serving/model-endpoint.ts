@@ -10,31 +10,48 @@ export interface LoadFailure {
   message: string;
 }
 
+/** How long `close()` waits for in-flight requests before unloading anyway. */
+const DRAIN_TIMEOUT_MS = 30_000;
+
 /**
- * One served model: its lifecycle state and the path from a decoded request to
- * its runtime. Protocol adapters call `infer`; they never touch the runtime.
+ * One loaded revision of a model: its lifecycle state and the path from a decoded
+ * request to its runtime. Protocol adapters call `infer`; they never touch the
+ * runtime. In-flight requests are counted so an unload waits for them.
  */
 export class ModelEndpoint {
   state: ModelState = 'Pending';
   failure?: LoadFailure;
   private model?: LoadedModel;
+  private inflight = 0;
+  private drained?: () => void;
 
   constructor(
     readonly namespace: string,
     readonly name: string,
+    /** The revision number, served as the V2 model version. */
     readonly version: string,
+    /** KServe-style revision name, e.g. `iris-predictor-00002`, sent back in a response header. */
+    readonly revisionName: string,
   ) {}
 
   get ready(): boolean {
     return this.state === 'Loaded';
   }
 
-  /** The runtime model for protocol-specific paths (custom V1), only when ready. */
-  get loaded(): LoadedModel {
+  private get loaded(): LoadedModel {
     if (!this.model || this.state !== 'Loaded') {
       throw new InferdError('not_ready', `Model with name ${this.name} is not ready.`, { retryAfter: 1 });
     }
     return this.model;
+  }
+
+  /** The model's signature, for protocols that map their own formats onto it (V1). */
+  get signature(): Pick<LoadedModel, 'inputs' | 'outputs'> {
+    return this.loaded;
+  }
+
+  get hasOwnV1(): boolean {
+    return typeof this.loaded.predictV1 === 'function';
   }
 
   setLoading(): void {
@@ -53,34 +70,57 @@ export class ModelEndpoint {
     this.failure = failure;
   }
 
+  memoryBytes(): number {
+    return this.model?.memoryBytes() ?? 0;
+  }
+
   metadata(): ModelMetadata {
     const m = this.model;
-    return {
-      name: this.name,
-      versions: [this.version],
-      platform: m?.platform ?? '',
-      inputs: m ? m.inputs : [],
-      outputs: m ? m.outputs : [],
-    };
+    return { name: this.name, versions: [this.version], platform: m?.platform ?? '', inputs: m ? m.inputs : [], outputs: m ? m.outputs : [] };
   }
 
-  async infer(req: InferRequest): Promise<InferResponse> {
+  private async track<T>(fn: (model: LoadedModel) => Promise<T>): Promise<T> {
     const model = this.loaded;
-    const outputNames = validateRequest(req, model);
-    if (req.deadline !== undefined && Date.now() > req.deadline) {
-      throw new InferdError('timeout', `deadline passed before model ${this.name} ran`);
+    this.inflight++;
+    try {
+      return await fn(model);
+    } finally {
+      if (--this.inflight === 0) this.drained?.();
     }
-    const outputs = await model.infer(req.inputs, outputNames);
-    const res: InferResponse = { modelName: this.name, modelVersion: this.version, outputs };
-    if (req.id !== undefined) res.id = req.id;
-    return res;
   }
 
-  /** Detaches and releases the runtime model. */
+  infer(req: InferRequest): Promise<InferResponse> {
+    return this.track(async (model) => {
+      const outputNames = validateRequest(req, model);
+      if (req.deadline !== undefined && Date.now() > req.deadline) {
+        throw new InferdError('timeout', `deadline passed before model ${this.name} ran`);
+      }
+      const outputs = await model.infer(req.inputs, outputNames);
+      const res: InferResponse = { modelName: this.name, modelVersion: this.version, outputs };
+      if (req.id !== undefined) res.id = req.id;
+      return res;
+    });
+  }
+
+  /** A custom model's own V1 semantics (KServe's `predict(payload)`). */
+  predictV1(body: unknown): Promise<unknown> {
+    return this.track((model) => model.predictV1!(body));
+  }
+
+  /** Waits for in-flight requests (bounded), then releases the runtime model. */
   async close(): Promise<void> {
     const model = this.model;
-    delete this.model;
     this.state = 'Pending';
+    if (this.inflight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, DRAIN_TIMEOUT_MS);
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    delete this.model;
     await model?.unload();
   }
 }

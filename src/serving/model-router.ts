@@ -1,42 +1,81 @@
 import { InferdError } from '../api/errors.js';
 import type { ModelEndpoint } from './model-endpoint.js';
+import { pickByPercent, type RoutingHints, type TrafficTarget } from './traffic.js';
 
-/** Maps (namespace, model name) to the endpoint that serves it. */
+interface Route {
+  namespace: string;
+  name: string;
+  targets: TrafficTarget[];
+  /** Endpoints reachable by revision or tag even with 0% (a dark canary). */
+  endpoints: ModelEndpoint[];
+  /** What to answer when nothing can serve: the latest endpoint's state explains why. */
+  latest?: ModelEndpoint;
+}
+
+/**
+ * Maps (namespace, model name) to the endpoint that serves one request, following
+ * the InferenceService's traffic split. The reconciler replaces a route in one
+ * assignment, so a request sees either the old split or the new one.
+ */
 export class ModelRouter {
-  private readonly byKey = new Map<string, ModelEndpoint>();
+  private readonly routes = new Map<string, Route>();
 
-  set(endpoint: ModelEndpoint): void {
-    this.byKey.set(key(endpoint.namespace, endpoint.name), endpoint);
+  setRoute(namespace: string, name: string, targets: TrafficTarget[], endpoints: ModelEndpoint[], latest?: ModelEndpoint): void {
+    const route: Route = { namespace, name, targets, endpoints };
+    if (latest) route.latest = latest;
+    this.routes.set(key(namespace, name), route);
   }
 
   delete(namespace: string, name: string): void {
-    this.byKey.delete(key(namespace, name));
+    this.routes.delete(key(namespace, name));
   }
 
+  /** One endpoint per model: the one taking most traffic, else the latest. */
   list(): ModelEndpoint[] {
-    return [...this.byKey.values()];
+    return [...this.routes.values()].flatMap((r) => {
+      const main = [...r.targets].sort((a, b) => b.percent - a.percent)[0]?.endpoint ?? r.latest;
+      return main ? [main] : [];
+    });
   }
 
-  /**
-   * Finds a model by name. Without a namespace, the `default` namespace is tried
-   * first, then a name that is unique across namespaces.
-   */
-  resolve(name: string, namespace?: string, version?: string): ModelEndpoint {
-    let ep = this.byKey.get(key(namespace ?? 'default', name));
-    if (!ep && namespace === undefined) {
-      const matches = this.list().filter((e) => e.name === name);
-      if (matches.length === 1) ep = matches[0];
-    }
-    if (!ep) throw new InferdError('not_found', `Model with name ${name} does not exist.`);
-    if (version !== undefined && version !== ep.version) {
-      throw new InferdError('not_found', `Model with name ${name} has no version ${version} (served version: ${ep.version}).`);
-    }
-    return ep;
+  traffic(namespace: string, name: string): TrafficTarget[] {
+    return this.routes.get(key(namespace, name))?.targets ?? [];
   }
 
-  /** Ready when every model that should be loaded is loaded. */
+  private find(name: string, namespace?: string): Route {
+    let route = this.routes.get(key(namespace ?? 'default', name));
+    if (!route && namespace === undefined) {
+      const matches = [...this.routes.values()].filter((r) => r.name === name);
+      if (matches.length === 1) route = matches[0];
+    }
+    if (!route) throw new InferdError('not_found', `Model with name ${name} does not exist.`);
+    return route;
+  }
+
+  /** Chooses the endpoint for one request. */
+  resolve(name: string, namespace?: string, hints: RoutingHints = {}): ModelEndpoint {
+    const route = this.find(name, namespace);
+    if (hints.version !== undefined) {
+      const ep = route.endpoints.find((e) => e.version === hints.version);
+      if (!ep) throw new InferdError('not_found', `Model with name ${name} has no version ${hints.version} (serving: ${route.endpoints.map((e) => e.version).join(', ') || 'none'}).`);
+      return ep;
+    }
+    if (hints.tag !== undefined) {
+      const tagged = route.targets.find((t) => t.tag === hints.tag)?.endpoint ?? route.endpoints.find((e) => e.revisionName === hints.tag || (hints.tag === 'latest' && e === route.latest));
+      if (!tagged) throw new InferdError('not_found', `Model with name ${name} has no revision tagged ${hints.tag}.`);
+      return tagged;
+    }
+    const picked = pickByPercent(route.targets, hints.sticky)?.endpoint ?? route.latest;
+    if (!picked) throw new InferdError('not_ready', `Model with name ${name} is not ready.`, { retryAfter: 1 });
+    return picked;
+  }
+
+  /** Ready when every model has traffic going to loaded revisions only. */
   allReady(): boolean {
-    return this.list().every((e) => e.ready);
+    return [...this.routes.values()].every((r) => {
+      const live = r.targets.filter((t) => t.percent > 0);
+      return live.length > 0 && live.every((t) => t.endpoint.ready);
+    });
   }
 }
 

@@ -97,7 +97,7 @@ describe('bad input, failed loads and status', () => {
     const ok = await infer('mlp', mlpInput({}));
     assert.equal(ok.status, 200);
     const { stdout } = await run(process.execPath, [CLI, 'describe', 'isvc', 'broken', '--server', srv.http]);
-    assert.match(stdout, /Last failure: ModelLoadFailed/);
+    assert.match(stdout, /Last failure:\s+ModelLoadFailed/);
     const missing = `apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: missing-runtime}\nspec:\n  predictor:\n    model:\n      modelFormat: {name: caffe}\n      storageUri: file://${dir}\n`;
     await fetch(`${srv.http}/apis/inferd.dev/v1/apply`, { method: 'POST', body: missing });
     const noRuntime = await waitSettled(srv.http, 'missing-runtime');

@@ -83,6 +83,14 @@ function normalize(resource: Resource): Resource {
     predictor.model = { ...legacy, modelFormat: { name: framework } };
     delete predictor[framework];
   }
+  const canary = resource.spec.canary ?? [];
+  const total = canary.reduce((sum, c) => sum + c.trafficPercent, 0);
+  if (total > 100) {
+    throw new InferdError('invalid_input', `InferenceService "${resource.metadata.name}": field spec.canary: trafficPercent values sum to ${total}, more than 100`, { field: 'spec.canary' });
+  }
+  const names = canary.map((c, i) => c.predictor.name ?? `canary-${i}`);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new InferdError('invalid_input', `InferenceService "${resource.metadata.name}": field spec.canary: two entries are named "${dup}"`, { field: 'spec.canary' });
   if (!predictor.model && !predictor.containers) {
     throw new InferdError('invalid_input', `InferenceService "${resource.metadata.name}": field spec.predictor.model: required (or one of ${LEGACY_FRAMEWORKS.join(', ')})`, { field: 'spec.predictor.model' });
   }

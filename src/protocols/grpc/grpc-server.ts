@@ -4,6 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ERROR_TABLE, toInferdError } from '../../api/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ModelRouter } from '../../serving/model-router.js';
+import type { RoutingHints } from '../../serving/traffic.js';
 import { SERVER_NAME, SERVER_VERSION } from '../../version.js';
 import type { Limits } from '../v2/rest-codec.js';
 import { decodeGrpcRequest, encodeGrpcResponse, specToGrpc, type GrpcInferRequest } from './grpc-codec.js';
@@ -41,12 +42,22 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
         },
       );
   };
-  const namespaceOf = (call: grpc.ServerUnaryCall<unknown, unknown>) => {
-    const v = call.metadata.get('inferd-namespace')[0];
+  const meta = (call: grpc.ServerUnaryCall<unknown, unknown>, name: string) => {
+    const v = call.metadata.get(name)[0];
     return typeof v === 'string' && v !== '' ? v : undefined;
   };
+  const namespaceOf = (call: grpc.ServerUnaryCall<unknown, unknown>) => meta(call, 'inferd-namespace');
+  const hints = (call: grpc.ServerUnaryCall<unknown, unknown>, version: string): RoutingHints => {
+    const h: RoutingHints = {};
+    if (version) h.version = version;
+    const tag = meta(call, 'inferd-revision');
+    if (tag) h.tag = tag;
+    const sticky = meta(call, 'inferd-sticky');
+    if (sticky) h.sticky = sticky;
+    return h;
+  };
   type ModelRef = { name: string; version: string };
-  const resolve = (call: grpc.ServerUnaryCall<ModelRef, unknown>) => router.resolve(call.request.name, namespaceOf(call), call.request.version || undefined);
+  const resolve = (call: grpc.ServerUnaryCall<ModelRef, unknown>) => router.resolve(call.request.name, namespaceOf(call), hints(call, call.request.version));
 
   server.addService(pkg.inference.GRPCInferenceService.service, {
     ServerLive: unary(() => ({ live: true })),
@@ -59,7 +70,7 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
     }),
     ModelInfer: unary<GrpcInferRequest>(async (call) => {
       const msg = call.request;
-      const ep = router.resolve(msg.model_name, namespaceOf(call), msg.model_version || undefined);
+      const ep = router.resolve(msg.model_name, namespaceOf(call), hints(call, msg.model_version));
       const req = decodeGrpcRequest(msg, opts.limits);
       const res = await ep.infer(req);
       return encodeGrpcResponse(res, (msg.raw_input_contents ?? []).length > 0);

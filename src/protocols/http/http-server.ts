@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../../observability/logger.js';
-import type { Reconciler } from '../../control/reconciler.js';
+import type { ControlPlane } from '../../control/control-plane.js';
 import type { ModelRouter } from '../../serving/model-router.js';
 import type { Limits } from '../v2/rest-codec.js';
 import { registerAdminRoutes } from './admin-routes.js';
@@ -10,7 +10,7 @@ import { registerV2Routes } from './v2-routes.js';
 
 export interface HttpServerOptions {
   router: ModelRouter;
-  reconciler: Reconciler;
+  control: ControlPlane;
   log: Logger;
   limits: Limits & { maxBodyBytes: number };
   /** Where relative storage paths in API-applied manifests resolve. */
@@ -35,6 +35,6 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, opts.router, opts.limits);
   registerV1Routes(app, opts.router);
-  registerAdminRoutes(app, opts.reconciler, opts.baseDir);
+  registerAdminRoutes(app, opts.control, opts.baseDir);
   return app;
 }

@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelRouter } from '../../serving/model-router.js';
 import { decodeV1Request, encodeV1Response } from '../v1/v1-codec.js';
 import { parseJson } from './body.js';
-import { namespaceOf } from './v2-routes.js';
+import { REVISION_HEADER, namespaceOf, routingHints } from './routing.js';
 
 type Params = { name: string };
 
@@ -14,12 +14,12 @@ export function registerV1Routes(app: FastifyInstance, router: ModelRouter): voi
   });
 
   // The regex stops the name at ':' so `NAME:predict` splits as KServe's V1 path does.
-  app.post('/v1/models/:name(^[^:/]+)::predict', async (req: FastifyRequest<{ Params: Params; Body: Buffer }>) => {
-    const ep = router.resolve(req.params.name, namespaceOf(req));
-    const model = ep.loaded;
+  app.post('/v1/models/:name(^[^:/]+)::predict', async (req: FastifyRequest<{ Params: Params; Body: Buffer }>, reply: FastifyReply) => {
+    const ep = router.resolve(req.params.name, namespaceOf(req), routingHints(req));
+    void reply.header(REVISION_HEADER, ep.revisionName);
     const body = parseJson(req.body);
-    if (model.predictV1) return model.predictV1(body);
-    const request = decodeV1Request(body, model.inputs);
+    if (ep.hasOwnV1) return ep.predictV1(body);
+    const request = decodeV1Request(body, ep.signature.inputs);
     const response = await ep.infer(request);
     return encodeV1Response(response.outputs);
   });

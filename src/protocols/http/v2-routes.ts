@@ -3,19 +3,15 @@ import type { ModelRouter } from '../../serving/model-router.js';
 import { decodeInferRequest, encodeInferResponse, type Limits } from '../v2/rest-codec.js';
 import { HEADER_LENGTH, splitBinaryBody } from './body.js';
 import { SERVER_NAME, SERVER_VERSION } from '../../version.js';
+import { REVISION_HEADER, namespaceOf, routingHints } from './routing.js';
 
 type ModelParams = { name: string; version?: string };
 
 export const V2_EXTENSIONS = ['binary_tensor_data'];
 
-export function namespaceOf(req: FastifyRequest): string | undefined {
-  const ns = req.headers['inferd-namespace'];
-  return typeof ns === 'string' && ns !== '' ? ns : undefined;
-}
-
 /** Open Inference Protocol (V2) REST routes. */
 export function registerV2Routes(app: FastifyInstance, router: ModelRouter, limits: Limits): void {
-  const resolve = (req: FastifyRequest<{ Params: ModelParams }>) => router.resolve(req.params.name, namespaceOf(req), req.params.version);
+  const resolve = (req: FastifyRequest<{ Params: ModelParams }>) => router.resolve(req.params.name, namespaceOf(req), routingHints(req, req.params.version));
 
   app.get('/v2', async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: V2_EXTENSIONS }));
   app.get('/v2/health/live', async () => ({ live: true }));
@@ -37,6 +33,7 @@ export function registerV2Routes(app: FastifyInstance, router: ModelRouter, limi
 
   const infer = async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer }>, reply: FastifyReply) => {
     const ep = resolve(req);
+    void reply.header(REVISION_HEADER, ep.revisionName);
     const header = req.headers[HEADER_LENGTH];
     const { json, binary } = splitBinaryBody(req.body, typeof header === 'string' ? header : undefined);
     const request = decodeInferRequest(json, binary, limits);

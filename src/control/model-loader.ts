@@ -1,0 +1,70 @@
+import { resolve } from 'node:path';
+import type { InferenceService, PredictorSpec } from '../api/resources/inference-service.js';
+import { MODULE_ANNOTATION, type ServingRuntime } from '../api/resources/serving-runtime.js';
+import type { Config, ThreadCounts } from '../config/config.js';
+import type { Logger } from '../observability/logger.js';
+import { loadCustomModel } from '../runtimes/custom/custom-runtime.js';
+import { runtimeForFormat } from '../runtimes/index.js';
+import type { LoadContext, LoadedModel } from '../runtimes/types.js';
+import { resolveStorageUri } from '../storage/storage-uri.js';
+import { selectRuntime } from './runtime-selection.js';
+import { expandTemplate } from './template.js';
+
+export interface RuntimeEntry {
+  resource: ServingRuntime;
+  baseDir: string;
+}
+
+/** A load failure with KServe's `lastFailureInfo.reason`. */
+export class LoadError extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+  }
+}
+
+export interface LoaderDeps {
+  config: Config;
+  threads: ThreadCounts;
+  /** Namespace runtimes and cluster runtimes (built-ins included), as of now. */
+  runtimes(namespace: string): { namespaced: RuntimeEntry[]; cluster: RuntimeEntry[] };
+}
+
+export interface LoadResult {
+  model: LoadedModel;
+  runtime: ServingRuntime;
+}
+
+/** Selects the runtime for a predictor, resolves its storage and loads the model. */
+export async function loadPredictor(deps: LoaderDeps, isvc: InferenceService, predictor: PredictorSpec, baseDir: string, log: Logger): Promise<LoadResult> {
+  const spec = predictor.model;
+  if (!spec) throw new LoadError('InvalidPredictorSpec', 'spec.predictor.containers without spec.predictor.model is not yet supported');
+  const meta = isvc.metadata;
+  const { namespaced, cluster } = deps.runtimes(meta.namespace ?? 'default');
+  let chosen: ServingRuntime;
+  try {
+    chosen = selectRuntime(spec, { namespaced: namespaced.map((r) => r.resource), cluster: cluster.map((r) => r.resource) });
+  } catch (err) {
+    throw new LoadError((err as { reason?: string }).reason ?? 'NoSupportingRuntime', (err as Error).message);
+  }
+  const runtime = [...namespaced, ...cluster].find((r) => r.resource === chosen)!;
+  const container = chosen.spec.containers.find((c) => c.name === 'kserve-container') ?? chosen.spec.containers[0]!;
+  const env: Record<string, string> = {};
+  for (const e of [...(container.env ?? []), ...(spec.env ?? [])]) if (e.value !== undefined) env[e.name] = expandTemplate(e.value, meta);
+  const path = spec.storageUri ? await resolveStorageUri(spec.storageUri, deps.config.storage, { baseDir }) : baseDir;
+  const ctx: LoadContext = {
+    name: meta.name,
+    path,
+    format: spec.modelFormat,
+    args: [...(container.args ?? []), ...(spec.args ?? [])].map((a) => expandTemplate(a, meta)),
+    env,
+    threads: deps.threads,
+    log,
+  };
+  const modulePath = chosen.metadata.annotations?.[MODULE_ANNOTATION];
+  if (modulePath) return { model: await loadCustomModel(resolve(runtime.baseDir, modulePath), ctx), runtime: chosen };
+  const impl = runtimeForFormat(spec.modelFormat.name);
+  if (!impl) {
+    throw new LoadError('RuntimeNotRecognized', `runtime "${chosen.metadata.name}" has no in-process implementation for format "${spec.modelFormat.name}" and no ${MODULE_ANNOTATION} annotation`);
+  }
+  return { model: await impl.load(ctx), runtime: chosen };
+}

@@ -1,0 +1,30 @@
+import type { FastifyRequest } from 'fastify';
+import type { RoutingHints } from '../../serving/traffic.js';
+
+/** Response header naming the revision that answered. */
+export const REVISION_HEADER = 'inferd-revision';
+
+export function namespaceOf(req: FastifyRequest): string | undefined {
+  const ns = req.headers['inferd-namespace'];
+  return typeof ns === 'string' && ns !== '' ? ns : undefined;
+}
+
+/** Per-request routing: `Inferd-Revision` names a tag or revision; `Inferd-Sticky` (or the `inferd-sticky` cookie) pins an A/B variant. */
+export function routingHints(req: FastifyRequest, version?: string): RoutingHints {
+  const hints: RoutingHints = {};
+  if (version !== undefined) hints.version = version;
+  const tag = req.headers['inferd-revision'];
+  if (typeof tag === 'string' && tag !== '') hints.tag = tag;
+  const sticky = req.headers['inferd-sticky'] ?? cookie(req.headers.cookie, 'inferd-sticky');
+  if (typeof sticky === 'string' && sticky !== '') hints.sticky = sticky;
+  return hints;
+}
+
+function cookie(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
