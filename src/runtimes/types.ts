@@ -25,6 +25,8 @@ export interface LoadedModel {
    * `outputNames` is a non-empty subset of `outputs`.
    */
   infer(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
+  /** A model served by an external process: protocol routes forward requests to it unchanged. */
+  readonly proxy?: { baseUrl: string };
   /** Models with their own V1 semantics (custom runtimes) take the raw V1 body. */
   predictV1?(body: unknown): Promise<unknown>;
   /** Bytes this model holds, measured after load. */

@@ -50,6 +50,11 @@ export class ModelEndpoint {
     return this.loaded;
   }
 
+  /** Where to forward requests when an external process serves this model. */
+  get proxy(): { baseUrl: string } | undefined {
+    return this.loaded.proxy;
+  }
+
   get hasOwnV1(): boolean {
     return typeof this.loaded.predictV1 === 'function';
   }
