@@ -25,6 +25,16 @@ export const configSchema = z.strictObject({
   threads: z
     .strictObject({ intraOp: z.number().int().min(0).optional(), interOp: z.number().int().min(0).optional() })
     .default({}),
+  serving: z
+    .strictObject({
+      /** Requests that may wait per model revision; more are refused with 429. */
+      maxQueue: z.number().int().min(1).default(256),
+      /** Runtime calls in flight per model revision unless containerConcurrency says otherwise. */
+      concurrency: z.number().int().min(1).default(2),
+      /** Deadline for a request unless the predictor's `timeout` or the Inferd-Timeout header is shorter. */
+      requestTimeoutSeconds: z.number().positive().default(60),
+    })
+    .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60 }),
 });
 export type Config = z.infer<typeof configSchema>;
 

@@ -80,6 +80,12 @@ export class ControlPlane {
     return this.store.events(namespace, name);
   }
 
+  /** Queue, batching and memory figures of each running revision. */
+  stats(namespace: string, name: string): Array<Record<string, unknown>> {
+    this.isvc(namespace, name);
+    return this.reconciler.endpoints(namespace, name).map((e) => ({ revision: e.revisionName, state: e.state, memoryBytes: e.memoryBytes(), ...e.stats() }));
+  }
+
   /** Removes canaryTrafficPercent: the latest ready revision takes all traffic. */
   promote(namespace: string, name: string): IsvcWithStatus {
     this.resources.setCanaryPercent(namespace, name, undefined);

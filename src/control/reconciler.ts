@@ -6,6 +6,7 @@ import { ModelEndpoint } from '../serving/model-endpoint.js';
 import type { ModelRouter } from '../serving/model-router.js';
 import type { TrafficTarget } from '../serving/traffic.js';
 import { builtinServingRuntimes } from './builtin-runtimes.js';
+import { endpointOptions } from './endpoint-options.js';
 import { setCondition, type Condition, type InferenceServiceStatus } from './isvc-status.js';
 import { LoadError, loadPredictor, type RuntimeEntry } from './model-loader.js';
 import { MAIN, revisionName, variantsOf } from './revision-spec.js';
@@ -87,6 +88,10 @@ export class Reconciler {
   private track<T>(p: Promise<T>): void {
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
+  }
+
+  endpoints(namespace: string, name: string): ModelEndpoint[] {
+    return [...(this.live.get(key(namespace, name))?.endpoints.values() ?? [])];
   }
 
   /** Resolves once every scheduled reconcile and load has finished. */
@@ -182,13 +187,14 @@ export class Reconciler {
   private ensureEndpoint(isvc: InferenceService, baseDir: string, rec: RevisionRecord, live: Live): void {
     if (live.endpoints.has(rec.number)) return;
     const { namespace = 'default', name } = isvc.metadata;
-    const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revisionName(name, rec.variant, rec.number));
+    const predictor = rec.spec as InferenceService['spec']['predictor'];
+    const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revisionName(name, rec.variant, rec.number), endpointOptions(predictor, this.deps.config));
     endpoint.setLoading();
     live.endpoints.set(rec.number, endpoint);
     const log = this.deps.log.child({ namespace, model: name, revision: rec.number });
     const started = performance.now();
     log.info('loading model');
-    const load = loadPredictor({ ...this.deps, runtimes: (ns) => this.runtimes(ns) }, isvc, rec.spec as InferenceService['spec']['predictor'], baseDir, log).then(
+    const load = loadPredictor({ ...this.deps, runtimes: (ns) => this.runtimes(ns) }, isvc, predictor, baseDir, log).then(
       async ({ model, runtime }) => {
         if (live.endpoints.get(rec.number) !== endpoint || this.closed) return model.unload();
         endpoint.setLoaded(model);

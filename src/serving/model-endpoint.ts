@@ -1,6 +1,7 @@
 import { InferdError } from '../api/errors.js';
 import type { InferRequest, InferResponse, ModelMetadata } from '../api/inference.js';
 import type { LoadedModel } from '../runtimes/types.js';
+import { InferScheduler, type SchedulerOptions, type SchedulerStats } from './scheduler.js';
 import { validateRequest } from './validate-request.js';
 
 export type ModelState = 'Pending' | 'Loading' | 'Loaded' | 'FailedToLoad';
@@ -9,6 +10,14 @@ export interface LoadFailure {
   reason: string;
   message: string;
 }
+
+export interface EndpointOptions {
+  scheduler: SchedulerOptions;
+  /** Default deadline of a request, from the predictor's `timeout` or the server config. */
+  timeoutMs: number;
+}
+
+const DEFAULT_OPTIONS: EndpointOptions = { scheduler: { maxQueue: 256, concurrency: 2 }, timeoutMs: 60_000 };
 
 /** How long `close()` waits for in-flight requests before unloading anyway. */
 const DRAIN_TIMEOUT_MS = 30_000;
@@ -22,6 +31,7 @@ export class ModelEndpoint {
   state: ModelState = 'Pending';
   failure?: LoadFailure;
   private model?: LoadedModel;
+  private scheduler?: InferScheduler;
   private inflight = 0;
   private drained?: () => void;
 
@@ -32,6 +42,7 @@ export class ModelEndpoint {
     readonly version: string,
     /** KServe-style revision name, e.g. `iris-predictor-00002`, sent back in a response header. */
     readonly revisionName: string,
+    private readonly options: EndpointOptions = DEFAULT_OPTIONS,
   ) {}
 
   get ready(): boolean {
@@ -66,6 +77,7 @@ export class ModelEndpoint {
 
   setLoaded(model: LoadedModel): void {
     this.model = model;
+    this.scheduler = new InferScheduler(model, this.options.scheduler);
     this.state = 'Loaded';
     delete this.failure;
   }
@@ -73,6 +85,10 @@ export class ModelEndpoint {
   setFailed(failure: LoadFailure): void {
     this.state = 'FailedToLoad';
     this.failure = failure;
+  }
+
+  stats(): SchedulerStats | undefined {
+    return this.scheduler?.stats();
   }
 
   memoryBytes(): number {
@@ -97,10 +113,8 @@ export class ModelEndpoint {
   infer(req: InferRequest): Promise<InferResponse> {
     return this.track(async (model) => {
       const outputNames = validateRequest(req, model);
-      if (req.deadline !== undefined && Date.now() > req.deadline) {
-        throw new InferdError('timeout', `deadline passed before model ${this.name} ran`);
-      }
-      const outputs = await model.infer(req.inputs, outputNames);
+      const deadline = Math.min(req.deadline ?? Infinity, Date.now() + this.options.timeoutMs);
+      const outputs = await this.scheduler!.submit(req.inputs, outputNames, deadline);
       const res: InferResponse = { modelName: this.name, modelVersion: this.version, outputs };
       if (req.id !== undefined) res.id = req.id;
       return res;

@@ -72,6 +72,10 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
       const msg = call.request;
       const ep = router.resolve(msg.model_name, namespaceOf(call), hints(call, msg.model_version));
       const req = decodeGrpcRequest(msg, opts.limits);
+      // gRPC carries its own deadline; honour it like the REST header.
+      const deadline = call.getDeadline();
+      if (deadline instanceof Date) req.deadline = deadline.getTime();
+      else if (typeof deadline === 'number' && Number.isFinite(deadline)) req.deadline = deadline;
       const res = await ep.infer(req);
       return encodeGrpcResponse(res, (msg.raw_input_contents ?? []).length > 0);
     }),

@@ -43,6 +43,7 @@ export function registerAdminRoutes(app: FastifyInstance, control: ControlPlane,
   });
   app.get(`${INFERD}/namespaces/:namespace/inferenceservices/:name/revisions`, async (req: FastifyRequest<{ Params: Named }>) => list(control.revisions(req.params.namespace, req.params.name)));
   app.get(`${INFERD}/namespaces/:namespace/inferenceservices/:name/events`, async (req: FastifyRequest<{ Params: Named }>) => list(control.events(req.params.namespace, req.params.name)));
+  app.get(`${INFERD}/namespaces/:namespace/inferenceservices/:name/stats`, async (req: FastifyRequest<{ Params: Named }>) => list(control.stats(req.params.namespace, req.params.name)));
   app.post(`${INFERD}/namespaces/:namespace/inferenceservices/:name/rollout/promote`, async (req: FastifyRequest<{ Params: Named }>) => control.promote(req.params.namespace, req.params.name));
   app.post(`${INFERD}/namespaces/:namespace/inferenceservices/:name/rollout/rollback`, async (req: FastifyRequest<{ Params: Named }>) => control.rollback(req.params.namespace, req.params.name));
 

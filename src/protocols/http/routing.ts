@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { invalidInput } from '../../api/errors.js';
 import type { RoutingHints } from '../../serving/traffic.js';
 
 /** Response header naming the revision that answered. */
@@ -27,4 +28,13 @@ function cookie(header: string | undefined, name: string): string | undefined {
     if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
   }
   return undefined;
+}
+
+/** `Inferd-Timeout: SECONDS` sets the request's deadline (the predictor's `timeout` still caps it). */
+export function deadlineOf(req: FastifyRequest): number | undefined {
+  const raw = req.headers['inferd-timeout'];
+  if (typeof raw !== 'string') return undefined;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw invalidInput(`Inferd-Timeout must be a positive number of seconds, got ${JSON.stringify(raw)}`, 'Inferd-Timeout');
+  return Date.now() + seconds * 1000;
 }

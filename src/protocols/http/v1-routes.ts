@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelRouter } from '../../serving/model-router.js';
 import { decodeV1Request, encodeV1Response } from '../v1/v1-codec.js';
 import { parseJson } from './body.js';
-import { REVISION_HEADER, namespaceOf, routingHints } from './routing.js';
+import { REVISION_HEADER, deadlineOf, namespaceOf, routingHints } from './routing.js';
 
 type Params = { name: string };
 
@@ -20,6 +20,8 @@ export function registerV1Routes(app: FastifyInstance, router: ModelRouter): voi
     const body = parseJson(req.body);
     if (ep.hasOwnV1) return ep.predictV1(body);
     const request = decodeV1Request(body, ep.signature.inputs);
+    const deadline = deadlineOf(req);
+    if (deadline !== undefined) request.deadline = deadline;
     const response = await ep.infer(request);
     return encodeV1Response(response.outputs);
   });

@@ -3,7 +3,7 @@ import type { ModelRouter } from '../../serving/model-router.js';
 import { decodeInferRequest, encodeInferResponse, type Limits } from '../v2/rest-codec.js';
 import { HEADER_LENGTH, splitBinaryBody } from './body.js';
 import { SERVER_NAME, SERVER_VERSION } from '../../version.js';
-import { REVISION_HEADER, namespaceOf, routingHints } from './routing.js';
+import { REVISION_HEADER, deadlineOf, namespaceOf, routingHints } from './routing.js';
 
 type ModelParams = { name: string; version?: string };
 
@@ -37,6 +37,8 @@ export function registerV2Routes(app: FastifyInstance, router: ModelRouter, limi
     const header = req.headers[HEADER_LENGTH];
     const { json, binary } = splitBinaryBody(req.body, typeof header === 'string' ? header : undefined);
     const request = decodeInferRequest(json, binary, limits);
+    const deadline = deadlineOf(req);
+    if (deadline !== undefined) request.deadline = deadline;
     const response = await ep.infer(request);
     const encoded = encodeInferResponse(response, request);
     if (!encoded.binary) return reply.type('application/json').send(encoded.json);

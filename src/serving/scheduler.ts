@@ -1,0 +1,149 @@
+import { InferdError } from '../api/errors.js';
+import type { Tensor } from '../api/inference.js';
+import type { LoadedModel } from '../runtimes/types.js';
+import { batchKey, canBatch, concatInputs, rowsOf, splitOutputs } from './batching.js';
+
+export interface SchedulerOptions {
+  /** Requests allowed to wait; beyond it a request is refused at once (429). */
+  maxQueue: number;
+  /** Runtime calls in flight at once (KServe's containerConcurrency). */
+  concurrency: number;
+  /** Dynamic batching (KServe's `batcher`): merge compatible waiting requests into one call. */
+  batch?: { maxBatchSize: number; maxLatencyMs: number };
+}
+
+interface Job {
+  inputs: Tensor[];
+  outputNames: string[];
+  key: string;
+  rows: number;
+  enqueuedAt: number;
+  deadline?: number;
+  timer?: NodeJS.Timeout;
+  settled: boolean;
+  resolve(outputs: Tensor[]): void;
+  reject(err: unknown): void;
+}
+
+export interface SchedulerStats {
+  queued: number;
+  running: number;
+  batches: number;
+  batchedRequests: number;
+}
+
+/**
+ * The core owns queues and batching (as Triton's does); a runtime only executes a
+ * ready batch. Work whose deadline passed is dropped, not run; a request waiting
+ * past its deadline is answered 504 at its deadline, even mid-compute.
+ */
+export class InferScheduler {
+  private readonly queue: Job[] = [];
+  private running = 0;
+  private fillTimer?: NodeJS.Timeout;
+  private readonly batching: boolean;
+  private readonly counters = { batches: 0, batchedRequests: 0 };
+
+  constructor(private readonly model: LoadedModel, private readonly opts: SchedulerOptions) {
+    this.batching = opts.batch !== undefined && opts.batch.maxBatchSize > 1 && canBatch(model.inputs, model.outputs);
+  }
+
+  stats(): SchedulerStats {
+    return { queued: this.queue.length, running: this.running, ...this.counters };
+  }
+
+  submit(inputs: Tensor[], outputNames: string[], deadline?: number): Promise<Tensor[]> {
+    if (this.queue.length >= this.opts.maxQueue) {
+      return Promise.reject(new InferdError('overloaded', `queue for this model is full (${this.opts.maxQueue} waiting); retry later`, { retryAfter: 1 }));
+    }
+    return new Promise<Tensor[]>((resolve, reject) => {
+      const rows = this.batching ? rowsOf(inputs) : undefined;
+      const job: Job = {
+        inputs,
+        outputNames,
+        key: rows === undefined ? '' : batchKey(inputs, outputNames),
+        rows: rows ?? 0,
+        enqueuedAt: performance.now(),
+        settled: false,
+        resolve: (v) => this.settle(job, () => resolve(v)),
+        reject: (e) => this.settle(job, () => reject(e)),
+      };
+      if (deadline !== undefined) {
+        const ms = deadline - Date.now();
+        if (ms <= 0) return reject(timeout());
+        job.deadline = deadline;
+        job.timer = setTimeout(() => job.reject(timeout()), ms);
+      }
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  private settle(job: Job, fn: () => void): void {
+    if (job.settled) return;
+    job.settled = true;
+    clearTimeout(job.timer);
+    fn();
+  }
+
+  private pump(): void {
+    while (this.running < this.opts.concurrency && this.queue.length) {
+      const head = this.queue[0]!;
+      if (head.settled) {
+        this.queue.shift();
+        continue;
+      }
+      const batch = this.takeBatch();
+      if (!batch) return;
+      void this.run(batch);
+    }
+  }
+
+  /** The head job plus compatible waiting jobs, or undefined while waiting for a batch to fill. */
+  private takeBatch(): Job[] | undefined {
+    const head = this.queue[0]!;
+    const b = this.opts.batch;
+    if (!this.batching || !b || head.key === '') return [this.queue.shift()!];
+    const picked: Job[] = [];
+    let rows = 0;
+    for (const job of this.queue) {
+      if (job.settled || job.key !== head.key || rows + job.rows > b.maxBatchSize) continue;
+      picked.push(job);
+      rows += job.rows;
+      if (rows === b.maxBatchSize) break;
+    }
+    const waited = performance.now() - head.enqueuedAt;
+    if (rows < b.maxBatchSize && waited < b.maxLatencyMs) {
+      clearTimeout(this.fillTimer);
+      this.fillTimer = setTimeout(() => this.pump(), b.maxLatencyMs - waited);
+      return undefined;
+    }
+    const chosen = new Set(picked);
+    for (let i = this.queue.length - 1; i >= 0; i--) if (chosen.has(this.queue[i]!) || this.queue[i]!.settled) this.queue.splice(i, 1);
+    return picked;
+  }
+
+  private async run(batch: Job[]): Promise<void> {
+    this.running++;
+    const live = batch.filter((j) => !j.settled);
+    try {
+      if (live.length === 0) return;
+      if (live.length > 1) {
+        this.counters.batches++;
+        this.counters.batchedRequests += live.length;
+      }
+      const outputs = await this.model.infer(concatInputs(live.map((j) => j.inputs)), live[0]!.outputNames);
+      if (live.length === 1) live[0]!.resolve(outputs);
+      else splitOutputs(outputs, live.map((j) => j.rows)).forEach((o, i) => live[i]!.resolve(o));
+    } catch (err) {
+      for (const j of live) j.reject(err);
+    } finally {
+      this.running--;
+      this.pump();
+    }
+  }
+}
+
+function timeout(): InferdError {
+  return new InferdError('timeout', 'the request deadline passed before the model answered');
+}
