@@ -1,11 +1,22 @@
-/** `npm run bench`: every performance figure, each next to a baseline measured in the same run. */
+/**
+ * `npm run bench [section]`: every performance figure, each next to a baseline
+ * measured in the same run. BENCH_SECONDS sets the length of each load run.
+ */
+import { benchEngine } from './engine-bench.js';
+import { benchSklearn } from './sklearn-bench.js';
+import { benchTrees } from './trees-bench.js';
 import { benchV2Rest } from './v2-rest-bench.js';
 
-const sections: Array<[string, () => Promise<string[]>]> = [['v2-rest', benchV2Rest]];
-const only = process.argv[2];
+const sections: Array<[string, () => Promise<string[]>]> = [
+  ['v2-rest', benchV2Rest],
+  ['engine', benchEngine],
+  ['trees', benchTrees],
+  ['sklearn', benchSklearn],
+];
+const only = process.argv.slice(2);
 
 for (const [name, fn] of sections) {
-  if (only && only !== name) continue;
+  if (only.length && !only.includes(name)) continue;
   console.log(`\n== ${name}`);
   for (const line of await fn()) console.log(line);
 }

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-node';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
+import { bareServer } from './bare.js';
 import { load } from './load.js';
 import { fmt, percentiles, type Figures } from './stats.js';
 
@@ -38,13 +37,6 @@ async function inProcess(concurrency: number, intraOp: number): Promise<Figures>
   return { rps: count / DURATION_S, ...percentiles(lat) };
 }
 
-async function bareServer(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/bench/bare-server.js'), '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
-  const { port } = JSON.parse(line) as { port: number };
-  return { url: `http://127.0.0.1:${port}/v2/models/x/infer`, stop: () => child.kill() };
-}
-
 async function inferd(intraOp?: number) {
   const args = ['-f', join(REPO_ROOT, 'examples/demo')];
   if (intraOp !== undefined) {
@@ -59,7 +51,7 @@ async function inferd(intraOp?: number) {
 
 export async function benchV2Rest(): Promise<string[]> {
   const lines = [`V2 REST on a small ONNX MLP (4→8→3), ${DURATION_S}s per run, autocannon`];
-  const bare = await bareServer();
+  const bare = await bareServer(200);
   const srv = await inferd();
   try {
     const url = `${srv.http}/v2/models/demo-mlp/infer`;

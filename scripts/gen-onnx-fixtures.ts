@@ -16,31 +16,48 @@ function write(dir: string, graph: GraphSpec, params: Record<string, unknown>): 
   writeFileSync(join(dir, 'params.json'), JSON.stringify(params) + '\n');
 }
 
-/** A dense MLP: in → hidden (ReLU) → out (softmax), dynamic batch. */
-export function mlpGraph(name: string, sizes: [number, number, number], seed: number): { graph: GraphSpec; weights: Record<string, Float32Array> } {
-  const [nIn, nHidden, nOut] = sizes;
-  const w1 = seededFloats(seed, nIn * nHidden, 1 / Math.sqrt(nIn));
-  const b1 = seededFloats(seed + 1, nHidden, 0.1);
-  const w2 = seededFloats(seed + 2, nHidden * nOut, 1 / Math.sqrt(nHidden));
-  const b2 = seededFloats(seed + 3, nOut, 0.1);
+/** A dense MLP: ReLU between layers, softmax at the end, dynamic batch. `sizes` lists every layer width. */
+export function mlpGraph(name: string, sizes: number[], seed: number): { graph: GraphSpec; weights: Record<string, Float32Array> } {
+  const weights: Record<string, Float32Array> = {};
+  const initializers = [];
+  const nodes = [];
+  let prev = 'input';
+  for (let i = 0; i + 1 < sizes.length; i++) {
+    const [nIn, nOut] = [sizes[i]!, sizes[i + 1]!];
+    const w = seededFloats(seed + 2 * i, nIn * nOut, 1 / Math.sqrt(nIn));
+    const b = seededFloats(seed + 2 * i + 1, nOut, 0.1);
+    weights[`w${i + 1}`] = w;
+    weights[`b${i + 1}`] = b;
+    initializers.push(floatTensor(`w${i + 1}`, [nIn, nOut], w), floatTensor(`b${i + 1}`, [nOut], b));
+    const last = i + 2 === sizes.length;
+    nodes.push(node('Gemm', [prev, `w${i + 1}`, `b${i + 1}`], [last ? 'logits' : `h${i + 1}`]));
+    if (!last) {
+      nodes.push(node('Relu', [`h${i + 1}`], [`hr${i + 1}`]));
+      prev = `hr${i + 1}`;
+    }
+  }
+  nodes.push(node('Softmax', ['logits'], ['probabilities'], { axis: 1 }));
   return {
-    weights: { w1, b1, w2, b2 },
+    weights,
     graph: {
       name,
-      inputs: [valueInfo('input', 'FP32', ['batch', nIn])],
-      outputs: [valueInfo('probabilities', 'FP32', ['batch', nOut])],
-      initializers: [floatTensor('w1', [nIn, nHidden], w1), floatTensor('b1', [nHidden], b1), floatTensor('w2', [nHidden, nOut], w2), floatTensor('b2', [nOut], b2)],
-      nodes: [
-        node('Gemm', ['input', 'w1', 'b1'], ['h']),
-        node('Relu', ['h'], ['hr']),
-        node('Gemm', ['hr', 'w2', 'b2'], ['logits']),
-        node('Softmax', ['logits'], ['probabilities'], { axis: 1 }),
-      ],
+      inputs: [valueInfo('input', 'FP32', ['batch', sizes[0]!])],
+      outputs: [valueInfo('probabilities', 'FP32', ['batch', sizes.at(-1)!])],
+      initializers,
+      nodes,
     },
   };
 }
 
+export function writeModel(dir: string, graph: GraphSpec): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'model.onnx');
+  writeFileSync(file, encodeModel(graph));
+  return file;
+}
+
 function main(): void {
+  if (process.argv[1] && !process.argv[1].endsWith('gen-onnx-fixtures.js')) return;
   const mlp = mlpGraph('mlp', [4, 8, 3], 7);
   write(join(root, 'mlp'), mlp.graph, {
     weights: Object.fromEntries(Object.entries(mlp.weights).map(([k, v]) => [k, Array.from(v)])),

@@ -33,8 +33,11 @@ export const configSchema = z.strictObject({
       concurrency: z.number().int().min(1).default(2),
       /** Deadline for a request unless the predictor's `timeout` or the Inferd-Timeout header is shorter. */
       requestTimeoutSeconds: z.number().positive().default(60),
+      /** Size and lifetime of each revision's prediction cache, where an InferenceService opts in. */
+      cacheMaxBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+      cacheTtlSeconds: z.number().positive().default(300),
     })
-    .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60 }),
+    .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60, cacheMaxBytes: 64 * 1024 * 1024, cacheTtlSeconds: 300 }),
 });
 export type Config = z.infer<typeof configSchema>;
 

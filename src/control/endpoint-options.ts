@@ -2,19 +2,24 @@ import type { PredictorSpec } from '../api/resources/inference-service.js';
 import type { Config } from '../config/config.js';
 import type { EndpointOptions } from '../serving/model-endpoint.js';
 
+/** Annotation on an InferenceService that turns its prediction cache on. */
+export const CACHE_ANNOTATION = 'inferd.dev/prediction-cache';
+
 /** KServe's predictor fields (batcher, containerConcurrency, timeout) over the server's defaults. */
-export function endpointOptions(predictor: PredictorSpec, config: Config): EndpointOptions {
+export function endpointOptions(predictor: PredictorSpec, config: Config, annotations: Record<string, string> = {}): EndpointOptions {
   const s = config.serving;
+  const replicas = Math.max(1, predictor.minReplicas ?? 1);
   const options: EndpointOptions = {
     // Knative's queue-proxy holds 10 × containerConcurrency requests; so does inferd when it is set.
-    scheduler: { maxQueue: predictor.containerConcurrency ? 10 * predictor.containerConcurrency : s.maxQueue, concurrency: predictor.containerConcurrency || s.concurrency },
+    scheduler: { maxQueue: predictor.containerConcurrency ? 10 * predictor.containerConcurrency : s.maxQueue, concurrency: predictor.containerConcurrency || s.concurrency * replicas },
     timeoutMs: (predictor.timeout ?? s.requestTimeoutSeconds) * 1000,
   };
+  if (annotations[CACHE_ANNOTATION] === 'true') options.cache = { maxBytes: s.cacheMaxBytes, ttlMs: s.cacheTtlSeconds * 1000 };
   if (predictor.batcher) {
     // KServe waits up to maxLatency for a batch to fill; without it inferd batches what is already waiting.
     options.scheduler.batch = { maxBatchSize: predictor.batcher.maxBatchSize ?? 32, maxLatencyMs: predictor.batcher.maxLatency ?? 0 };
     // One call at a time lets waiting requests gather into the next batch.
-    if (!predictor.containerConcurrency) options.scheduler.concurrency = 1;
+    if (!predictor.containerConcurrency) options.scheduler.concurrency = replicas;
   }
   return options;
 }

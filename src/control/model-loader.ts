@@ -6,6 +6,9 @@ import type { Logger } from '../observability/logger.js';
 import { loadCustomModel } from '../runtimes/custom/custom-runtime.js';
 import { runtimeForFormat } from '../runtimes/index.js';
 import type { LoadContext, LoadedModel } from '../runtimes/types.js';
+import { ReplicaSet } from '../serving/replicas/replica-set.js';
+import { WorkerModel } from '../serving/replicas/worker-model.js';
+import type { WorkerTarget } from '../serving/replicas/worker-protocol.js';
 import { resolveStorageUri } from '../storage/storage-uri.js';
 import { selectRuntime } from './runtime-selection.js';
 import { expandTemplate } from './template.js';
@@ -13,6 +16,22 @@ import { expandTemplate } from './template.js';
 export interface RuntimeEntry {
   resource: ServingRuntime;
   baseDir: string;
+}
+
+/** Overrides a runtime's thread isolation: `worker` or `inline`. */
+export const ISOLATION_ANNOTATION = 'inferd.dev/isolation';
+
+/** Starts `count` worker-thread replicas of one model; all must load. */
+async function startReplicas(target: WorkerTarget, ctx: LoadContext, count: number, logLevel: string): Promise<LoadedModel> {
+  const { log: _log, ...plain } = ctx;
+  const results = await Promise.allSettled(Array.from({ length: count }, () => WorkerModel.start({ target, ctx: plain, logLevel })));
+  const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(started.map((m) => m.unload()));
+    throw failed.reason;
+  }
+  return new ReplicaSet(started);
 }
 
 /** A load failure with KServe's `lastFailureInfo.reason`. */
@@ -24,6 +43,7 @@ export class LoadError extends Error {
 
 export interface LoaderDeps {
   config: Config;
+  logLevel: string;
   threads: ThreadCounts;
   /** Namespace runtimes and cluster runtimes (built-ins included), as of now. */
   runtimes(namespace: string): { namespaced: RuntimeEntry[]; cluster: RuntimeEntry[] };
@@ -61,10 +81,17 @@ export async function loadPredictor(deps: LoaderDeps, isvc: InferenceService, pr
     log,
   };
   const modulePath = chosen.metadata.annotations?.[MODULE_ANNOTATION];
-  if (modulePath) return { model: await loadCustomModel(resolve(runtime.baseDir, modulePath), ctx), runtime: chosen };
+  const isolation = chosen.metadata.annotations?.[ISOLATION_ANNOTATION];
+  const replicas = Math.max(1, predictor.minReplicas ?? 1);
+  if (modulePath) {
+    const module = resolve(runtime.baseDir, modulePath);
+    if (isolation === 'worker') return { model: await startReplicas({ module }, ctx, replicas, deps.logLevel), runtime: chosen };
+    return { model: await loadCustomModel(module, ctx), runtime: chosen };
+  }
   const impl = runtimeForFormat(spec.modelFormat.name);
   if (!impl) {
     throw new LoadError('RuntimeNotRecognized', `runtime "${chosen.metadata.name}" has no in-process implementation for format "${spec.modelFormat.name}" and no ${MODULE_ANNOTATION} annotation`);
   }
+  if ((isolation ?? impl.isolation) === 'worker') return { model: await startReplicas({ runtime: impl.name }, ctx, replicas, deps.logLevel), runtime: chosen };
   return { model: await impl.load(ctx), runtime: chosen };
 }

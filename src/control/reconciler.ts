@@ -188,13 +188,13 @@ export class Reconciler {
     if (live.endpoints.has(rec.number)) return;
     const { namespace = 'default', name } = isvc.metadata;
     const predictor = rec.spec as InferenceService['spec']['predictor'];
-    const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revisionName(name, rec.variant, rec.number), endpointOptions(predictor, this.deps.config));
+    const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revisionName(name, rec.variant, rec.number), endpointOptions(predictor, this.deps.config, isvc.metadata.annotations));
     endpoint.setLoading();
     live.endpoints.set(rec.number, endpoint);
     const log = this.deps.log.child({ namespace, model: name, revision: rec.number });
     const started = performance.now();
     log.info('loading model');
-    const load = loadPredictor({ ...this.deps, runtimes: (ns) => this.runtimes(ns) }, isvc, predictor, baseDir, log).then(
+    const load = loadPredictor({ ...this.deps, logLevel: this.deps.config.logLevel, runtimes: (ns) => this.runtimes(ns) }, isvc, predictor, baseDir, log).then(
       async ({ model, runtime }) => {
         if (live.endpoints.get(rec.number) !== endpoint || this.closed) return model.unload();
         endpoint.setLoaded(model);

@@ -39,5 +39,10 @@ export interface Runtime {
   readonly name: string;
   /** The model formats it serves, as `supportedModelFormats` names them. */
   readonly formats: readonly string[];
+  /**
+   * `worker`: each replica runs in its own worker thread, for runtimes that compute
+   * synchronously on the calling thread. Default `inline` (async or microsecond work).
+   */
+  readonly isolation?: 'worker' | 'inline';
   load(ctx: LoadContext): Promise<LoadedModel>;
 }

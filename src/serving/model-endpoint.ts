@@ -1,6 +1,7 @@
 import { InferdError } from '../api/errors.js';
 import type { InferRequest, InferResponse, ModelMetadata } from '../api/inference.js';
 import type { LoadedModel } from '../runtimes/types.js';
+import { PredictionCache, type CacheOptions } from './prediction-cache.js';
 import { InferScheduler, type SchedulerOptions, type SchedulerStats } from './scheduler.js';
 import { validateRequest } from './validate-request.js';
 
@@ -13,6 +14,8 @@ export interface LoadFailure {
 
 export interface EndpointOptions {
   scheduler: SchedulerOptions;
+  /** Opt-in prediction cache (annotation `inferd.dev/prediction-cache: "true"`). */
+  cache?: CacheOptions;
   /** Default deadline of a request, from the predictor's `timeout` or the server config. */
   timeoutMs: number;
 }
@@ -32,6 +35,7 @@ export class ModelEndpoint {
   failure?: LoadFailure;
   private model?: LoadedModel;
   private scheduler?: InferScheduler;
+  private readonly cache?: PredictionCache;
   private inflight = 0;
   private drained?: () => void;
 
@@ -43,7 +47,9 @@ export class ModelEndpoint {
     /** KServe-style revision name, e.g. `iris-predictor-00002`, sent back in a response header. */
     readonly revisionName: string,
     private readonly options: EndpointOptions = DEFAULT_OPTIONS,
-  ) {}
+  ) {
+    if (options.cache) this.cache = new PredictionCache(options.cache);
+  }
 
   get ready(): boolean {
     return this.state === 'Loaded';
@@ -87,8 +93,8 @@ export class ModelEndpoint {
     this.failure = failure;
   }
 
-  stats(): SchedulerStats | undefined {
-    return this.scheduler?.stats();
+  stats(): Partial<SchedulerStats & ReturnType<PredictionCache['stats']>> {
+    return { ...this.scheduler?.stats(), ...this.cache?.stats() };
   }
 
   memoryBytes(): number {
@@ -113,8 +119,11 @@ export class ModelEndpoint {
   infer(req: InferRequest): Promise<InferResponse> {
     return this.track(async (model) => {
       const outputNames = validateRequest(req, model);
+      const key = this.cache && PredictionCache.key(req.inputs, outputNames);
+      const cached = key === undefined ? undefined : this.cache!.get(key);
       const deadline = Math.min(req.deadline ?? Infinity, Date.now() + this.options.timeoutMs);
-      const outputs = await this.scheduler!.submit(req.inputs, outputNames, deadline);
+      const outputs = cached ?? (await this.scheduler!.submit(req.inputs, outputNames, deadline));
+      if (key !== undefined && !cached) this.cache!.set(key, outputs);
       const res: InferResponse = { modelName: this.name, modelVersion: this.version, outputs };
       if (req.id !== undefined) res.id = req.id;
       return res;

@@ -189,11 +189,11 @@ spec:
   });
 
   it('keeps every resource, revision and the traffic state across a restart', async () => {
-    const before = await isvc('iris');
+    // Revision 4 (from the fresh-resourceVersion apply above) must be serving before the restart.
+    const before = await until('iris', (i) => traffic(i)[0]?.revisionName === 'iris-predictor-00004', 'revision 4 serving');
     await srv.stop();
     srv = await startInferd([], { dataDir });
     const got = await until('iris', (i) => traffic(i).length === 1, 'restored traffic');
-    // Revision 4 came from the fresh-resourceVersion apply above (the mlp again, no canary).
     assert.deepEqual(traffic(got).map((t: any) => [t.revisionName, t.percent]), traffic(before).map((t: any) => [t.revisionName, t.percent]));
     assert.deepEqual(traffic(got).map((t: any) => t.revisionName), ['iris-predictor-00004']);
     assert.equal(got.metadata.resourceVersion, before.metadata.resourceVersion);

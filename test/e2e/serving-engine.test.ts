@@ -27,6 +27,11 @@ spec:
     batcher: {maxBatchSize: 16, maxLatency: 20}
     model: {modelFormat: {name: onnx}, storageUri: "file://${join(ONNX_FIXTURES, 'mlp')}"}
 ---
+apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata: {name: cached, annotations: {inferd.dev/prediction-cache: "true"}}
+spec: {predictor: {model: {modelFormat: {name: onnx}, storageUri: "file://${join(ONNX_FIXTURES, 'mlp')}"}}}
+---
 apiVersion: serving.kserve.io/v1alpha1
 kind: ServingRuntime
 metadata:
@@ -91,6 +96,27 @@ spec: {predictor: {containerConcurrency: 1, model: {modelFormat: {name: slow}}}}
     assert.match(((await refused[0]!.json()) as { error: string }).error, /queue .* is full/);
     assert.ok(results.filter((r) => r.status === 200).length >= 1);
     assert.ok(Date.now() - started < 60_000);
+  });
+
+  it('the prediction cache answers repeated inputs and starts empty for a new revision', async () => {
+    const stats = async () => ((await (await fetch(`${srv.http}/apis/inferd.dev/v1/namespaces/default/inferenceservices/cached/stats`)).json()) as { items: Array<Record<string, number | string>> }).items;
+    const a = await postJson(`${srv.http}/v2/models/cached/infer`, row(7));
+    const b = await postJson(`${srv.http}/v2/models/cached/infer`, row(7));
+    await postJson(`${srv.http}/v2/models/cached/infer`, row(8));
+    assert.deepEqual(b.body.outputs, a.body.outputs);
+    const [s1] = await stats();
+    assert.deepEqual([s1!.cacheHits, s1!.cacheMisses, s1!.cacheEntries], [1, 2, 2]);
+    const yaml = `apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: cached, annotations: {inferd.dev/prediction-cache: "true"}}\nspec: {predictor: {model: {modelFormat: {name: onnx}, storageUri: "file://${join(ONNX_FIXTURES, 'mlp-v2')}"}}}\n`;
+    assert.equal((await fetch(`${srv.http}/apis/inferd.dev/v1/apply`, { method: 'POST', body: yaml })).status, 200);
+    for (let i = 0; i < 200; i++) {
+      const s = await stats();
+      if (s.length === 1 && String(s[0]!.revision).endsWith('00002') && s[0]!.state === 'Loaded') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const c = await postJson(`${srv.http}/v2/models/cached/infer`, row(7));
+    assert.notDeepEqual(c.body.outputs[0].data, a.body.outputs[0].data, 'the new revision computes afresh');
+    const [s2] = await stats();
+    assert.deepEqual([s2!.revision, s2!.cacheHits, s2!.cacheMisses], ['cached-predictor-00002', 0, 1]);
   });
 
   it('rejects a malformed Inferd-Timeout header', async () => {

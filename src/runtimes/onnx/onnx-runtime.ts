@@ -17,6 +17,8 @@ const fromUtf8 = new TextDecoder();
 export const onnxRuntime: Runtime = {
   name: 'inferd-onnx',
   formats: ['onnx'],
+  // onnxruntime-node runs session.run synchronously on the calling thread.
+  isolation: 'worker',
   async load(ctx) {
     const file = await findModelFile(ctx.path, { names: ['model.onnx'], extensions: ['.onnx'] });
     const options = sessionOptions(ctx);

@@ -1,0 +1,97 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { mlpGraph, writeModel } from '../scripts/gen-onnx-fixtures.js';
+import { seededFloats } from '../scripts/onnx-builder.js';
+import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
+import { bareServer } from './bare.js';
+import { load } from './load.js';
+import { fmt, percentiles, type Figures } from './stats.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const OUT = join(REPO_ROOT, 'bench-out');
+const BIG = [1024, 2048, 2048, 1000];
+
+function rowBody(width: number, seed: number): string {
+  return JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, width], data: Array.from(seededFloats(seed, width)) }] });
+}
+
+/** onnxruntime-node in-process at a fixed batch: the rows/s a server can hope for. */
+async function inProcessRows(file: string, batch: number, intraOp: number): Promise<Figures> {
+  const session = await ort.InferenceSession.create(file, { intraOpNumThreads: intraOp, interOpNumThreads: 1 });
+  const x = seededFloats(5, batch * BIG[0]!);
+  const lat: number[] = [];
+  const end = performance.now() + SECONDS * 1000;
+  let rows = 0;
+  while (performance.now() < end) {
+    const t0 = performance.now();
+    await session.run({ input: new ort.Tensor('float32', x, [batch, BIG[0]!]) });
+    lat.push(performance.now() - t0);
+    rows += batch;
+  }
+  await session.release();
+  return { rps: rows / SECONDS, ...percentiles(lat) };
+}
+
+async function run(url: string, body: string, connections: number, extra: { allowErrors?: boolean; headers?: Record<string, string> } = {}) {
+  await load({ url, body, connections, seconds: 1, ...extra });
+  return load({ url, body, connections, seconds: SECONDS, ...extra });
+}
+
+export async function benchEngine(): Promise<string[]> {
+  const dir = join(OUT, 'mlp-big');
+  const file = writeModel(dir, mlpGraph('mlp_big', BIG, 21).graph);
+  const manifests = join(OUT, 'engine-models.yaml');
+  mkdirSync(OUT, { recursive: true });
+  const isvc = (name: string, predictor: string, storage: string) =>
+    `apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: ${name}}\nspec:\n  predictor:\n${predictor}    model: {modelFormat: {name: onnx}, storageUri: "file://${storage}"}\n---\n`;
+  writeFileSync(manifests, [
+    isvc('big-plain', '', dir),
+    isvc('big-batched', '    batcher: {maxBatchSize: 32}\n', dir),
+    isvc('big-overload', '    containerConcurrency: 2\n    timeout: 2\n', dir),
+    isvc('tiny', '', join(REPO_ROOT, 'test/fixtures/onnx/mlp')),
+  ].join(''));
+  const lines = [`Serving engine, ${SECONDS}s per run, autocannon; MLP ${BIG.join('→')} (~8.3M multiply-adds per row)`];
+  const srv = await startInferd(['-f', manifests]);
+  const bare = await bareServer(200);
+  try {
+    await waitReady(srv.http, 60_000);
+    const big = rowBody(BIG[0]!, 3);
+    const ceiling = await inProcessRows(file, 32, 1);
+    const off = await run(`${srv.http}/v2/models/big-plain/infer`, big, 64);
+    const on = await run(`${srv.http}/v2/models/big-batched/infer`, big, 64);
+    lines.push('-- a) compute-bound MLP, 64 clients x 1 row');
+    lines.push(fmt('in-process onnxruntime-node, batch 32 (rows/s)', ceiling));
+    lines.push(fmt('inferd V2 REST, batching off', off));
+    lines.push(fmt('inferd V2 REST, batching on (maxBatchSize 32)', on));
+    lines.push(`   batching on/off: ${(on.rps / off.rps).toFixed(2)}x (target >= 3x); on vs in-process batch 32: ${((on.rps / ceiling.rps) * 100).toFixed(0)}% (target >= 60%)`);
+
+    const tinyBody = rowBody(4, 9);
+    const floor = await run(bare.url, tinyBody, 64);
+    const tiny = await run(`${srv.http}/v2/models/tiny/infer`, tinyBody, 64);
+    lines.push('-- a2) tiny model (56 multiply-adds), 64 clients');
+    lines.push(fmt('bare fastify, fixed JSON body', floor));
+    lines.push(fmt('inferd V2 REST', tiny, floor));
+
+    const rssBefore = await rssOf(srv.child.pid!);
+    const over = await run(`${srv.http}/v2/models/big-overload/infer`, big, 256, { allowErrors: true });
+    const rssAfter = await rssOf(srv.child.pid!);
+    lines.push('-- b) overload: 256 clients on a revision with containerConcurrency 2 (queue 20), timeout 2 s');
+    lines.push(fmt('all answers (200 and 429)', over));
+    lines.push(`   ${over.total} requests, ${over.non2xx} refused (429), process alive: ${srv.child.exitCode === null}, RSS ${mb(rssBefore)} -> ${mb(rssAfter)}`);
+  } finally {
+    bare.stop();
+    await srv.stop();
+  }
+  return lines;
+}
+
+async function rssOf(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(0)} MB`;
+}

@@ -1,0 +1,48 @@
+/** Entry point of a replica worker thread: loads one model and runs what the main thread sends. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { InferdError } from '../../api/errors.js';
+import { loadCustomModel } from '../../runtimes/custom/custom-runtime.js';
+import { RUNTIMES } from '../../runtimes/index.js';
+import type { LoadedModel } from '../../runtimes/types.js';
+import { serializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const post = (m: FromWorker) => port.postMessage(m);
+
+async function load(): Promise<LoadedModel> {
+  const log = pino({ level: init.logLevel, base: { service: 'inferd', replica: 'worker' } }, pino.destination({ dest: 2, sync: false }));
+  const ctx = { ...init.ctx, log };
+  if ('module' in init.target) return loadCustomModel(init.target.module, ctx);
+  const name = init.target.runtime;
+  const runtime = RUNTIMES.find((r) => r.name === name);
+  if (!runtime) throw new InferdError('internal', `no runtime named ${name}`);
+  return runtime.load(ctx);
+}
+
+try {
+  const rssBefore = process.memoryUsage.rss();
+  const model = await load();
+  post({
+    type: 'ready',
+    platform: model.platform,
+    inputs: model.inputs,
+    outputs: model.outputs,
+    memoryBytes: Math.max(model.memoryBytes(), process.memoryUsage.rss() - rssBefore),
+    hasV1: typeof model.predictV1 === 'function',
+  });
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'unload') {
+      void model.unload().finally(() => post({ type: 'unloaded' }));
+      return;
+    }
+    const work = m.type === 'infer' ? model.infer(m.inputs, m.outputNames).then((outputs) => ({ outputs })) : model.predictV1!(m.body).then((body) => ({ body }));
+    work.then(
+      (r) => post({ type: 'result', id: m.id, ...r }),
+      (err: unknown) => post({ type: 'error', id: m.id, error: serializeError(err) }),
+    );
+  });
+} catch (err) {
+  post({ type: 'load-error', error: serializeError(err) });
+}

@@ -1,0 +1,102 @@
+import { Worker } from 'node:worker_threads';
+import { InferdError } from '../../api/errors.js';
+import type { Tensor, TensorSpec } from '../../api/inference.js';
+import type { LoadedModel } from '../../runtimes/types.js';
+import { deserializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
+
+const ENTRY = new URL('./replica-worker.js', import.meta.url);
+
+interface Pending {
+  resolve(value: FromWorker & { type: 'result' }): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * One replica: a worker thread holding its own copy of the model, so native
+ * runtimes that compute on the calling thread (onnxruntime-node does) never stall
+ * the event loop that serves HTTP and gRPC.
+ */
+export class WorkerModel implements LoadedModel {
+  platform = '';
+  inputs: TensorSpec[] = [];
+  outputs: TensorSpec[] = [];
+  predictV1?: (body: unknown) => Promise<unknown>;
+  private bytes = 0;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private dead?: InferdError;
+  private unloaded?: () => void;
+
+  private constructor(private readonly worker: Worker) {}
+
+  static start(init: WorkerInit): Promise<WorkerModel> {
+    const worker = new Worker(ENTRY, { workerData: init });
+    const model = new WorkerModel(worker);
+    return new Promise((resolve, reject) => {
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          Object.assign(model, { platform: m.platform, inputs: m.inputs, outputs: m.outputs, bytes: m.memoryBytes });
+          if (m.hasV1) model.predictV1 = (body) => model.call({ type: 'v1', id: 0, body }).then((r) => r.body);
+          resolve(model);
+        } else if (m.type === 'load-error') {
+          void worker.terminate();
+          reject(deserializeError(m.error));
+        } else model.onMessage(m);
+      });
+      worker.on('error', (err) => {
+        model.fail(err);
+        reject(err);
+      });
+      worker.on('exit', (code) => model.fail(new Error(`replica worker exited with code ${code}`)));
+    });
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.type === 'unloaded') return this.unloaded?.();
+    if (m.type !== 'result' && m.type !== 'error') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.type === 'result') p.resolve(m);
+    else p.reject(deserializeError(m.error));
+  }
+
+  private fail(err: Error): void {
+    this.dead ??= new InferdError('not_ready', 'model replica stopped; it is being replaced', { retryAfter: 1, cause: err });
+    for (const p of this.pending.values()) p.reject(this.dead);
+    this.pending.clear();
+  }
+
+  private call(msg: ToWorker & { id: number }): Promise<FromWorker & { type: 'result' }> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...msg, id });
+    });
+  }
+
+  get inflight(): number {
+    return this.pending.size;
+  }
+
+  async infer(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]> {
+    const r = await this.call({ type: 'infer', id: 0, inputs, outputNames });
+    return r.outputs!;
+  }
+
+  memoryBytes(): number {
+    return this.bytes;
+  }
+
+  async unload(): Promise<void> {
+    if (!this.dead) {
+      await new Promise<void>((resolve) => {
+        this.unloaded = resolve;
+        this.worker.postMessage({ type: 'unload' } satisfies ToWorker);
+        setTimeout(resolve, 5000).unref();
+      });
+    }
+    await this.worker.terminate();
+  }
+}
