@@ -8,6 +8,7 @@ import { ResourceStore } from './control/store.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { bindGrpc, createGrpcServer } from './protocols/grpc/grpc-server.js';
 import { createHttpServer } from './protocols/http/http-server.js';
+import { MemoryManager } from './serving/memory-manager.js';
 import { ModelRouter } from './serving/model-router.js';
 
 export interface ServerOptions {
@@ -37,14 +38,19 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   const router = new ModelRouter();
   const limits = { ...config.limits };
   let baseUrl = '';
-  const reconciler = new Reconciler({ router, store, config, threads: threadCounts(config), log, baseUrl: () => baseUrl });
+  const memory = new MemoryManager({
+    ...(config.serving.memoryBudgetBytes === undefined ? {} : { budgetBytes: config.serving.memoryBudgetBytes }),
+    idleUnloadMs: config.serving.idleUnloadSeconds * 1000,
+    minResidencyMs: config.serving.minResidencySeconds * 1000,
+  });
+  const reconciler = new Reconciler({ router, memory, store, config, threads: threadCounts(config), log, baseUrl: () => baseUrl });
   const control = new ControlPlane(store, reconciler, log);
   const sync = new ManifestSync(opts.manifests, control, log);
   let http: FastifyInstance | undefined;
   let grpcServer: grpc.Server | undefined;
   try {
     await sync.sync();
-    http = createHttpServer({ router, control, log, limits, baseDir: process.cwd() });
+    http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd() });
     grpcServer = createGrpcServer({ router, log, limits });
     await http.listen({ host: config.host, port: config.httpPort });
   } catch (err) {
@@ -78,6 +84,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       await httpSrv.close();
       await new Promise<void>((resolve) => grpcSrv.tryShutdown(() => resolve()));
       await reconciler.close();
+      memory.close();
       store.close();
       log.flush();
     },

@@ -36,8 +36,14 @@ export const configSchema = z.strictObject({
       /** Size and lifetime of each revision's prediction cache, where an InferenceService opts in. */
       cacheMaxBytes: z.number().int().min(0).default(64 * 1024 * 1024),
       cacheTtlSeconds: z.number().positive().default(300),
+      /** Bytes all loaded models may hold; on-demand (minReplicas 0) models are evicted LRU to stay under it. */
+      memoryBudgetBytes: z.number().int().min(1).optional(),
+      /** On-demand models idle this long unload (scale to zero). */
+      idleUnloadSeconds: z.number().positive().default(300),
+      /** A model stays loaded at least this long before it may be evicted (churn guard). */
+      minResidencySeconds: z.number().min(0).default(5),
     })
-    .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60, cacheMaxBytes: 64 * 1024 * 1024, cacheTtlSeconds: 300 }),
+    .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60, cacheMaxBytes: 64 * 1024 * 1024, cacheTtlSeconds: 300, idleUnloadSeconds: 300, minResidencySeconds: 5 }),
 });
 export type Config = z.infer<typeof configSchema>;
 

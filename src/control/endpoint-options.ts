@@ -14,6 +14,7 @@ export function endpointOptions(predictor: PredictorSpec, config: Config, annota
     scheduler: { maxQueue: predictor.containerConcurrency ? 10 * predictor.containerConcurrency : s.maxQueue, concurrency: predictor.containerConcurrency || s.concurrency * replicas },
     timeoutMs: (predictor.timeout ?? s.requestTimeoutSeconds) * 1000,
   };
+  if (predictor.minReplicas === 0) options.onDemand = true;
   if (annotations[CACHE_ANNOTATION] === 'true') options.cache = { maxBytes: s.cacheMaxBytes, ttlMs: s.cacheTtlSeconds * 1000 };
   if (predictor.batcher) {
     // KServe waits up to maxLatency for a batch to fill; without it inferd batches what is already waiting.

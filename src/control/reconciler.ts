@@ -3,6 +3,7 @@ import type { ServingRuntime } from '../api/resources/serving-runtime.js';
 import type { Config, ThreadCounts } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { ModelEndpoint } from '../serving/model-endpoint.js';
+import type { MemoryManager } from '../serving/memory-manager.js';
 import type { ModelRouter } from '../serving/model-router.js';
 import type { TrafficTarget } from '../serving/traffic.js';
 import { builtinServingRuntimes } from './builtin-runtimes.js';
@@ -14,6 +15,7 @@ import type { ResourceStore, RevisionRecord, RolloutState } from './store.js';
 
 export interface ReconcilerDeps {
   router: ModelRouter;
+  memory: MemoryManager;
   store: ResourceStore;
   config: Config;
   threads: ThreadCounts;
@@ -113,6 +115,7 @@ export class Reconciler {
     if (!stored) {
       router.delete(namespace, name);
       this.live.delete(k);
+      for (const e of live?.endpoints.values() ?? []) this.deps.memory.unregister(e);
       if (live) await Promise.allSettled([...live.endpoints.values()].map((e) => e.close()));
       return;
     }
@@ -178,6 +181,7 @@ export class Reconciler {
     for (const [n, e] of live.endpoints) {
       if (!keep.has(n)) {
         live.endpoints.delete(n);
+        this.deps.memory.unregister(e);
         this.track(e.close());
       }
     }
@@ -188,16 +192,23 @@ export class Reconciler {
     if (live.endpoints.has(rec.number)) return;
     const { namespace = 'default', name } = isvc.metadata;
     const predictor = rec.spec as InferenceService['spec']['predictor'];
-    const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revisionName(name, rec.variant, rec.number), endpointOptions(predictor, this.deps.config, isvc.metadata.annotations));
+    const log = this.deps.log.child({ namespace, model: name, revision: rec.number });
+    const loadModel = () => loadPredictor({ ...this.deps, logLevel: this.deps.config.logLevel, runtimes: (ns) => this.runtimes(ns) }, isvc, predictor, baseDir, log);
+    const options = endpointOptions(predictor, this.deps.config, isvc.metadata.annotations);
+    options.memory = this.deps.memory;
+    if (options.onDemand) options.reload = async () => (await loadModel()).model;
+    const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revisionName(name, rec.variant, rec.number), options);
+    this.deps.memory.register(endpoint);
     endpoint.setLoading();
     live.endpoints.set(rec.number, endpoint);
-    const log = this.deps.log.child({ namespace, model: name, revision: rec.number });
     const started = performance.now();
     log.info('loading model');
-    const load = loadPredictor({ ...this.deps, logLevel: this.deps.config.logLevel, runtimes: (ns) => this.runtimes(ns) }, isvc, predictor, baseDir, log).then(
+    const load = (options.onDemand ? this.deps.memory.serialize(loadModel) : loadModel()).then(
       async ({ model, runtime }) => {
         if (live.endpoints.get(rec.number) !== endpoint || this.closed) return model.unload();
         endpoint.setLoaded(model);
+        this.deps.memory.recordLoad(performance.now() - started);
+        await this.deps.memory.makeRoom(endpoint, 0).catch(() => undefined);
         live.runtimeName = { kind: runtime.kind, name: runtime.metadata.name };
         delete live.failure;
         this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Ready');
@@ -259,7 +270,7 @@ export class Reconciler {
         },
       },
       modelStatus: {
-        transitionStatus: target === 'Loaded' ? 'UpToDate' : target === 'FailedToLoad' ? (latestEp?.failure?.reason === 'ModelLoadFailed' ? 'BlockedByFailedLoad' : 'InvalidSpec') : 'InProgress',
+        transitionStatus: target === 'Loaded' || target === 'Standby' ? 'UpToDate' : target === 'FailedToLoad' ? (latestEp?.failure?.reason === 'ModelLoadFailed' ? 'BlockedByFailedLoad' : 'InvalidSpec') : 'InProgress',
         states: { activeModelState: serving ? 'Loaded' : target === 'FailedToLoad' ? 'FailedToLoad' : '', targetModelState: target },
       },
     };

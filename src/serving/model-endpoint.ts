@@ -1,11 +1,13 @@
 import { InferdError } from '../api/errors.js';
 import type { InferRequest, InferResponse, ModelMetadata } from '../api/inference.js';
 import type { LoadedModel } from '../runtimes/types.js';
+import type { MemoryManager } from './memory-manager.js';
 import { PredictionCache, type CacheOptions } from './prediction-cache.js';
 import { InferScheduler, type SchedulerOptions, type SchedulerStats } from './scheduler.js';
 import { validateRequest } from './validate-request.js';
 
-export type ModelState = 'Pending' | 'Loading' | 'Loaded' | 'FailedToLoad';
+/** KServe's model states; Standby is an on-demand model that loaded once and is unloaded now. */
+export type ModelState = 'Pending' | 'Standby' | 'Loading' | 'Loaded' | 'FailedToLoad';
 
 export interface LoadFailure {
   reason: string;
@@ -16,6 +18,11 @@ export interface EndpointOptions {
   scheduler: SchedulerOptions;
   /** Opt-in prediction cache (annotation `inferd.dev/prediction-cache: "true"`). */
   cache?: CacheOptions;
+  /** minReplicas 0: loaded on demand, unloaded when idle or evicted under the memory budget. */
+  onDemand?: boolean;
+  memory?: MemoryManager;
+  /** Loads the model again after a standby. */
+  reload?: () => Promise<LoadedModel>;
   /** Default deadline of a request, from the predictor's `timeout` or the server config. */
   timeoutMs: number;
 }
@@ -38,6 +45,11 @@ export class ModelEndpoint {
   private readonly cache?: PredictionCache;
   private inflight = 0;
   private drained?: () => void;
+  private signatureOf?: Pick<LoadedModel, 'inputs' | 'outputs' | 'platform'>;
+  private bytes = 0;
+  private reloading?: Promise<LoadedModel>;
+  lastUsed = Date.now();
+  loadedAt = 0;
 
   constructor(
     readonly namespace: string,
@@ -51,29 +63,59 @@ export class ModelEndpoint {
     if (options.cache) this.cache = new PredictionCache(options.cache);
   }
 
+  /** Able to serve: loaded, or on standby and loadable on demand. */
   get ready(): boolean {
-    return this.state === 'Loaded';
+    return this.state === 'Loaded' || this.state === 'Standby';
+  }
+
+  get onDemand(): boolean {
+    return this.options.onDemand === true;
+  }
+
+  get idle(): boolean {
+    return this.inflight === 0;
+  }
+
+  private notReady(): InferdError {
+    return new InferdError('not_ready', `Model with name ${this.name} is not ready.`, { retryAfter: 1 });
   }
 
   private get loaded(): LoadedModel {
-    if (!this.model || this.state !== 'Loaded') {
-      throw new InferdError('not_ready', `Model with name ${this.name} is not ready.`, { retryAfter: 1 });
-    }
+    if (!this.model || this.state !== 'Loaded') throw this.notReady();
     return this.model;
+  }
+
+  /** The loaded model, loading it first when it is on standby (one load however many callers). */
+  private async ensureLoaded(): Promise<LoadedModel> {
+    if (this.state !== 'Standby') return this.loaded;
+    const memory = this.options.memory;
+    const load = async () => {
+      const started = performance.now();
+      await memory?.makeRoom(this, this.bytes);
+      const model = await this.options.reload!();
+      this.setLoaded(model);
+      memory?.recordLoad(performance.now() - started);
+      return model;
+    };
+    this.reloading ??= (memory ? memory.serialize(load) : load()).finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
   }
 
   /** The model's signature, for protocols that map their own formats onto it (V1). */
   get signature(): Pick<LoadedModel, 'inputs' | 'outputs'> {
-    return this.loaded;
+    if (!this.signatureOf || !this.ready) return this.loaded;
+    return this.signatureOf;
   }
 
   /** Where to forward requests when an external process serves this model. */
   get proxy(): { baseUrl: string } | undefined {
-    return this.loaded.proxy;
+    return this.ready ? this.model?.proxy : this.loaded.proxy;
   }
 
   get hasOwnV1(): boolean {
-    return typeof this.loaded.predictV1 === 'function';
+    return typeof (this.model ?? this.loaded).predictV1 === 'function';
   }
 
   setLoading(): void {
@@ -83,9 +125,22 @@ export class ModelEndpoint {
 
   setLoaded(model: LoadedModel): void {
     this.model = model;
+    this.signatureOf = { inputs: model.inputs, outputs: model.outputs, platform: model.platform };
+    this.bytes = model.memoryBytes();
     this.scheduler = new InferScheduler(model, this.options.scheduler);
     this.state = 'Loaded';
+    this.loadedAt = Date.now();
     delete this.failure;
+  }
+
+  /** Unloads an idle on-demand model, keeping what is needed to load it again. */
+  async standby(): Promise<void> {
+    if (this.state !== 'Loaded' || this.inflight > 0 || !this.options.reload) return;
+    const model = this.model;
+    this.state = 'Standby';
+    delete this.model;
+    delete this.scheduler;
+    await model?.unload();
   }
 
   setFailed(failure: LoadFailure): void {
@@ -102,15 +157,16 @@ export class ModelEndpoint {
   }
 
   metadata(): ModelMetadata {
-    const m = this.model;
+    const m = this.model ?? this.signatureOf;
     return { name: this.name, versions: [this.version], platform: m?.platform ?? '', inputs: m ? m.inputs : [], outputs: m ? m.outputs : [] };
   }
 
   private async track<T>(fn: (model: LoadedModel) => Promise<T>): Promise<T> {
-    const model = this.loaded;
+    if (!this.ready) throw this.notReady();
     this.inflight++;
+    this.lastUsed = Date.now();
     try {
-      return await fn(model);
+      return await fn(await this.ensureLoaded());
     } finally {
       if (--this.inflight === 0) this.drained?.();
     }

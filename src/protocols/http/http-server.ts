@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../../observability/logger.js';
 import type { ControlPlane } from '../../control/control-plane.js';
+import type { MemoryManager } from '../../serving/memory-manager.js';
 import type { ModelRouter } from '../../serving/model-router.js';
 import type { Limits } from '../v2/rest-codec.js';
 import { registerAdminRoutes } from './admin-routes.js';
@@ -11,6 +12,7 @@ import { registerV2Routes } from './v2-routes.js';
 export interface HttpServerOptions {
   router: ModelRouter;
   control: ControlPlane;
+  memory: MemoryManager;
   log: Logger;
   limits: Limits & { maxBodyBytes: number };
   /** Where relative storage paths in API-applied manifests resolve. */
@@ -36,5 +38,9 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   registerV2Routes(app, opts.router, opts.limits);
   registerV1Routes(app, opts.router);
   registerAdminRoutes(app, opts.control, opts.baseDir);
+  app.get('/apis/inferd.dev/v1/memory', async () => ({
+    ...opts.memory.stats(),
+    models: opts.router.list().map((e) => ({ namespace: e.namespace, name: e.name, revision: e.revisionName, state: e.state, memoryBytes: e.memoryBytes(), lastUsed: new Date(e.lastUsed).toISOString() })),
+  }));
   return app;
 }
