@@ -42,8 +42,12 @@ export const configSchema = z.strictObject({
       idleUnloadSeconds: z.number().positive().default(300),
       /** A model stays loaded at least this long before it may be evicted (churn guard). */
       minResidencySeconds: z.number().min(0).default(5),
+      /** Knative KPA windows for replica autoscaling (minReplicas..maxReplicas). */
+      stableWindowSeconds: z.number().positive().default(60),
+      panicWindowSeconds: z.number().positive().default(6),
+      autoscaleTickSeconds: z.number().positive().default(2),
     })
-    .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60, cacheMaxBytes: 64 * 1024 * 1024, cacheTtlSeconds: 300, idleUnloadSeconds: 300, minResidencySeconds: 5 }),
+    .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60, cacheMaxBytes: 64 * 1024 * 1024, cacheTtlSeconds: 300, idleUnloadSeconds: 300, minResidencySeconds: 5, stableWindowSeconds: 60, panicWindowSeconds: 6, autoscaleTickSeconds: 2 }),
 });
 export type Config = z.infer<typeof configSchema>;
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { PredictorSpec } from '../api/resources/inference-service.js';
 import type { Config } from '../config/config.js';
 import type { EndpointOptions } from '../serving/model-endpoint.js';
@@ -15,6 +16,21 @@ export function endpointOptions(predictor: PredictorSpec, config: Config, annota
     timeoutMs: (predictor.timeout ?? s.requestTimeoutSeconds) * 1000,
   };
   if (predictor.minReplicas === 0) options.onDemand = true;
+  // Autoscaling is asked for by a maxReplicas above minReplicas (0 means as many as there are cores).
+  if (predictor.maxReplicas !== undefined) {
+    const max = predictor.maxReplicas === 0 ? availableParallelism() : predictor.maxReplicas;
+    const perReplica = predictor.batcher ? 1 : s.concurrency;
+    options.autoscale = {
+      min: replicas,
+      max,
+      target: predictor.scaleTarget ?? perReplica,
+      metric: predictor.scaleMetric === 'rps' ? 'rps' : 'concurrency',
+      stableWindowMs: s.stableWindowSeconds * 1000,
+      panicWindowMs: s.panicWindowSeconds * 1000,
+      tickMs: s.autoscaleTickSeconds * 1000,
+      perReplicaConcurrency: perReplica,
+    };
+  }
   if (annotations[CACHE_ANNOTATION] === 'true') options.cache = { maxBytes: s.cacheMaxBytes, ttlMs: s.cacheTtlSeconds * 1000 };
   if (predictor.batcher) {
     // KServe waits up to maxLatency for a batch to fill; without it inferd batches what is already waiting.

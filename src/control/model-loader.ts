@@ -24,14 +24,15 @@ export const ISOLATION_ANNOTATION = 'inferd.dev/isolation';
 /** Starts `count` worker-thread replicas of one model; all must load. */
 async function startReplicas(target: WorkerTarget, ctx: LoadContext, count: number, logLevel: string): Promise<LoadedModel> {
   const { log: _log, ...plain } = ctx;
-  const results = await Promise.allSettled(Array.from({ length: count }, () => WorkerModel.start({ target, ctx: plain, logLevel })));
+  const start = () => WorkerModel.start({ target, ctx: plain, logLevel });
+  const results = await Promise.allSettled(Array.from({ length: count }, start));
   const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     await Promise.allSettled(started.map((m) => m.unload()));
     throw failed.reason;
   }
-  return new ReplicaSet(started);
+  return new ReplicaSet(started, start);
 }
 
 /** A load failure with KServe's `lastFailureInfo.reason`. */

@@ -197,6 +197,12 @@ export class Reconciler {
     const options = endpointOptions(predictor, this.deps.config, isvc.metadata.annotations);
     options.memory = this.deps.memory;
     if (options.onDemand) options.reload = async () => (await loadModel()).model;
+    if (options.autoscale) {
+      options.autoscale.onDecision = (d) => {
+        log.info({ autoscale: d }, `autoscaler: ${d.from} -> ${d.to} replicas (observed ${d.observed.toFixed(2)}${d.panic ? ', panic' : ''})`);
+        this.deps.store.addEvent(namespace, name, { type: 'Normal', reason: 'Scaled', message: `revision ${rec.number}: ${d.from} -> ${d.to} replicas (observed ${d.observed.toFixed(2)}${d.panic ? ', panic mode' : ''})` });
+      };
+    }
     const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revisionName(name, rec.variant, rec.number), options);
     this.deps.memory.register(endpoint);
     endpoint.setLoading();

@@ -29,6 +29,9 @@ export interface LoadedModel {
   readonly proxy?: { baseUrl: string };
   /** Models with their own V1 semantics (custom runtimes) take the raw V1 body. */
   predictV1?(body: unknown): Promise<unknown>;
+  /** Replica count and scaling, for models served by several replicas (worker threads). */
+  readonly size?: number;
+  scaleTo?(n: number): Promise<void>;
   /** Bytes this model holds, measured after load. */
   memoryBytes(): number;
   unload(): Promise<void>;

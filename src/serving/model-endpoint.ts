@@ -1,6 +1,7 @@
 import { InferdError } from '../api/errors.js';
 import type { InferRequest, InferResponse, ModelMetadata } from '../api/inference.js';
 import type { LoadedModel } from '../runtimes/types.js';
+import { Autoscaler, type AutoscaleOptions, type ScaleDecision } from './autoscaler.js';
 import type { MemoryManager } from './memory-manager.js';
 import { PredictionCache, type CacheOptions } from './prediction-cache.js';
 import { InferScheduler, type SchedulerOptions, type SchedulerStats } from './scheduler.js';
@@ -23,6 +24,8 @@ export interface EndpointOptions {
   memory?: MemoryManager;
   /** Loads the model again after a standby. */
   reload?: () => Promise<LoadedModel>;
+  /** Replica autoscaling (minReplicas..maxReplicas), for models that can scale. */
+  autoscale?: AutoscaleOptions & { perReplicaConcurrency: number; onDecision?: (d: ScaleDecision) => void };
   /** Default deadline of a request, from the predictor's `timeout` or the server config. */
   timeoutMs: number;
 }
@@ -42,6 +45,7 @@ export class ModelEndpoint {
   failure?: LoadFailure;
   private model?: LoadedModel;
   private scheduler?: InferScheduler;
+  private autoscaler?: Autoscaler;
   private readonly cache?: PredictionCache;
   private inflight = 0;
   private drained?: () => void;
@@ -128,9 +132,30 @@ export class ModelEndpoint {
     this.signatureOf = { inputs: model.inputs, outputs: model.outputs, platform: model.platform };
     this.bytes = model.memoryBytes();
     this.scheduler = new InferScheduler(model, this.options.scheduler);
+    this.startAutoscaler(model, this.scheduler);
     this.state = 'Loaded';
     this.loadedAt = Date.now();
     delete this.failure;
+  }
+
+  private startAutoscaler(model: LoadedModel, scheduler: InferScheduler): void {
+    const a = this.options.autoscale;
+    this.autoscaler?.close();
+    delete this.autoscaler;
+    if (!a || !model.scaleTo || a.max <= a.min) return;
+    this.autoscaler = new Autoscaler(
+      {
+        inflight: () => scheduler.inflight,
+        completed: () => scheduler.stats().completed,
+        replicas: () => model.size ?? 1,
+        scaleTo: async (n) => {
+          await model.scaleTo!(n);
+          scheduler.setConcurrency(n * a.perReplicaConcurrency);
+        },
+      },
+      a,
+      (d) => a.onDecision?.(d),
+    );
   }
 
   /** Unloads an idle on-demand model, keeping what is needed to load it again. */
@@ -138,6 +163,7 @@ export class ModelEndpoint {
     if (this.state !== 'Loaded' || this.inflight > 0 || !this.options.reload) return;
     const model = this.model;
     this.state = 'Standby';
+    this.autoscaler?.close();
     delete this.model;
     delete this.scheduler;
     await model?.unload();
@@ -148,8 +174,9 @@ export class ModelEndpoint {
     this.failure = failure;
   }
 
-  stats(): Partial<SchedulerStats & ReturnType<PredictionCache['stats']>> {
-    return { ...this.scheduler?.stats(), ...this.cache?.stats() };
+  stats(): Partial<SchedulerStats & ReturnType<PredictionCache['stats']>> & { replicas?: { current: number; desired: number; decisions: ScaleDecision[] } } {
+    const replicas = this.model?.size === undefined ? {} : { replicas: { current: this.model.size, desired: this.autoscaler?.desired ?? this.model.size, decisions: this.autoscaler?.decisions.slice(-10) ?? [] } };
+    return { ...this.scheduler?.stats(), ...this.cache?.stats(), ...replicas };
   }
 
   memoryBytes(): number {
@@ -194,6 +221,7 @@ export class ModelEndpoint {
   /** Waits for in-flight requests (bounded), then releases the runtime model. */
   async close(): Promise<void> {
     const model = this.model;
+    this.autoscaler?.close();
     this.state = 'Pending';
     if (this.inflight > 0) {
       await new Promise<void>((resolve) => {

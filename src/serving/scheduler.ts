@@ -30,6 +30,7 @@ export interface SchedulerStats {
   running: number;
   batches: number;
   batchedRequests: number;
+  completed: number;
 }
 
 /**
@@ -42,10 +43,23 @@ export class InferScheduler {
   private running = 0;
   private fillTimer?: NodeJS.Timeout;
   private readonly batching: boolean;
-  private readonly counters = { batches: 0, batchedRequests: 0 };
+  private readonly counters = { batches: 0, batchedRequests: 0, completed: 0 };
 
-  constructor(private readonly model: LoadedModel, private readonly opts: SchedulerOptions) {
+  private readonly opts: SchedulerOptions;
+
+  constructor(private readonly model: LoadedModel, opts: SchedulerOptions) {
+    this.opts = { ...opts };
     this.batching = opts.batch !== undefined && opts.batch.maxBatchSize > 1 && canBatch(model.inputs, model.outputs);
+  }
+
+  /** Follows the replica count: calls in flight scale with replicas. */
+  setConcurrency(n: number): void {
+    this.opts.concurrency = Math.max(1, n);
+    this.pump();
+  }
+
+  get inflight(): number {
+    return this.queue.length + this.running;
   }
 
   stats(): SchedulerStats {
@@ -133,6 +147,7 @@ export class InferScheduler {
         this.counters.batchedRequests += live.length;
       }
       const outputs = await this.model.infer(concatInputs(live.map((j) => j.inputs)), live[0]!.outputNames);
+      this.counters.completed += live.length;
       if (live.length === 1) live[0]!.resolve(outputs);
       else splitOutputs(outputs, live.map((j) => j.rows)).forEach((o, i) => live[i]!.resolve(o));
     } catch (err) {

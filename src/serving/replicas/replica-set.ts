@@ -9,7 +9,11 @@ export class ReplicaSet implements LoadedModel {
   readonly outputs: TensorSpec[];
   readonly predictV1?: (body: unknown) => Promise<unknown>;
 
-  constructor(private readonly replicas: WorkerModel[]) {
+  constructor(
+    private readonly replicas: WorkerModel[],
+    /** Starts one more replica (autoscaling). */
+    private readonly start: () => Promise<WorkerModel>,
+  ) {
     const first = replicas[0]!;
     this.platform = first.platform;
     this.inputs = first.inputs;
@@ -19,6 +23,16 @@ export class ReplicaSet implements LoadedModel {
 
   get size(): number {
     return this.replicas.length;
+  }
+
+  /** Adds or removes replicas; a removed replica finishes its in-flight work first. */
+  async scaleTo(n: number): Promise<void> {
+    while (this.replicas.length < n) this.replicas.push(await this.start());
+    while (this.replicas.length > Math.max(1, n)) {
+      const idlest = this.replicas.reduce((a, b) => (b.inflight < a.inflight ? b : a));
+      this.replicas.splice(this.replicas.indexOf(idlest), 1);
+      void idlest.drainAndUnload();
+    }
   }
 
   private pick(): WorkerModel {

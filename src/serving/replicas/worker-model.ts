@@ -89,6 +89,12 @@ export class WorkerModel implements LoadedModel {
     return this.bytes;
   }
 
+  /** Waits for in-flight calls (bounded), then unloads: for a replica leaving its set. */
+  async drainAndUnload(): Promise<void> {
+    for (let i = 0; i < 300 && this.pending.size > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await this.unload();
+  }
+
   async unload(): Promise<void> {
     if (!this.dead) {
       await new Promise<void>((resolve) => {
