@@ -50,9 +50,14 @@ export async function benchEngine(): Promise<string[]> {
     isvc('big-batched', '    batcher: {maxBatchSize: 32}\n', dir),
     isvc('big-overload', '    containerConcurrency: 2\n    timeout: 2\n', dir),
     isvc('tiny', '', join(REPO_ROOT, 'test/fixtures/onnx/mlp')),
+    isvc('big-autoscale', '    minReplicas: 1\n    maxReplicas: 2\n    scaleTarget: 2\n', dir),
+    isvc('big-cached', '', dir).replace('metadata: {name: big-cached}', 'metadata: {name: big-cached, annotations: {inferd.dev/prediction-cache: "true"}}'),
   ].join(''));
+  // Knative's windows are 60 s / 6 s / 2 s ticks; shortened here so the run stays short.
+  const config = join(OUT, 'engine-config.yaml');
+  writeFileSync(config, 'serving:\n  stableWindowSeconds: 6\n  panicWindowSeconds: 1\n  autoscaleTickSeconds: 0.25\n');
   const lines = [`Serving engine, ${SECONDS}s per run, autocannon; MLP ${BIG.join('→')} (~8.3M multiply-adds per row)`];
-  const srv = await startInferd(['-f', manifests]);
+  const srv = await startInferd(['-f', manifests, '--config', config]);
   const bare = await bareServer(200);
   try {
     await waitReady(srv.http, 60_000);
@@ -79,11 +84,43 @@ export async function benchEngine(): Promise<string[]> {
     lines.push('-- b) overload: 256 clients on a revision with containerConcurrency 2 (queue 20), timeout 2 s');
     lines.push(fmt('all answers (200 and 429)', over));
     lines.push(`   ${over.total} requests, ${over.non2xx} refused (429), process alive: ${srv.child.exitCode === null}, RSS ${mb(rssBefore)} -> ${mb(rssAfter)}`);
+
+    lines.push('-- d) autoscaling: step from 1 to 32 clients and back (stable window 6 s, panic 1 s, tick 0.25 s)');
+    lines.push(...(await autoscaleStep(srv.http, big)));
+
+    const cachedOff = await run(`${srv.http}/v2/models/big-plain/infer`, big, 16);
+    const cachedOn = await run(`${srv.http}/v2/models/big-cached/infer`, big, 16);
+    lines.push('-- e) prediction cache, 16 clients repeating one input');
+    lines.push(fmt('cache off', cachedOff));
+    lines.push(fmt('cache on', cachedOn));
+    lines.push(`   cache on/off: ${(cachedOn.rps / cachedOff.rps).toFixed(1)}x`);
   } finally {
     bare.stop();
     await srv.stop();
   }
   return lines;
+}
+
+async function autoscaleStep(base: string, body: string): Promise<string[]> {
+  const replicas = async () => ((await (await fetch(`${base}/apis/inferd.dev/v1/namespaces/default/inferenceservices/big-autoscale/stats`)).json()) as { items: Array<{ replicas: { current: number } }> }).items[0]!.replicas.current;
+  const started = Date.now();
+  let upAt: number | undefined;
+  const loadDone = load({ url: `${base}/v2/models/big-autoscale/infer`, body, connections: 32, seconds: SECONDS });
+  while (Date.now() - started < SECONDS * 1000 && upAt === undefined) {
+    if ((await replicas()) >= 2) upAt = Date.now();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const figures = await loadDone;
+  const stopped = Date.now();
+  let downAt: number | undefined;
+  while (Date.now() - stopped < 30_000 && downAt === undefined) {
+    if ((await replicas()) === 1) downAt = Date.now();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return [
+    fmt('32 clients on 1..2 replicas', figures),
+    `   1 -> 2 replicas after ${upAt === undefined ? 'never' : `${((upAt - started) / 1000).toFixed(2)} s`}; back to 1 replica ${downAt === undefined ? 'not within 30 s' : `${((downAt - stopped) / 1000).toFixed(2)} s`} after the load stopped`,
+  ];
 }
 
 async function rssOf(pid: number): Promise<number> {
