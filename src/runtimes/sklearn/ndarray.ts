@@ -1,4 +1,5 @@
 /** numpy dtypes and arrays rebuilt from their pickled state, without numpy. */
+import { halfToFloat } from '../../api/datatype.js';
 import { bad, PyDict, type PyVal } from './py-values.js';
 
 export interface DField {
@@ -64,7 +65,7 @@ function readNumber(view: DataView, off: number, dt: DType): number {
     case 'f':
       if (dt.itemsize === 8) return view.getFloat64(off, le);
       if (dt.itemsize === 4) return view.getFloat32(off, le);
-      return half(view.getUint16(off, le));
+      return halfToFloat(view.getUint16(off, le));
     case 'i':
       switch (dt.itemsize) {
         case 1: return view.getInt8(off);
@@ -84,15 +85,6 @@ function readNumber(view: DataView, off: number, dt: DType): number {
     default:
       throw bad(`numpy dtype ${dt.str} is not numeric`);
   }
-}
-
-function half(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
 const latin1 = new TextDecoder('latin1');
