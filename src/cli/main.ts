@@ -5,6 +5,7 @@ import { SERVER_VERSION } from '../version.js';
 import { registerApply } from './apply.js';
 import { registerDescribe } from './describe.js';
 import { registerGet } from './get.js';
+import { registerQuantize } from './quantize.js';
 import { registerRollout } from './rollout.js';
 import { registerServe } from './serve.js';
 
@@ -15,6 +16,7 @@ registerGet(program);
 registerDescribe(program);
 registerApply(program);
 registerRollout(program);
+registerQuantize(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
