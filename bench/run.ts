@@ -3,6 +3,7 @@
  * measured in the same run. BENCH_SECONDS sets the length of each load run.
  */
 import { benchEngine } from './engine-bench.js';
+import { benchQuantize } from './quantize-bench.js';
 import { benchSklearn } from './sklearn-bench.js';
 import { benchTrees } from './trees-bench.js';
 import { benchV2Rest } from './v2-rest-bench.js';
@@ -12,6 +13,7 @@ const sections: Array<[string, () => Promise<string[]>]> = [
   ['engine', benchEngine],
   ['trees', benchTrees],
   ['sklearn', benchSklearn],
+  ['quantize', benchQuantize],
 ];
 const only = process.argv.slice(2);
 
