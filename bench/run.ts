@@ -3,6 +3,7 @@
  * measured in the same run. BENCH_SECONDS sets the length of each load run.
  */
 import { benchEngine } from './engine-bench.js';
+import { benchMultiModel } from './multi-model-bench.js';
 import { benchQuantize } from './quantize-bench.js';
 import { benchSklearn } from './sklearn-bench.js';
 import { benchTrees } from './trees-bench.js';
@@ -11,6 +12,7 @@ import { benchV2Rest } from './v2-rest-bench.js';
 const sections: Array<[string, () => Promise<string[]>]> = [
   ['v2-rest', benchV2Rest],
   ['engine', benchEngine],
+  ['multi-model', benchMultiModel],
   ['trees', benchTrees],
   ['sklearn', benchSklearn],
   ['quantize', benchQuantize],
