@@ -80,6 +80,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     router,
     log,
     async close() {
+      // Kubernetes' order: not ready first, then stop accepting, then let in-flight work finish.
+      router.draining = true;
       await sync.close();
       await httpSrv.close();
       await new Promise<void>((resolve) => grpcSrv.tryShutdown(() => resolve()));

@@ -19,6 +19,8 @@ interface Route {
  */
 export class ModelRouter {
   private readonly routes = new Map<string, Route>();
+  /** Set at shutdown: readiness turns false at once so load balancers stop sending. */
+  draining = false;
 
   setRoute(namespace: string, name: string, targets: TrafficTarget[], endpoints: ModelEndpoint[], latest?: ModelEndpoint): void {
     const route: Route = { namespace, name, targets, endpoints };
@@ -72,6 +74,7 @@ export class ModelRouter {
 
   /** Ready when every model has traffic going to loaded revisions only. */
   allReady(): boolean {
+    if (this.draining) return false;
     return [...this.routes.values()].every((r) => {
       const live = r.targets.filter((t) => t.percent > 0);
       return live.length > 0 && live.every((t) => t.endpoint.ready);
