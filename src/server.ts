@@ -15,6 +15,8 @@ export interface ServerOptions {
   /** `serve -f` paths: applied at start and watched. */
   manifests: readonly string[];
   watch?: boolean;
+  /** The admin API (resources, rollouts); off in KServe model-server mode. */
+  admin?: boolean;
   log?: Logger;
 }
 
@@ -50,7 +52,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   let grpcServer: grpc.Server | undefined;
   try {
     await sync.sync();
-    http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd() });
+    http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd(), admin: opts.admin !== false });
     grpcServer = createGrpcServer({ router, log, limits });
     await http.listen({ host: config.host, port: config.httpPort });
   } catch (err) {

@@ -5,6 +5,7 @@ import { SERVER_VERSION } from '../version.js';
 import { registerApply } from './apply.js';
 import { registerDescribe } from './describe.js';
 import { registerGet } from './get.js';
+import { normalizeKserveFlags } from './model-server.js';
 import { registerQuantize } from './quantize.js';
 import { registerRollout } from './rollout.js';
 import { registerServe } from './serve.js';
@@ -18,7 +19,7 @@ registerApply(program);
 registerRollout(program);
 registerQuantize(program);
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+program.parseAsync(normalizeKserveFlags(process.argv)).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   console.error(`error: ${message}`);
   process.exit(InferdError.is(err) && err.code === 'invalid_input' ? 2 : 1);

@@ -1,6 +1,10 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfigFile, parseConfig, type Config } from '../config/config.js';
 import { startServer } from '../server.js';
+import { detectFormat, modelServerManifest } from './model-server.js';
 
 interface ServeOptions {
   file: string[];
@@ -11,6 +15,9 @@ interface ServeOptions {
   grpcPort?: string;
   logLevel?: string;
   watch: boolean;
+  modelName?: string;
+  modelDir?: string;
+  modelFormat?: string;
 }
 
 function port(value: string, flag: string): number {
@@ -31,6 +38,9 @@ export function registerServe(program: Command): void {
     .option('--grpc-port <port>', 'gRPC port (default 8081; 0 picks a free one)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
     .option('--no-watch', 'do not re-apply the -f paths when they change')
+    .option('--model-name <name>', "KServe model-server mode: serve one model (also --model_name)")
+    .option('--model-dir <dir>', 'KServe model-server mode: the model directory (also --model_dir)')
+    .option('--model-format <format>', 'format of --model-dir when the files do not tell (onnx, sklearn, xgboost, lightgbm, tensorflow, gguf)')
     .action(async (opts: ServeOptions) => {
       const config: Config = opts.config ? await loadConfigFile(opts.config) : parseConfig({}, 'defaults');
       if (opts.dataDir) config.dataDir = opts.dataDir;
@@ -38,7 +48,20 @@ export function registerServe(program: Command): void {
       if (opts.httpPort !== undefined) config.httpPort = port(opts.httpPort, '--http-port');
       if (opts.grpcPort !== undefined) config.grpcPort = port(opts.grpcPort, '--grpc-port');
       if (opts.logLevel) config.logLevel = parseConfig({ logLevel: opts.logLevel }, '--log-level').logLevel;
-      const server = await startServer(config, { manifests: opts.file, watch: opts.watch });
+      let manifests = opts.file;
+      let admin = true;
+      if (opts.modelDir !== undefined) {
+        // KServe's runtimes are started as `--model_name=NAME --model_dir=/mnt/models --http_port=8080`:
+        // one model, no stored resources and no admin API, state in a throwaway directory.
+        const format = opts.modelFormat ?? (await detectFormat(opts.modelDir));
+        if (!opts.dataDir) config.dataDir = mkdtempSync(join(tmpdir(), 'inferd-model-server-'));
+        const file = join(config.dataDir, 'model-server.yaml');
+        writeFileSync(file, modelServerManifest(opts.modelName ?? 'model', opts.modelDir, format));
+        manifests = [file];
+        admin = false;
+        if (opts.host === undefined) config.host = '0.0.0.0';
+      }
+      const server = await startServer(config, { manifests, watch: opts.watch && admin, admin });
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) process.exit(1);

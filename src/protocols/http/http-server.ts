@@ -17,6 +17,7 @@ export interface HttpServerOptions {
   limits: Limits & { maxBodyBytes: number };
   /** Where relative storage paths in API-applied manifests resolve. */
   baseDir: string;
+  admin: boolean;
 }
 
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
@@ -37,8 +38,8 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, opts.router, opts.limits);
   registerV1Routes(app, opts.router);
-  registerAdminRoutes(app, opts.control, opts.baseDir);
-  app.get('/apis/inferd.dev/v1/memory', async () => ({
+  if (opts.admin) registerAdminRoutes(app, opts.control, opts.baseDir);
+  if (opts.admin) app.get('/apis/inferd.dev/v1/memory', async () => ({
     ...opts.memory.stats(),
     models: opts.router.list().map((e) => ({ namespace: e.namespace, name: e.name, revision: e.revisionName, state: e.state, memoryBytes: e.memoryBytes(), lastUsed: new Date(e.lastUsed).toISOString() })),
   }));
