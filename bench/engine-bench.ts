@@ -12,6 +12,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const OUT = join(REPO_ROOT, 'bench-out');
 const BIG = [1024, 2048, 2048, 1000];
 
+/** The same row with the binary tensor data extension, asking for binary outputs too. */
+function binaryRow(width: number, seed: number): { body: Buffer; headers: Record<string, string> } {
+  const data = seededFloats(seed, width);
+  const head = Buffer.from(JSON.stringify({ parameters: { binary_data_output: true }, inputs: [{ name: 'input', datatype: 'FP32', shape: [1, width], parameters: { binary_data_size: data.byteLength } }] }));
+  return { body: Buffer.concat([head, Buffer.from(data.buffer)]), headers: { 'inference-header-content-length': String(head.length), 'content-type': 'application/octet-stream' } };
+}
+
 function rowBody(width: number, seed: number): string {
   return JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, width], data: Array.from(seededFloats(seed, width)) }] });
 }
@@ -33,7 +40,7 @@ async function inProcessRows(file: string, batch: number, intraOp: number): Prom
   return { rps: rows / SECONDS, ...percentiles(lat) };
 }
 
-async function run(url: string, body: string, connections: number, extra: { allowErrors?: boolean; headers?: Record<string, string> } = {}) {
+async function run(url: string, body: string | Buffer, connections: number, extra: { allowErrors?: boolean; headers?: Record<string, string> } = {}) {
   await load({ url, body, connections, seconds: 1, ...extra });
   return load({ url, body, connections, seconds: SECONDS, ...extra });
 }
@@ -70,6 +77,12 @@ export async function benchEngine(): Promise<string[]> {
     lines.push(fmt('inferd V2 REST, batching off', off));
     lines.push(fmt('inferd V2 REST, batching on (maxBatchSize 32)', on));
     lines.push(`   batching on/off: ${(on.rps / off.rps).toFixed(2)}x (target >= 3x); on vs in-process batch 32: ${((on.rps / ceiling.rps) * 100).toFixed(0)}% (target >= 60%)`);
+    const bin = binaryRow(BIG[0]!, 3);
+    const binOff = await run(`${srv.http}/v2/models/big-plain/infer`, bin.body, 64, { headers: bin.headers });
+    const binOn = await run(`${srv.http}/v2/models/big-batched/infer`, bin.body, 64, { headers: bin.headers });
+    lines.push(fmt('same, binary tensor extension, batching off', binOff));
+    lines.push(fmt('same, binary tensor extension, batching on', binOn));
+    lines.push(`   binary: on/off ${(binOn.rps / binOff.rps).toFixed(2)}x; on vs in-process batch 32: ${((binOn.rps / ceiling.rps) * 100).toFixed(0)}%`);
 
     const tinyBody = rowBody(4, 9);
     const floor = await run(bare.url, tinyBody, 64);
