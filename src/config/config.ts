@@ -15,7 +15,26 @@ export const configSchema = z.strictObject({
   grpcPort: port.default(8081),
   dataDir: z.string().default('.inferd'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  storage: z.strictObject({ pvcs: z.record(z.string(), z.string()).default({}) }).default({ pvcs: {} }),
+  storage: z
+    .strictObject({
+      pvcs: z.record(z.string(), z.string()).default({}),
+      /** Content-addressed cache of s3:// and http(s):// downloads; default `<dataDir>/storage-cache`. */
+      cacheDir: z.string().optional(),
+      /** Bound on the cache (LRU cleanup; entries in use are kept); default 10 GiB. */
+      cacheMaxBytes: z.number().int().min(0).optional(),
+      /** S3 settings; KServe's env names (AWS_ENDPOINT_URL, S3_ENDPOINT, AWS_DEFAULT_REGION, ...) fill what is unset. */
+      s3: z
+        .strictObject({
+          endpoint: z.string().optional(),
+          region: z.string().optional(),
+          forcePathStyle: z.boolean().optional(),
+          verifySsl: z.boolean().optional(),
+          /** A Kubernetes Secret (YAML), a flat YAML/JSON map or an AWS credentials (INI) file. */
+          credentialsFile: z.string().optional(),
+        })
+        .optional(),
+    })
+    .default({ pvcs: {} }),
   limits: z
     .strictObject({
       maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
