@@ -113,10 +113,10 @@ export async function downloadResumable(dest: string, open: Opener, opts: Downlo
         throw new InferdError('conflict', `the object changed size during the download (${opts.expectedSize} → ${opened.total} bytes); deploy again`);
       }
       if (opened.start !== have) {
-        // Server ignored the range (or the content changed): start over.
+        // Server ignored the range (or the content changed): start over ('w' truncates). No
+        // await before the pipeline below: the body must not error with nobody listening.
         opts.onBytes?.(-have);
         have = 0;
-        await truncate(dest, 0).catch(() => undefined);
       }
       arm(policy.idleTimeoutMs, 'data');
       const counter = new Transform({

@@ -108,7 +108,7 @@ export class StorageFetcher extends EventEmitter {
     const known = await this.byDigest(uriHash, display, opts);
     if (known) return known;
     const client = await s3Client(settings);
-    try {
+    const planFor = async (): Promise<Plan> => {
       const { objects, single } = await listS3(client, loc, display, opts.signal);
       if (objects.length === 1 && ARCHIVE.test(objects[0]!.rel)) throw archiveError(display, objects[0]!.rel);
       const key = sha(JSON.stringify({ v: 1, uriHash, objects: objects.map((o) => [o.rel, o.etag, o.size]) }));
@@ -119,7 +119,10 @@ export class StorageFetcher extends EventEmitter {
         target: single ? objects[0]!.rel : '',
         items: objects.map((o) => ({ rel: o.rel, size: o.size, open: s3Opener(client, loc.bucket, o) })),
       };
-      return await this.resolvePlan(plan, opts);
+      return plan;
+    };
+    try {
+      return await this.onceMore(async () => this.resolvePlan(await planFor(), opts));
     } catch (err) {
       throw redact(err instanceof InferdError ? err : s3Error(err, display));
     } finally {
@@ -153,10 +156,12 @@ export class StorageFetcher extends EventEmitter {
       const uriHash = sha(`http\n${url.href}`);
       const known = await this.byDigest(uriHash, display, opts);
       if (known) return known;
-      const validators = await this.withRetry(() => probeHttp(url, display, this.policy.openTimeoutMs, opts.signal, headers), opts.signal);
-      const key = validators.etag || validators.lastModified ? sha(JSON.stringify({ v: 1, uriHash, etag: validators.etag, lastModified: validators.lastModified, length: validators.length })) : undefined;
-      const plan: Plan = { display, uriHash, key, target: name, items: [{ rel: name, size: validators.length, open: httpOpener(url, display, validators as HttpValidators, headers) }] };
-      return await this.resolvePlan(plan, opts);
+      const planFor = async (): Promise<Plan> => {
+        const validators = await this.withRetry(() => probeHttp(url, display, this.policy.openTimeoutMs, opts.signal, headers), opts.signal);
+        const key = validators.etag || validators.lastModified ? sha(JSON.stringify({ v: 1, uriHash, etag: validators.etag, lastModified: validators.lastModified, length: validators.length })) : undefined;
+        return { display, uriHash, key, target: name, items: [{ rel: name, size: validators.length, open: httpOpener(url, display, validators as HttpValidators, headers) }] };
+      };
+      return await this.onceMore(async () => this.resolvePlan(await planFor(), opts));
     } catch (err) {
       throw redact(err instanceof InferdError ? err : new InferdError('not_ready', `storageUri ${display}: download failed: ${(err as Error).message}`, { field: 'storageUri' }));
     }
@@ -201,15 +206,28 @@ export class StorageFetcher extends EventEmitter {
     return this.download(plan, opts);
   }
 
+  /** Runs a resolve; a fresh download whose sha256 did not match is tried once more (listing/probe included), then refused. */
+  private async onceMore<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof FreshMismatch)) throw err;
+    }
+    try {
+      return await fn();
+    } catch (err) {
+      throw err instanceof FreshMismatch ? err.error : err;
+    }
+  }
+
   /**
    * Downloads into a temp dir, hashes what is on disk, checks the sha256, then renames the dir
-   * into the cache. A mismatch is downloaded once more (a corrupted transfer), then refused;
-   * nothing of a refused or failed download stays.
+   * into the cache. Nothing of a refused or failed download stays.
    */
   private async download(plan: Plan, opts: FetchOptions): Promise<FetchResult> {
     this.counters.misses++;
     const total = plan.items.every((i) => i.size !== undefined) ? plan.items.reduce((s, i) => s + i.size!, 0) : undefined;
-    for (let integrityAttempt = 1; ; integrityAttempt++) {
+    {
       const tmp = await this.cache.makeTemp();
       const data = join(tmp, 'data');
       const meter = new ProgressMeter(plan.display, total, plan.items.length, opts.onProgress);
@@ -234,11 +252,7 @@ export class StorageFetcher extends EventEmitter {
         meter.finish();
         this.counters.bytesDownloaded += meter.transferred;
         const digests = await this.digests(data, plan.target);
-        if (opts.sha256 && !matches(digests, opts.sha256)) {
-          const err = this.integrityFailure(plan.display, opts.sha256, digests);
-          if (integrityAttempt < 2) continue;
-          throw err;
-        }
+        if (opts.sha256 && !matches(digests, opts.sha256)) throw new FreshMismatch(this.integrityFailure(plan.display, opts.sha256, digests));
         const key = plan.key ?? sha(JSON.stringify({ v: 1, uriHash: plan.uriHash, digest: digests.digest }));
         const same = plan.key ? undefined : this.cache.findByDigest(plan.uriHash, digests.digest);
         if (same) {
@@ -295,6 +309,13 @@ export class StorageFetcher extends EventEmitter {
         await new Promise((r) => setTimeout(r, delay));
       }
     }
+  }
+}
+
+/** A sha256 mismatch of content just downloaded (worth one more download, unlike a cached entry's). */
+class FreshMismatch extends Error {
+  constructor(readonly error: InferdError) {
+    super(error.message);
   }
 }
 
