@@ -7,7 +7,7 @@ import { ContentCache, type CacheEntry, type CacheEntryMeta } from './cache.js';
 import { DEFAULT_RETRY, ProgressMeter, downloadResumable, isTransient, type Opener, type RetryPolicy, type StorageProgress } from './download.js';
 import { displayUrl, fileNameOf, httpOpener, probeHttp, type HttpValidators } from './http.js';
 import { digestsOf, matches, mismatchError, type Digests } from './integrity.js';
-import { listS3, parseS3Uri, s3Client, s3Error, s3Opener, s3Settings, type S3Config } from './s3.js';
+import type { S3Config } from './s3.js';
 
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 ** 3;
 
@@ -100,6 +100,8 @@ export class StorageFetcher extends EventEmitter {
   }
 
   private async fetchS3(uri: string, config: S3Config | undefined, opts: FetchOptions): Promise<FetchResult> {
+    // The AWS SDK takes ~0.7 s to import: loaded on the first s3:// resolve only.
+    const { listS3, parseS3Uri, s3Client, s3Error, s3Opener, s3Settings } = await import('./s3.js');
     const loc = parseS3Uri(uri);
     const display = `s3://${loc.bucket}/${loc.path}`;
     const settings = await s3Settings(config, opts.env);
@@ -163,7 +165,7 @@ export class StorageFetcher extends EventEmitter {
       };
       return await this.onceMore(async () => this.resolvePlan(await planFor(), opts));
     } catch (err) {
-      throw redact(err instanceof InferdError ? err : new InferdError('not_ready', `storageUri ${display}: download failed: ${(err as Error).message}`, { field: 'storageUri' }));
+      throw redact(err instanceof InferdError ? err : new InferdError('not_ready', `storageUri ${display}: download failed (after retries): ${(err as Error).message}`, { field: 'storageUri' }));
     }
   }
 
