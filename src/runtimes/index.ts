@@ -1,4 +1,5 @@
 import { lightgbmRuntime } from './lightgbm/lightgbm-runtime.js';
+import { llmRuntime } from './llm/llm-runtime.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
 import { sklearnRuntime } from './sklearn/index.js';
 import { xgboostRuntime } from './xgboost/xgboost-runtime.js';
@@ -10,6 +11,7 @@ export const RUNTIMES: readonly Runtime[] = [
   sklearnRuntime,
   xgboostRuntime,
   lightgbmRuntime,
+  llmRuntime,
 ];
 
 export function runtimeForFormat(format: string): Runtime | undefined {

@@ -1,5 +1,6 @@
 import type { Tensor, TensorSpec } from '../api/inference.js';
 import type { Logger } from '../observability/logger.js';
+import type { LlmModel } from './llm/llm-types.js';
 
 /** Everything a runtime needs to load one model; it knows nothing of HTTP or resources. */
 export interface LoadContext {
@@ -32,6 +33,8 @@ export interface LoadedModel {
   /** Replica count and scaling, for models served by several replicas (worker threads). */
   readonly size?: number;
   scaleTo?(n: number): Promise<void>;
+  /** LLMs: generate/stream/embed/tokenize, used by the OpenAI routes. */
+  readonly llm?: LlmModel;
   /** Bytes this model holds, measured after load. */
   memoryBytes(): number;
   unload(): Promise<void>;

@@ -8,6 +8,7 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { installErrorHandling } from './errors.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
+import { registerOpenAiRoutes } from '../openai/openai-routes.js';
 
 export interface HttpServerOptions {
   router: ModelRouter;
@@ -38,6 +39,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, opts.router, opts.limits);
   registerV1Routes(app, opts.router);
+  registerOpenAiRoutes(app, opts.router);
   if (opts.admin) registerAdminRoutes(app, opts.control, opts.baseDir);
   if (opts.admin) app.get('/apis/inferd.dev/v1/memory', async () => ({
     ...opts.memory.stats(),

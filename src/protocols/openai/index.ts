@@ -1,0 +1,1 @@
+export { registerOpenAiRoutes, sendOpenAiError } from './openai-routes.js';

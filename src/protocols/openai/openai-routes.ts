@@ -1,0 +1,258 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_TABLE, InferdError, invalidInput, toInferdError } from '../../api/errors.js';
+import type { LoadedModel } from '../../runtimes/types.js';
+import type { LlmEvent, LlmModel, LlmResult } from '../../runtimes/llm/llm-types.js';
+import type { ModelEndpoint } from '../../serving/model-endpoint.js';
+import type { ModelRouter } from '../../serving/model-router.js';
+import { parseJson } from '../http/body.js';
+import { REVISION_HEADER, namespaceOf, routingHints } from '../http/routing.js';
+import { ChatBody, CompletionBody, EmbeddingBody, parseBody, toChatRequest, toCompletionRequests } from './openai-schemas.js';
+
+const PREFIXES = ['/v1', '/openai/v1'];
+
+/** OpenAI's error body: `{"error":{"message","type","param","code"}}`, status and type from the one error table. */
+export function sendOpenAiError(reply: FastifyReply, raw: unknown): FastifyReply {
+  const err = toInferdError(raw);
+  const mapping = ERROR_TABLE[err.code];
+  if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
+  return reply.code(mapping.http).type('application/json').send(JSON.stringify({ error: errorBody(err) }));
+}
+
+function errorBody(err: InferdError) {
+  const extra = err as InferdError & { openaiCode?: string };
+  const code = extra.openaiCode ?? (err.code === 'not_found' ? 'model_not_found' : null);
+  return { message: err.code === 'internal' ? 'internal error' : err.message, type: ERROR_TABLE[err.code].openai, param: err.field ?? null, code };
+}
+
+interface Resolved {
+  ep: ModelEndpoint;
+  llm: LlmModel;
+  name: string;
+}
+
+/**
+ * The endpoint's loaded model. ModelEndpoint has no public accessor for the model,
+ * so this reads its private field; a public `endpoint.llm` getter would replace it.
+ */
+function loadedModelOf(ep: ModelEndpoint): LoadedModel | undefined {
+  return (ep as unknown as { model?: LoadedModel }).model;
+}
+
+function resolveLlm(router: ModelRouter, req: FastifyRequest, name: string): Resolved {
+  let ep: ModelEndpoint;
+  try {
+    ep = router.resolve(name, namespaceOf(req), routingHints(req));
+  } catch (err) {
+    if (!InferdError.is(err) || err.code !== 'not_found') throw err;
+    // --served-model-name aliases.
+    const alias = router.list().find((e) => loadedModelOf(e)?.llm?.servedNames.includes(name));
+    if (!alias) throw Object.assign(new InferdError('not_found', `The model \`${name}\` does not exist.`, { field: 'model' }), { openaiCode: 'model_not_found' });
+    ep = alias;
+  }
+  if (ep.state !== 'Loaded') throw new InferdError('not_ready', `Model ${name} is not ready (${ep.state}).`, { retryAfter: 1 });
+  const llm = loadedModelOf(ep)?.llm;
+  if (!llm) throw invalidInput(`model ${name} is not a language model; the OpenAI API serves models of format gguf/llm`, 'model');
+  return { ep, llm, name };
+}
+
+/** Aborts when the client goes away before the response is complete. */
+function disconnectSignal(reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  return ac.signal;
+}
+
+/** A server-sent event stream that starts (headers, first chunk) only at the first write, so early errors keep their HTTP status. */
+class Sse {
+  private started = false;
+  constructor(private readonly reply: FastifyReply, private readonly headers: Record<string, string>) {}
+  get open(): boolean {
+    return this.started;
+  }
+  send(obj: unknown): void {
+    const raw = this.reply.raw;
+    if (!this.started) {
+      this.started = true;
+      this.reply.hijack();
+      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', ...this.headers });
+    }
+    if (!raw.destroyed) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
+  }
+  end(): void {
+    if (!this.reply.raw.destroyed) this.reply.raw.end('data: [DONE]\n\n');
+  }
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+const finish = (r: LlmResult) => (r.finishReason === 'abort' ? 'stop' : r.finishReason);
+const usageOf = (results: LlmResult[], promptOnce = false) => {
+  const prompt = promptOnce ? (results[0]?.promptTokens ?? 0) : results.reduce((s, r) => s + r.promptTokens, 0);
+  const completion = results.reduce((s, r) => s + r.completionTokens, 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+};
+
+/** OpenAI-compatible routes at /v1 and /openai/v1 for models served by an LLM runtime. */
+export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter): void {
+  const handle = (fn: (req: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => Promise<unknown>) =>
+    async (req: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply) => {
+      try {
+        return await fn(req, reply);
+      } catch (err) {
+        if (toInferdError(err).code === 'internal') req.log.error({ err }, 'internal error');
+        if (reply.sent) return undefined;
+        return sendOpenAiError(reply, err);
+      }
+    };
+
+  const models = async () => {
+    const eps = router.list();
+    const data = eps.flatMap((ep) => {
+      const llm = ep.state === 'Loaded' ? loadedModelOf(ep)?.llm : undefined;
+      if (!llm) return [];
+      const names = [...new Set([ep.name, ...llm.servedNames])];
+      return names.map((id) => ({ id, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'inferd', root: ep.name, max_model_len: llm.maxModelLen }));
+    });
+    return { object: 'list', data, models: eps.map((e) => e.name) };
+  };
+
+  for (const prefix of PREFIXES) {
+    app.get(`${prefix}/models`, models);
+    if (prefix !== '/v1') {
+      // /v1/models/{name} stays KServe V1 model status.
+      app.get(`${prefix}/models/:name`, handle(async (req) => {
+        const { name } = req.params as { name: string };
+        const { ep, llm } = resolveLlm(router, req, name);
+        return { id: name, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'inferd', max_model_len: llm.maxModelLen };
+      }));
+    }
+
+    app.post(`${prefix}/chat/completions`, handle(async (req, reply) => {
+      const body = parseBody(ChatBody, parseJson(req.body));
+      const { ep, llm, name } = resolveLlm(router, req, body.model);
+      void reply.header(REVISION_HEADER, ep.revisionName);
+      const base = toChatRequest(body);
+      const n = body.n ?? 1;
+      const signal = disconnectSignal(reply);
+      const id = `chatcmpl-${crypto.randomUUID().replace(/-/g, '')}`;
+      const created = now();
+      const requests = Array.from({ length: n }, (_, i) => ({ ...base, signal, ...(base.seed !== undefined ? { seed: base.seed + i } : {}) }));
+      if (!body.stream) {
+        const results = await Promise.all(requests.map((r) => llm.chat(r)));
+        return {
+          id, object: 'chat.completion', created, model: name,
+          choices: results.map((r, index) => ({
+            index,
+            message: {
+              role: 'assistant',
+              content: r.toolCalls.length && !r.text ? null : r.text,
+              ...(r.toolCalls.length ? { tool_calls: r.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) } : {}),
+            },
+            logprobs: null,
+            finish_reason: finish(r),
+          })),
+          usage: usageOf(results),
+        };
+      }
+      const includeUsage = body.stream_options?.include_usage === true;
+      const sse = new Sse(reply, { [REVISION_HEADER]: ep.revisionName });
+      const chunk = (choices: unknown[]) => ({ id, object: 'chat.completion.chunk', created, model: name, choices, ...(includeUsage ? { usage: null } : {}) });
+      const roleSent = new Set<number>();
+      const emit = (index: number, delta: Record<string, unknown>) => {
+        if (!roleSent.has(index)) {
+          roleSent.add(index);
+          sse.send(chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
+        }
+        sse.send(chunk([{ index, delta, logprobs: null, finish_reason: null }]));
+      };
+      const onEvent = (index: number) => (e: LlmEvent) => {
+        if (e.type === 'text') {
+          if (e.text) emit(index, { content: e.text });
+        } else if (e.type === 'tool_call') emit(index, { tool_calls: [{ index: e.index, id: e.id, type: 'function', function: { name: e.name, arguments: '' } }] });
+        else emit(index, { tool_calls: [{ index: e.index, function: { arguments: e.text } }] });
+      };
+      const results: LlmResult[] = [];
+      try {
+        await Promise.all(requests.map(async (r, index) => {
+          const res = await llm.chat(r, onEvent(index));
+          results[index] = res;
+          if (!roleSent.has(index)) emit(index, { content: '' });
+          sse.send(chunk([{ index, delta: {}, logprobs: null, finish_reason: finish(res) }]));
+        }));
+      } catch (err) {
+        if (!sse.open) throw err;
+        sse.send({ error: errorBody(toInferdError(err)) });
+        sse.end();
+        return undefined;
+      }
+      if (includeUsage) sse.send({ id, object: 'chat.completion.chunk', created, model: name, choices: [], usage: usageOf(results) });
+      sse.end();
+      return undefined;
+    }));
+
+    app.post(`${prefix}/completions`, handle(async (req, reply) => {
+      const body = parseBody(CompletionBody, parseJson(req.body));
+      const { ep, llm, name } = resolveLlm(router, req, body.model);
+      void reply.header(REVISION_HEADER, ep.revisionName);
+      const prompts = toCompletionRequests(body, (t) => llm.detokenize(t));
+      const n = body.n ?? 1;
+      const signal = disconnectSignal(reply);
+      const id = `cmpl-${crypto.randomUUID().replace(/-/g, '')}`;
+      const created = now();
+      const requests = prompts.flatMap((p) => Array.from({ length: n }, (_, i) => ({ ...p, signal, ...(p.seed !== undefined ? { seed: p.seed + i } : {}) })));
+      const echo = (i: number) => (body.echo ? requests[i]!.prompt : '');
+      if (!body.stream) {
+        const results = await Promise.all(requests.map((r) => llm.complete(r)));
+        return {
+          id, object: 'text_completion', created, model: name,
+          choices: results.map((r, index) => ({ index, text: echo(index) + r.text, logprobs: null, finish_reason: finish(r) })),
+          usage: usageOf(results),
+        };
+      }
+      const includeUsage = body.stream_options?.include_usage === true;
+      const sse = new Sse(reply, { [REVISION_HEADER]: ep.revisionName });
+      const chunk = (choices: unknown[]) => ({ id, object: 'text_completion', created, model: name, choices, ...(includeUsage ? { usage: null } : {}) });
+      const results: LlmResult[] = [];
+      try {
+        await Promise.all(requests.map(async (r, index) => {
+          if (body.echo) sse.send(chunk([{ index, text: r.prompt, logprobs: null, finish_reason: null }]));
+          const res = await llm.complete(r, (e) => {
+            if (e.type === 'text' && e.text) sse.send(chunk([{ index, text: e.text, logprobs: null, finish_reason: null }]));
+          });
+          results[index] = res;
+          sse.send(chunk([{ index, text: '', logprobs: null, finish_reason: finish(res) }]));
+        }));
+      } catch (err) {
+        if (!sse.open) throw err;
+        sse.send({ error: errorBody(toInferdError(err)) });
+        sse.end();
+        return undefined;
+      }
+      if (includeUsage) sse.send({ id, object: 'text_completion', created, model: name, choices: [], usage: usageOf(results) });
+      sse.end();
+      return undefined;
+    }));
+
+    app.post(`${prefix}/embeddings`, handle(async (req) => {
+      const body = parseBody(EmbeddingBody, parseJson(req.body));
+      const { llm, name } = resolveLlm(router, req, body.model);
+      if (!llm.canEmbed) throw invalidInput(`model ${name} does not produce embeddings`, 'model');
+      if (body.dimensions != null) throw invalidInput('dimensions is not supported: the model returns its own embedding width', 'dimensions');
+      const input = body.input;
+      const texts: string[] =
+        typeof input === 'string' ? [input]
+        : typeof input[0] === 'string' ? (input as string[])
+        : typeof input[0] === 'number' ? [llm.detokenize(input as number[])]
+        : (input as number[][]).map((t) => llm.detokenize(t));
+      const { vectors, promptTokens } = await llm.embed(texts);
+      const base64 = body.encoding_format === 'base64';
+      return {
+        object: 'list',
+        data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: base64 ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v })),
+        model: name,
+        usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+      };
+    }));
+  }
+}

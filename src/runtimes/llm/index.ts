@@ -1,0 +1,3 @@
+export { llmRuntime, llamaFor, findGguf } from './llm-runtime.js';
+export { parseLlmSettings, DEFAULT_LLM_THREADS, type LlmSettings } from './llm-settings.js';
+export type * from './llm-types.js';

@@ -1,0 +1,43 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import type { LoadContext, LoadedModel, Runtime } from '../types.js';
+import { NodeLlamaModel } from './llm-model.js';
+import { DEFAULT_LLM_THREADS, parseLlmSettings, type LlmSettings } from './llm-settings.js';
+
+const llamas = new Map<string, Promise<Llama>>();
+
+/** One native llama.cpp instance per GPU choice, shared by every model of the process; never builds or downloads. */
+export function llamaFor(gpu: LlmSettings['gpu']): Promise<Llama> {
+  const key = String(gpu);
+  let l = llamas.get(key);
+  if (!l) {
+    l = getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false, skipDownload: true });
+    l.catch(() => llamas.delete(key));
+    llamas.set(key, l);
+  }
+  return l;
+}
+
+/** A `.gguf` file, or the first one (by name) in a directory. */
+export function findGguf(path: string): string {
+  if (!statSync(path).isDirectory()) return path;
+  const files = readdirSync(path).filter((f) => f.toLowerCase().endsWith('.gguf')).sort();
+  if (!files.length) throw new Error(`no .gguf file in ${path}`);
+  return join(path, files[0]!);
+}
+
+/**
+ * `inferd-llm`: GGUF models on node-llama-cpp (llama.cpp), with an OpenAI-style
+ * LLM interface (`LoadedModel.llm`) and a V2 BYTES text_input → text_output signature.
+ */
+export const llmRuntime: Runtime = {
+  name: 'inferd-llm',
+  formats: ['gguf', 'llm'],
+  async load(ctx: LoadContext): Promise<LoadedModel> {
+    const settings = parseLlmSettings(ctx.args, ctx.name);
+    const threads = settings.threads ?? DEFAULT_LLM_THREADS;
+    const llama = await llamaFor(settings.gpu);
+    return NodeLlamaModel.load(llama, findGguf(ctx.path), settings, threads, ctx.log);
+  },
+};
