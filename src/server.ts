@@ -10,6 +10,8 @@ import { bindGrpc, createGrpcServer } from './protocols/grpc/grpc-server.js';
 import { createHttpServer } from './protocols/http/http-server.js';
 import { MemoryManager } from './serving/memory-manager.js';
 import { ModelRouter } from './serving/model-router.js';
+import { Security } from './security/security.js';
+import { grpcCredentials, startRedirect } from './security/tls.js';
 
 export interface ServerOptions {
   /** `serve -f` paths: applied at start and watched. */
@@ -50,26 +52,33 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   const sync = new ManifestSync(opts.manifests, control, log);
   let http: FastifyInstance | undefined;
   let grpcServer: grpc.Server | undefined;
+  let security: Security | undefined;
+  let redirect: import('node:http').Server | undefined;
   try {
     await sync.sync();
-    http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd(), admin: opts.admin !== false });
-    grpcServer = createGrpcServer({ router, log, limits });
+    security = new Security(config, log, { annotations: (ns, name) => control.getIsvc(ns, name).metadata.annotations });
+    await security.bootstrap();
+    http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd(), admin: opts.admin !== false, security });
+    grpcServer = createGrpcServer({ router, log, limits, security });
     await http.listen({ host: config.host, port: config.httpPort });
   } catch (err) {
     await http?.close();
+    await security?.close();
     store.close();
     throw err;
   }
   const httpPort = (http.server.address() as { port: number }).port;
   let grpcPort: number;
   try {
-    grpcPort = await bindGrpc(grpcServer, config.host, config.grpcPort);
+    grpcPort = await bindGrpc(grpcServer, config.host, config.grpcPort, grpcCredentials(config.security.tls).creds);
+    if (config.security.tls?.redirectHttpPort !== undefined) redirect = await startRedirect(config.host, config.security.tls.redirectHttpPort, () => httpPort);
   } catch (err) {
     await http.close();
+    await security?.close();
     store.close();
     throw err;
   }
-  baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`;
+  baseUrl = `${config.security.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`;
   log.info({ httpPort, grpcPort, host: config.host }, `inferd listening: HTTP ${baseUrl}, gRPC ${config.host}:${grpcPort}`);
   reconciler.start();
   if (opts.watch !== false) sync.watch();
@@ -89,6 +98,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       await new Promise<void>((resolve) => grpcSrv.tryShutdown(() => resolve()));
       await reconciler.close();
       memory.close();
+      redirect?.close();
+      await security?.close();
       store.close();
       log.flush();
     },

@@ -2,9 +2,12 @@
 import { Command } from 'commander';
 import { InferdError } from '../api/errors.js';
 import { SERVER_VERSION } from '../version.js';
+import { addClientAuthOptions } from './api-client.js';
 import { registerApply } from './apply.js';
+import { registerAudit } from './audit.js';
 import { registerDescribe } from './describe.js';
 import { registerGet } from './get.js';
+import { registerKeys } from './keys.js';
 import { normalizeKserveFlags } from './model-server.js';
 import { registerQuantize } from './quantize.js';
 import { registerRollout } from './rollout.js';
@@ -18,6 +21,9 @@ registerDescribe(program);
 registerApply(program);
 registerRollout(program);
 registerQuantize(program);
+registerKeys(program);
+registerAudit(program);
+addClientAuthOptions(program);
 
 program.parseAsync(normalizeKserveFlags(process.argv)).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

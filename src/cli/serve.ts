@@ -14,6 +14,7 @@ interface ServeOptions {
   httpPort?: string;
   grpcPort?: string;
   logLevel?: string;
+  auth?: string;
   watch: boolean;
   modelName?: string;
   modelDir?: string;
@@ -37,6 +38,7 @@ export function registerServe(program: Command): void {
     .option('--http-port <port>', 'HTTP port (default 8080; 0 picks a free one)')
     .option('--grpc-port <port>', 'gRPC port (default 8081; 0 picks a free one)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
+    .option('--auth <mode>', 'none|keys|oidc|keys+oidc (overrides security.auth; default keys)')
     .option('--no-watch', 'do not re-apply the -f paths when they change')
     .option('--model-name <name>', "KServe model-server mode: serve one model (also --model_name)")
     .option('--model-dir <dir>', 'KServe model-server mode: the model directory (also --model_dir)')
@@ -47,6 +49,7 @@ export function registerServe(program: Command): void {
       if (opts.host) config.host = opts.host;
       if (opts.httpPort !== undefined) config.httpPort = port(opts.httpPort, '--http-port');
       if (opts.grpcPort !== undefined) config.grpcPort = port(opts.grpcPort, '--grpc-port');
+      if (opts.auth) config.security.auth = parseConfig({ security: { auth: opts.auth } }, '--auth').security.auth;
       if (opts.logLevel) config.logLevel = parseConfig({ logLevel: opts.logLevel }, '--log-level').logLevel;
       let manifests = opts.file;
       let admin = true;

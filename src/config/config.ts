@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { InferdError } from '../api/errors.js';
 import { fieldPath } from '../api/resources/manifest.js';
+import { resolveSecurityPaths, securitySchema } from '../security/security-config.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -67,6 +68,8 @@ export const configSchema = z.strictObject({
       autoscaleTickSeconds: z.number().positive().default(2),
     })
     .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60, cacheMaxBytes: 64 * 1024 * 1024, cacheTtlSeconds: 300, idleUnloadSeconds: 300, minResidencySeconds: 5, stableWindowSeconds: 60, panicWindowSeconds: 6, autoscaleTickSeconds: 2 }),
+  /** Authentication, authorization, rate limits, TLS, request limits and audit (docs/security.md). */
+  security: securitySchema,
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -112,5 +115,6 @@ export async function loadConfigFile(path: string): Promise<Config> {
   const base = dirname(resolve(path));
   config.dataDir = resolve(base, config.dataDir);
   for (const [name, root] of Object.entries(config.storage.pvcs)) config.storage.pvcs[name] = resolve(base, root);
+  resolveSecurityPaths(config.security, (p) => resolve(base, p));
   return config;
 }

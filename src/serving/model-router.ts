@@ -32,9 +32,9 @@ export class ModelRouter {
     this.routes.delete(key(namespace, name));
   }
 
-  /** One endpoint per model: the one taking most traffic, else the latest. */
-  list(): ModelEndpoint[] {
-    return [...this.routes.values()].flatMap((r) => {
+  /** One endpoint per model: the one taking most traffic, else the latest. `allowed` hides namespaces. */
+  list(allowed?: (ns: string) => boolean): ModelEndpoint[] {
+    return [...this.routes.values()].filter((r) => !allowed || allowed(r.namespace)).flatMap((r) => {
       const main = [...r.targets].sort((a, b) => b.percent - a.percent)[0]?.endpoint ?? r.latest;
       return main ? [main] : [];
     });
@@ -44,19 +44,22 @@ export class ModelRouter {
     return this.routes.get(key(namespace, name))?.targets ?? [];
   }
 
-  private find(name: string, namespace?: string): Route {
-    let route = this.routes.get(key(namespace ?? 'default', name));
+  private find(name: string, namespace?: string, allowed?: (ns: string) => boolean): Route {
+    let route = !allowed || allowed(namespace ?? 'default') ? this.routes.get(key(namespace ?? 'default', name)) : undefined;
     if (!route && namespace === undefined) {
-      const matches = [...this.routes.values()].filter((r) => r.name === name);
+      const matches = [...this.routes.values()].filter((r) => r.name === name && (!allowed || allowed(r.namespace)));
       if (matches.length === 1) route = matches[0];
     }
     if (!route) throw new InferdError('not_found', `Model with name ${name} does not exist.`);
     return route;
   }
 
-  /** Chooses the endpoint for one request. */
-  resolve(name: string, namespace?: string, hints: RoutingHints = {}): ModelEndpoint {
-    const route = this.find(name, namespace);
+  /**
+   * Chooses the endpoint for one request. `allowed` (the caller's namespaces) makes
+   * models elsewhere answer not_found, exactly as if they did not exist.
+   */
+  resolve(name: string, namespace?: string, hints: RoutingHints = {}, allowed?: (ns: string) => boolean): ModelEndpoint {
+    const route = this.find(name, namespace, allowed);
     if (hints.version !== undefined) {
       const ep = route.endpoints.find((e) => e.version === hints.version);
       if (!ep) throw new InferdError('not_found', `Model with name ${name} has no version ${hints.version} (serving: ${route.endpoints.map((e) => e.version).join(', ') || 'none'}).`);

@@ -7,6 +7,9 @@ import type { ModelRouter } from '../../serving/model-router.js';
 import type { RoutingHints } from '../../serving/traffic.js';
 import { SERVER_NAME, SERVER_VERSION } from '../../version.js';
 import type { Limits } from '../v2/rest-codec.js';
+import { allowedOf } from '../../security/principal.js';
+import { secureGrpc } from '../../security/grpc-security.js';
+import type { Security } from '../../security/security.js';
 import { decodeGrpcRequest, encodeGrpcResponse, specToGrpc, type GrpcInferRequest } from './grpc-codec.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../../proto/grpc_predict_v2.proto', import.meta.url));
@@ -19,6 +22,7 @@ export interface GrpcServerOptions {
   router: ModelRouter;
   log: Logger;
   limits: Limits & { maxBodyBytes: number };
+  security?: Security;
 }
 
 /** KServe's `inference.GRPCInferenceService` over the same router as the REST routes. */
@@ -57,9 +61,9 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
     return h;
   };
   type ModelRef = { name: string; version: string };
-  const resolve = (call: grpc.ServerUnaryCall<ModelRef, unknown>) => router.resolve(call.request.name, namespaceOf(call), hints(call, call.request.version));
+  const resolve = (call: grpc.ServerUnaryCall<ModelRef, unknown>) => router.resolve(call.request.name, namespaceOf(call), hints(call, call.request.version), allowedOf(call));
 
-  server.addService(pkg.inference.GRPCInferenceService.service, {
+  const handlers = {
     ServerLive: unary(() => ({ live: true })),
     ServerReady: unary(() => ({ ready: router.allReady() })),
     ModelReady: unary<ModelRef>((call) => ({ ready: resolve(call).ready })),
@@ -70,7 +74,7 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
     }),
     ModelInfer: unary<GrpcInferRequest>(async (call) => {
       const msg = call.request;
-      const ep = router.resolve(msg.model_name, namespaceOf(call), hints(call, msg.model_version));
+      const ep = router.resolve(msg.model_name, namespaceOf(call), hints(call, msg.model_version), allowedOf(call));
       const req = decodeGrpcRequest(msg, opts.limits);
       // gRPC carries its own deadline; honour it like the REST header.
       const deadline = call.getDeadline();
@@ -79,12 +83,13 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
       const res = await ep.infer(req);
       return encodeGrpcResponse(res, (msg.raw_input_contents ?? []).length > 0);
     }),
-  });
+  };
+  server.addService(pkg.inference.GRPCInferenceService.service, opts.security ? secureGrpc(handlers, opts.security, router) : handlers);
   return server;
 }
 
-export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+export function bindGrpc(server: grpc.Server, host: string, port: number, creds: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(`${host}:${port}`, creds, (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }

@@ -3,6 +3,7 @@ import { invalidInput } from '../../api/errors.js';
 import { parseManifest } from '../../api/resources/manifest.js';
 import type { ControlPlane } from '../../control/control-plane.js';
 import { OPENAPI_YAML } from './openapi.js';
+import { assertCanApply, visibleTo } from '../../security/http-security.js';
 
 const ISVC = '/apis/serving.kserve.io/v1beta1';
 const SR = '/apis/serving.kserve.io/v1alpha1';
@@ -23,13 +24,14 @@ export function registerAdminRoutes(app: FastifyInstance, control: ControlPlane,
     if (!req.body || req.body.length === 0) throw invalidInput('request body is empty; expected YAML or JSON resources', 'body');
     const resources = parseManifest(req.body.toString('utf8'));
     if (resources.length === 0) throw invalidInput('no resources in the request body', 'body');
+    assertCanApply(req, resources);
     return resources;
   };
 
   app.get(`${INFERD}/openapi.yaml`, async (_req, reply) => reply.type('application/yaml').send(OPENAPI_YAML));
   app.post(`${INFERD}/apply`, async (req: FastifyRequest<Body>) => ({ applied: control.apply(body(req), { baseDir }) }));
 
-  app.get(`${ISVC}/inferenceservices`, async () => list(control.listIsvcs()));
+  app.get(`${ISVC}/inferenceservices`, async (req) => list(control.listIsvcs().filter(visibleTo(req))));
   app.get(`${ISVC}/namespaces/:namespace/inferenceservices`, async (req: FastifyRequest<{ Params: Ns }>) => list(control.listIsvcs(req.params.namespace)));
   app.post(`${ISVC}/namespaces/:namespace/inferenceservices`, async (req: FastifyRequest<{ Params: Ns } & Body>, reply) => {
     const items = body(req).filter((i) => i.resource.kind === 'InferenceService');
@@ -48,7 +50,7 @@ export function registerAdminRoutes(app: FastifyInstance, control: ControlPlane,
   app.post(`${INFERD}/namespaces/:namespace/inferenceservices/:name/rollout/rollback`, async (req: FastifyRequest<{ Params: Named }>) => control.rollback(req.params.namespace, req.params.name));
 
   app.get(`${SR}/clusterservingruntimes`, async () => list(control.listRuntimes('ClusterServingRuntime')));
-  app.get(`${SR}/servingruntimes`, async () => list(control.listRuntimes('ServingRuntime')));
+  app.get(`${SR}/servingruntimes`, async (req) => list(control.listRuntimes('ServingRuntime').filter(visibleTo(req))));
   app.get(`${SR}/namespaces/:namespace/servingruntimes`, async (req: FastifyRequest<{ Params: Ns }>) => list(control.listRuntimes('ServingRuntime', req.params.namespace)));
   app.delete(`${SR}/namespaces/:namespace/servingruntimes/:name`, async (req: FastifyRequest<{ Params: Named }>) => {
     control.delete('ServingRuntime', req.params.namespace, req.params.name);

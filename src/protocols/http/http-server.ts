@@ -8,6 +8,8 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { installErrorHandling } from './errors.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
+import { fastifySecurityOptions, installHttpSecurity } from '../../security/http-security.js';
+import type { Security } from '../../security/security.js';
 import { registerOpenAiRoutes } from '../openai/openai-routes.js';
 
 export interface HttpServerOptions {
@@ -19,6 +21,8 @@ export interface HttpServerOptions {
   /** Where relative storage paths in API-applied manifests resolve. */
   baseDir: string;
   admin: boolean;
+  /** Authentication, authorization, limits, TLS, audit; absent in in-process tests that want none. */
+  security?: Security;
 }
 
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
@@ -30,12 +34,14 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     keepAliveTimeout: 75_000,
     return503OnClosing: true,
     genReqId: () => crypto.randomUUID(),
+    ...fastifySecurityOptions(opts.security),
   });
   // Bodies arrive as bytes: routes parse JSON themselves so the binary extension,
   // YAML and error messages are handled one way.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   installErrorHandling(app, opts.log);
+  if (opts.security) installHttpSecurity(app, opts.security, { router: opts.router, admin: opts.admin });
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, opts.router, opts.limits);
   registerV1Routes(app, opts.router);

@@ -4,6 +4,7 @@ import { decodeInferRequest, encodeInferResponse, type Limits } from '../v2/rest
 import { HEADER_LENGTH, splitBinaryBody } from './body.js';
 import { SERVER_NAME, SERVER_VERSION } from '../../version.js';
 import { REVISION_HEADER, deadlineOf, namespaceOf, routingHints } from './routing.js';
+import { allowedOf } from '../../security/principal.js';
 
 type ModelParams = { name: string; version?: string };
 
@@ -11,7 +12,7 @@ export const V2_EXTENSIONS = ['binary_tensor_data'];
 
 /** Open Inference Protocol (V2) REST routes. */
 export function registerV2Routes(app: FastifyInstance, router: ModelRouter, limits: Limits): void {
-  const resolve = (req: FastifyRequest<{ Params: ModelParams }>) => router.resolve(req.params.name, namespaceOf(req), routingHints(req, req.params.version));
+  const resolve = (req: FastifyRequest<{ Params: ModelParams }>) => router.resolve(req.params.name, namespaceOf(req), routingHints(req, req.params.version), allowedOf(req));
 
   app.get('/v2', async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: V2_EXTENSIONS }));
   app.get('/v2/health/live', async () => ({ live: true }));

@@ -1,0 +1,235 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Server as TlsServer } from 'node:tls';
+import { InferdError, invalidInput } from '../api/errors.js';
+import type { LoadedResource } from '../api/resources/manifest.js';
+import type { ModelRouter } from '../serving/model-router.js';
+import { checkJsonLimits } from './json-limits.js';
+import { parseExpiry } from './key-store.js';
+import { allowedOf, namespaceAllowed, principalOf, setPrincipal, type Principal } from './principal.js';
+import type { TakeResult } from './rate-limit.js';
+import { isRole, routePermission, type Permission } from './roles.js';
+import { rateLimited, type Presented, type Security } from './security.js';
+import { httpsOptions, watchTlsFiles } from './tls.js';
+
+const INFERD = '/apis/inferd.dev/v1';
+
+/** Fastify constructor options from `security`: HTTPS, header size and slow-client timeouts. */
+export function fastifySecurityOptions(security: Security | undefined): Record<string, unknown> {
+  if (!security) return {};
+  const l = security.cfg.limits;
+  const base = {
+    requestTimeout: l.requestTimeoutMs,
+    keepAliveTimeout: l.keepAliveTimeoutMs,
+    connectionTimeout: l.requestTimeoutMs,
+  };
+  const tls = security.cfg.tls;
+  if (tls) return { ...base, https: { ...httpsOptions(tls), maxHeaderSize: l.maxHeaderBytes } };
+  return { ...base, http: { maxHeaderSize: l.maxHeaderBytes } };
+}
+
+/** Bearer token from `Authorization`, else `X-API-Key` (KServe clients that only set a header). */
+export function bearerOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const auth = headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return m ? m[1] : undefined;
+  }
+  const k = headers['x-api-key'];
+  return typeof k === 'string' && k !== '' ? k.trim() : undefined;
+}
+
+function presented(req: FastifyRequest): Presented {
+  const token = bearerOf(req.headers);
+  return { ...(token ? { token } : {}), remote: req.ip, requestId: req.id, what: `${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` };
+}
+
+function setRateHeaders(reply: FastifyReply, r: TakeResult): void {
+  void reply.header('ratelimit-limit', String(r.limit));
+  void reply.header('ratelimit-remaining', String(r.remaining));
+  void reply.header('ratelimit-reset', String(r.resetSeconds));
+}
+
+function permissionOf(req: FastifyRequest): Permission {
+  const declared = (req.routeOptions.config as { permission?: unknown } | undefined)?.permission;
+  return routePermission(req.method, req.routeOptions.url, declared);
+}
+
+/**
+ * Every route's gate, as one `onRequest` hook on the root instance so routes added
+ * later (the OpenAI API) are covered without code of their own: credentials → the
+ * route's `:namespace` (404 when hidden) → the permission from the route table (403)
+ * → the per-key bucket (429). `preHandler` then bounds JSON bodies and takes the
+ * per-model bucket for inference routes; `onResponse` audits control-plane changes.
+ */
+export function installHttpSecurity(app: FastifyInstance, security: Security, deps: { router: ModelRouter; admin: boolean }): void {
+  const limits = security.cfg.limits;
+  app.server.headersTimeout = limits.headersTimeoutMs;
+  app.server.maxConnections = limits.maxConnections;
+  if (security.cfg.tls) {
+    const stop = watchTlsFiles(app.server as unknown as TlsServer, security.cfg.tls, security.log);
+    app.addHook('onClose', async () => stop());
+  }
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.routeOptions.url === undefined) return; // no route: the 404 handler answers
+    const permission = permissionOf(req);
+    if (permission === 'public' && security.cfg.publicHealth) return;
+    const p = presented(req);
+    let principal: Principal;
+    try {
+      principal = await security.authenticate(p);
+    } catch (err) {
+      if (InferdError.is(err) && err.code === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="inferd"');
+      throw err;
+    }
+    setPrincipal(req, principal);
+    const ns = (req.params as Record<string, unknown> | undefined)?.namespace;
+    if (typeof ns === 'string') security.hideNamespace(principal, ns, p);
+    security.authorize(principal, permission, p);
+    const taken = await security.takeKey(principal);
+    if (taken) {
+      setRateHeaders(reply, taken);
+      if (!taken.allowed) throw rateLimited(taken, 'this credential');
+    }
+    (req as unknown as Record<symbol, boolean>)[ADMITTED] = true;
+  });
+
+  app.addHook('preHandler', async (req, reply) => {
+    const body = req.body;
+    if (Buffer.isBuffer(body) && body.length > 0) {
+      let end = body.length;
+      const hl = req.headers['inference-header-content-length'];
+      if (typeof hl === 'string' && /^\d+$/.test(hl) && Number(hl) <= body.length) end = Number(hl);
+      let i = 0;
+      while (i < end && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
+      if (body[i] === 0x7b || body[i] === 0x5b) checkJsonLimits(body, limits, end);
+    }
+    const principal = principalOf(req);
+    const name = (req.params as Record<string, unknown> | undefined)?.name;
+    if (!principal || typeof name !== 'string' || permissionOf(req) !== 'infer') return;
+    let ep: { namespace: string; name: string };
+    try {
+      const nsHeader = req.headers['inferd-namespace'];
+      ep = deps.router.resolve(name, typeof nsHeader === 'string' && nsHeader !== '' ? nsHeader : undefined, {}, allowedOf(req));
+    } catch {
+      return; // the route answers 404/503 itself
+    }
+    const taken = await security.takeModel(ep.namespace, ep.name);
+    if (taken) {
+      setRateHeaders(reply, taken);
+      if (!taken.allowed) throw rateLimited(taken, `model ${ep.name}`);
+    }
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.routeOptions.url === undefined || req.method === 'GET' || req.method === 'HEAD') return;
+    const permission = permissionOf(req);
+    const principal = principalOf(req);
+    if (!principal || !(req as unknown as Record<symbol, boolean>)[ADMITTED]) return; // refused by the gate: already audited
+    const isChange = permission === 'deploy' || permission === 'admin';
+    if (!isChange && !(permission === 'infer' && security.cfg.audit.inference)) return;
+    if (req.routeOptions.url.startsWith(`${INFERD}/keys`)) return; // audited with more detail by the route
+    const params = (req.params ?? {}) as Record<string, string>;
+    const applied = (reply as unknown as { [APPLIED]?: string })[APPLIED];
+    security.record({
+      principal: principal.id,
+      action: isChange ? actionName(req.method, req.routeOptions.url) : 'inference',
+      resource: applied ?? ([params.namespace ?? req.headers['inferd-namespace'], params.name].filter((x) => typeof x === 'string' && x !== '').join('/') || req.url.split('?')[0]!.slice(0, 200)),
+      outcome: reply.statusCode < 400 ? 'success' : `failure`,
+      requestId: req.id,
+      details: { status: reply.statusCode, route: `${req.method} ${req.routeOptions.url}` },
+    });
+  });
+
+  // What an apply changed, for the audit entry.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.method === 'POST' && typeof payload === 'string' && reply.statusCode < 300 && /\/apply$|\/inferenceservices$/.test(req.routeOptions.url ?? '')) {
+      try {
+        const applied = (JSON.parse(payload) as { applied?: Array<{ kind: string; namespace: string; name: string; action: string }> }).applied ?? [];
+        (reply as unknown as Record<symbol, string>)[APPLIED] = applied.map((a) => `${a.kind}/${a.namespace}/${a.name}:${a.action}`).join(',').slice(0, 2000);
+      } catch {
+        // Not JSON: audited without the list.
+      }
+    }
+    return payload;
+  });
+
+  if (deps.admin) registerKeyRoutes(app, security);
+}
+
+const APPLIED = Symbol('inferd.applied');
+const ADMITTED = Symbol('inferd.admitted');
+
+function actionName(method: string, url: string): string {
+  const parts = url.split('/').filter((s) => s && !s.startsWith(':') && s !== 'apis' && s !== 'namespaces' && !/^(serving\.kserve\.io|inferd\.dev|v1|v1beta1|v1alpha1)$/.test(s));
+  const verb = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[method] ?? method.toLowerCase();
+  const last = parts.at(-1);
+  if (last === 'apply') return 'apply';
+  if (last === 'promote' || last === 'rollback') return `${parts.at(-3) ?? 'inferenceservices'}.${last}`;
+  return `${parts.join('.') || 'root'}.${verb}`;
+}
+
+function registerKeyRoutes(app: FastifyInstance, security: Security): void {
+  app.get(`${INFERD}/whoami`, async (req) => {
+    const p = principalOf(req);
+    return p ? { principal: p.id, kind: p.kind, roles: p.roles, namespaces: p.namespaces } : { principal: 'anonymous' };
+  });
+  app.get(`${INFERD}/keys`, async () => ({ apiVersion: 'v1', kind: 'List', items: security.keys.list() }));
+  app.post(`${INFERD}/keys`, async (req: FastifyRequest<{ Body: Buffer }>, reply) => {
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(req.body?.toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      throw invalidInput('expected a JSON body: {"role": ..., "namespaces": [...], "expires": "30d"}', 'body');
+    }
+    if (typeof body !== 'object' || body === null) throw invalidInput('expected a JSON object', 'body');
+    const role = body.role;
+    if (!isRole(role)) throw invalidInput('role must be one of viewer, predictor, deployer, admin', 'role');
+    const raw = body.namespaces ?? body.namespace ?? 'default';
+    const namespaces = raw === '*' ? '*' : Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
+    const principal = principalOf(req);
+    const { key, info } = await security.keys.create({
+      role,
+      namespaces: namespaces === '*' || (Array.isArray(namespaces) && namespaces.includes('*')) ? '*' : namespaces,
+      ...(typeof body.expires === 'string' && body.expires !== '' ? { expiresAt: parseExpiry(body.expires) } : {}),
+      ...(typeof body.description === 'string' ? { description: body.description.slice(0, 200) } : {}),
+    });
+    security.record({ principal: principal?.id ?? 'anonymous', action: 'keys.create', resource: info.prefix, outcome: 'success', requestId: req.id, details: { role: info.role, namespaces: info.namespaces === '*' ? '*' : info.namespaces.join(','), ...(info.expiresAt ? { expires: info.expiresAt } : {}) } });
+    return reply.code(201).send({ key, ...info });
+  });
+  app.delete(`${INFERD}/keys/:id`, async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const principal = principalOf(req);
+    try {
+      const info = security.keys.revoke(req.params.id);
+      security.record({ principal: principal?.id ?? 'anonymous', action: 'keys.revoke', resource: info.prefix, outcome: 'success', requestId: req.id });
+      return info;
+    } catch (err) {
+      security.record({ principal: principal?.id ?? 'anonymous', action: 'keys.revoke', resource: req.params.id.slice(0, 40), outcome: 'failure', requestId: req.id });
+      throw err;
+    }
+  });
+}
+
+/** For the admin routes: hides items in namespaces the caller cannot see. */
+export function visibleTo(req: FastifyRequest): (item: { metadata: { namespace?: string | undefined } }) => boolean {
+  const p = principalOf(req);
+  return (item) => namespaceAllowed(p, item.metadata.namespace ?? 'default');
+}
+
+/**
+ * For apply: every resource must be in a namespace the caller may write (403 names it);
+ * cluster-scoped kinds need admin.
+ */
+export function assertCanApply(req: FastifyRequest, items: readonly LoadedResource[]): void {
+  const p = principalOf(req);
+  if (!p) return;
+  for (const { resource } of items) {
+    if (resource.kind === 'ClusterServingRuntime') {
+      if (!p.roles.includes('admin')) throw new InferdError('forbidden', `${resource.kind} ${resource.metadata.name} is cluster-scoped: admin role needed`);
+      continue;
+    }
+    const param = (req.params as Record<string, unknown> | undefined)?.namespace;
+    const ns = resource.metadata.namespace ?? (typeof param === 'string' ? param : 'default');
+    if (!namespaceAllowed(p, ns)) throw new InferdError('forbidden', `not allowed to write in namespace ${ns}`);
+  }
+}

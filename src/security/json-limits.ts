@@ -1,0 +1,37 @@
+import { invalidInput } from '../api/errors.js';
+
+export interface JsonLimits {
+  maxJsonDepth: number;
+  maxStringBytes: number;
+}
+
+/**
+ * One linear pass over a JSON text's bytes before it is parsed: nesting deeper than
+ * `maxJsonDepth` or a string longer than `maxStringBytes` is refused with 400, so a
+ * small body cannot make later recursive code (validation, logging, stringify)
+ * overflow the stack or a single string take the memory. Not a validator: malformed
+ * JSON passes through to the parser, which explains it.
+ */
+export function checkJsonLimits(buf: Uint8Array, limits: JsonLimits, end = buf.length): void {
+  let depth = 0;
+  let inString = false;
+  let strStart = 0;
+  for (let i = 0; i < end; i++) {
+    const c = buf[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) {
+        inString = false;
+        if (i - strStart > limits.maxStringBytes) throw invalidInput(`a JSON string of ${i - strStart} bytes exceeds the limit of ${limits.maxStringBytes}`, 'body');
+      }
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+      strStart = i + 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limits.maxJsonDepth) throw invalidInput(`JSON nested deeper than ${limits.maxJsonDepth} levels`, 'body');
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  if (inString && end - strStart > limits.maxStringBytes) throw invalidInput(`a JSON string of ${end - strStart} bytes exceeds the limit of ${limits.maxStringBytes}`, 'body');
+}

@@ -1,0 +1,109 @@
+/**
+ * Roles, permissions and the ONE table saying which permission each route needs.
+ * A route not in the table (and without `config.permission`) needs `admin`: new
+ * routes are closed until someone decides otherwise.
+ */
+export const ROLES = ['viewer', 'predictor', 'deployer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * - `public`: no credentials (health probes, /metrics) when `security.publicHealth` is on, else `read`.
+ * - `read`: model metadata and readiness, resource status (viewer and up).
+ * - `infer`: inference calls (predictor and up).
+ * - `deploy`: apply/delete/rollout in the principal's namespaces (deployer and up).
+ * - `admin`: keys, cluster-scoped resources, server-wide views.
+ */
+export const PERMISSIONS = ['public', 'read', 'infer', 'deploy', 'admin'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
+  viewer: new Set(['public', 'read']),
+  predictor: new Set(['public', 'read', 'infer']),
+  deployer: new Set(['public', 'read', 'infer', 'deploy']),
+  admin: new Set(['public', 'read', 'infer', 'deploy', 'admin']),
+};
+
+export function isRole(v: unknown): v is Role {
+  return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
+}
+
+export function roleAllows(roles: readonly Role[], permission: Permission): boolean {
+  return roles.some((r) => ROLE_PERMISSIONS[r].has(permission));
+}
+
+const ISVC = '/apis/serving.kserve.io/v1beta1';
+const SR = '/apis/serving.kserve.io/v1alpha1';
+const INFERD = '/apis/inferd.dev/v1';
+
+/**
+ * `METHOD url-pattern` (fastify's route URL, as registered) → permission.
+ * HTTP and OpenAI routes; gRPC methods are in GRPC_PERMISSIONS below.
+ */
+export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
+  // Probes.
+  'GET /': 'public',
+  'GET /v2/health/live': 'public',
+  'GET /v2/health/ready': 'public',
+  'GET /metrics': 'public',
+  // Open Inference Protocol (V2) and KServe V1.
+  'GET /v2': 'read',
+  'GET /v2/models/:name': 'read',
+  'GET /v2/models/:name/versions/:version': 'read',
+  'GET /v2/models/:name/ready': 'read',
+  'GET /v2/models/:name/versions/:version/ready': 'read',
+  'POST /v2/models/:name/infer': 'infer',
+  'POST /v2/models/:name/versions/:version/infer': 'infer',
+  'GET /v1/models/:name': 'read',
+  'POST /v1/models/:name(^[^:/]+)::predict': 'infer',
+  // OpenAI-compatible API (src/protocols/openai), Authorization: Bearer.
+  'GET /v1/models': 'read',
+  'GET /openai/v1/models': 'read',
+  'GET /openai/v1/models/:name': 'read',
+  'POST /v1/chat/completions': 'infer',
+  'POST /v1/completions': 'infer',
+  'POST /v1/embeddings': 'infer',
+  'POST /openai/v1/chat/completions': 'infer',
+  'POST /openai/v1/completions': 'infer',
+  'POST /openai/v1/embeddings': 'infer',
+  // Admin API.
+  [`GET ${INFERD}/openapi.yaml`]: 'read',
+  [`POST ${INFERD}/apply`]: 'deploy',
+  [`GET ${ISVC}/inferenceservices`]: 'read',
+  [`GET ${ISVC}/namespaces/:namespace/inferenceservices`]: 'read',
+  [`POST ${ISVC}/namespaces/:namespace/inferenceservices`]: 'deploy',
+  [`GET ${ISVC}/namespaces/:namespace/inferenceservices/:name`]: 'read',
+  [`DELETE ${ISVC}/namespaces/:namespace/inferenceservices/:name`]: 'deploy',
+  [`GET ${INFERD}/namespaces/:namespace/inferenceservices/:name/revisions`]: 'read',
+  [`GET ${INFERD}/namespaces/:namespace/inferenceservices/:name/events`]: 'read',
+  [`GET ${INFERD}/namespaces/:namespace/inferenceservices/:name/stats`]: 'read',
+  [`POST ${INFERD}/namespaces/:namespace/inferenceservices/:name/rollout/promote`]: 'deploy',
+  [`POST ${INFERD}/namespaces/:namespace/inferenceservices/:name/rollout/rollback`]: 'deploy',
+  [`GET ${SR}/clusterservingruntimes`]: 'read',
+  [`GET ${SR}/servingruntimes`]: 'read',
+  [`GET ${SR}/namespaces/:namespace/servingruntimes`]: 'read',
+  [`DELETE ${SR}/namespaces/:namespace/servingruntimes/:name`]: 'deploy',
+  [`DELETE ${SR}/clusterservingruntimes/:name`]: 'admin',
+  [`GET ${INFERD}/memory`]: 'admin',
+  // Keys (src/security/key-routes.ts).
+  [`GET ${INFERD}/keys`]: 'admin',
+  [`POST ${INFERD}/keys`]: 'admin',
+  [`DELETE ${INFERD}/keys/:id`]: 'admin',
+  [`GET ${INFERD}/whoami`]: 'read',
+};
+
+/** gRPC methods of inference.GRPCInferenceService → permission. */
+export const GRPC_PERMISSIONS: Readonly<Record<string, Permission>> = {
+  ServerLive: 'public',
+  ServerReady: 'public',
+  ServerMetadata: 'read',
+  ModelReady: 'read',
+  ModelMetadata: 'read',
+  ModelInfer: 'infer',
+};
+
+/** The permission a route needs: its own `config.permission`, else the table, else admin. */
+export function routePermission(method: string, url: string | undefined, declared?: unknown): Permission {
+  if (typeof declared === 'string' && (PERMISSIONS as readonly string[]).includes(declared)) return declared as Permission;
+  if (url === undefined) return 'admin';
+  return ROUTE_PERMISSIONS[`${method === 'HEAD' ? 'GET' : method} ${url}`] ?? 'admin';
+}

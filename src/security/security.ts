@@ -1,0 +1,190 @@
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InferdError } from '../api/errors.js';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../observability/logger.js';
+import { AuditLog, type AuditEvent } from './audit.js';
+import { KeyStore } from './key-store.js';
+import { OidcRejection, OidcVerifier } from './oidc.js';
+import { ANONYMOUS_ADMIN, namespaceAllowed, type Principal } from './principal.js';
+import { MemoryBuckets, RedisBuckets, type BucketStore, type TakeResult } from './rate-limit.js';
+import { roleAllows, type Permission } from './roles.js';
+import type { BucketConfig, SecurityConfig } from './security-config.js';
+
+export const ADMIN_KEY_FILE = 'admin.key';
+
+/** Rate-limit annotations on an InferenceService (override `security.rateLimits.perModel`). */
+export const RPS_ANNOTATION = 'inferd.dev/rate-limit-rps';
+export const BURST_ANNOTATION = 'inferd.dev/rate-limit-burst';
+
+export interface SecurityDeps {
+  /** Annotations of an InferenceService, for per-model limits; undefined when it does not exist. */
+  annotations?: (namespace: string, name: string) => Record<string, string> | undefined;
+}
+
+/** Credentials as presented: the bearer token (or X-API-Key value) and where the call came from. */
+export interface Presented {
+  token?: string;
+  remote?: string;
+  requestId?: string;
+  /** Method/route or gRPC method, for the audit log. */
+  what: string;
+}
+
+/**
+ * The security runtime one server shares between HTTP and gRPC: authentication (API
+ * keys, OIDC), authorization (roles × permissions, namespaces), rate limits, audit.
+ */
+export class Security {
+  readonly cfg: SecurityConfig;
+  readonly keys: KeyStore;
+  readonly audit: AuditLog | undefined;
+  private readonly oidc: OidcVerifier | undefined;
+  private readonly buckets: BucketStore;
+  private readonly annotationCache = new Map<string, { at: number; value: BucketConfig | undefined }>();
+
+  constructor(readonly config: Config, readonly log: Logger, private readonly deps: SecurityDeps = {}) {
+    this.cfg = config.security;
+    this.keys = new KeyStore(config.dataDir);
+    const useOidc = this.cfg.auth === 'oidc' || this.cfg.auth === 'keys+oidc';
+    if (useOidc && !this.cfg.oidc) throw new InferdError('invalid_input', `security.auth ${this.cfg.auth} needs security.oidc (issuer, audience)`);
+    this.oidc = useOidc ? new OidcVerifier(this.cfg.oidc!) : undefined;
+    this.buckets = this.cfg.rateLimits.redisUrl ? new RedisBuckets(this.cfg.rateLimits.redisUrl, log) : new MemoryBuckets();
+    this.audit = this.cfg.audit.enabled ? new AuditLog(this.cfg.audit.path ?? join(config.dataDir, 'audit.log'), this.cfg.audit) : undefined;
+  }
+
+  get authOff(): boolean {
+    return this.cfg.auth === 'none';
+  }
+
+  private get keysOn(): boolean {
+    return this.cfg.auth === 'keys' || this.cfg.auth === 'keys+oidc';
+  }
+
+  /**
+   * First start with keys on and no keys stored: create an admin key, keep only its
+   * hash, and write the key to `<dataDir>/admin.key` (0600) for the local CLI.
+   */
+  async bootstrap(): Promise<void> {
+    if (this.authOff) {
+      this.log.warn('security.auth is none: every API, including the admin API, answers anyone who can reach the port');
+      return;
+    }
+    if (!this.keysOn || this.keys.count() > 0) return;
+    const { key, info } = await this.keys.create({ role: 'admin', namespaces: '*', description: 'bootstrap admin key' });
+    const file = join(this.config.dataDir, ADMIN_KEY_FILE);
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    this.record({ principal: 'inferd', action: 'keys.bootstrap', resource: info.prefix, outcome: 'success', details: { role: 'admin', namespaces: '*' } });
+    this.log.info({ adminKeyFile: file, prefix: info.prefix }, `created the bootstrap admin API key; it is in ${file} (mode 0600), which the inferd CLI reads by default`);
+  }
+
+  /** Who is calling. Throws 401 (never echoing the credential). */
+  async authenticate(p: Presented): Promise<Principal> {
+    if (this.authOff) return { ...ANONYMOUS_ADMIN, bucket: `ip:${p.remote ?? '?'}` };
+    const token = p.token;
+    if (!token) throw this.denied(p, 'unauthenticated', 'missing credentials', 'credentials required: send Authorization: Bearer <API key or token>');
+    if (this.keysOn && token.startsWith('ik_')) {
+      const info = await this.keys.verify(token);
+      if (!info) throw this.denied(p, 'unauthenticated', `key ${token.slice(0, 15)} invalid, revoked or expired`, 'invalid, revoked or expired API key');
+      return { id: `key:${info.id}`, kind: 'key', roles: [info.role], namespaces: info.namespaces, bucket: `key:${info.id}` };
+    }
+    if (this.oidc && OidcVerifier.looksLikeJwt(token)) {
+      try {
+        const id = await this.oidc.verify(token);
+        return { id: `oidc:${id.subject}`, kind: 'oidc', roles: id.roles, namespaces: id.namespaces, bucket: `oidc:${id.subject}` };
+      } catch (err) {
+        const reason = err instanceof OidcRejection ? err.message : 'JWKS unavailable';
+        if (!(err instanceof OidcRejection)) this.log.warn({ err: (err as Error).message }, 'OIDC verification failed');
+        throw this.denied(p, 'unauthenticated', reason.slice(0, 200), 'invalid or expired token');
+      }
+    }
+    throw this.denied(p, 'unauthenticated', 'unrecognised credential', 'invalid credentials');
+  }
+
+  /** 403 unless one of the principal's roles carries the permission. */
+  authorize(principal: Principal, permission: Permission, p: Presented): void {
+    if (!roleAllows(principal.roles, permission)) {
+      throw this.denied(p, 'forbidden', `needs ${permission}`, `the caller's role does not allow this (${permission} permission needed)`, principal.id);
+    }
+  }
+
+  /** A namespace the principal may not see: 404, audited as a denial. */
+  hideNamespace(principal: Principal, ns: string, p: Presented): void {
+    if (namespaceAllowed(principal, ns)) return;
+    this.record({ principal: principal.id, action: 'auth.namespace', resource: p.what, outcome: 'denied', ...(p.requestId ? { requestId: p.requestId } : {}), details: { namespace: ns.slice(0, 64) } });
+    throw new InferdError('not_found', `namespace ${ns.slice(0, 64)} not found`);
+  }
+
+  private denied(p: Presented, code: 'unauthenticated' | 'forbidden', reason: string, message: string, principal = 'unauthenticated'): InferdError {
+    this.record({
+      principal,
+      action: code === 'unauthenticated' ? 'auth.failed' : 'auth.forbidden',
+      resource: p.what,
+      outcome: 'denied',
+      ...(p.requestId ? { requestId: p.requestId } : {}),
+      details: { reason, ...(p.remote ? { remote: p.remote } : {}) },
+    });
+    return new InferdError(code, message);
+  }
+
+  record(event: AuditEvent): void {
+    if (!this.audit) return;
+    try {
+      this.audit.record(event);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'audit log write failed');
+    }
+  }
+
+  /** Per-credential bucket; undefined when no per-key limit is configured. */
+  takeKey(principal: Principal): Promise<TakeResult> | undefined {
+    const b = this.cfg.rateLimits.perKey;
+    return b ? this.buckets.take(`k:${principal.bucket}`, b) : undefined;
+  }
+
+  /** Per-InferenceService bucket (annotation, else `perModel`); undefined when unlimited. */
+  takeModel(namespace: string, name: string, cost = 1): Promise<TakeResult> | undefined {
+    const b = this.modelBucket(namespace, name);
+    return b ? this.buckets.take(`m:${namespace}/${name}`, b, cost) : undefined;
+  }
+
+  /**
+   * A second bucket kind for LLM routes: tokens per minute per model (burst = the minute's
+   * budget). The OpenAI routes call this with the token count of a request.
+   */
+  takeModelTokens(namespace: string, name: string, tokens: number, perMinute: number): Promise<TakeResult> {
+    return this.buckets.take(`t:${namespace}/${name}`, { rps: perMinute / 60, burst: perMinute }, tokens);
+  }
+
+  private modelBucket(namespace: string, name: string): BucketConfig | undefined {
+    const k = `${namespace}/${name}`;
+    const cached = this.annotationCache.get(k);
+    if (cached && Date.now() - cached.at < 2000) return cached.value;
+    let value = this.cfg.rateLimits.perModel;
+    try {
+      const a = this.deps.annotations?.(namespace, name);
+      const rps = Number(a?.[RPS_ANNOTATION]);
+      if (a && Number.isFinite(rps) && rps > 0) {
+        const burst = Math.max(1, Math.floor(Number(a[BURST_ANNOTATION] ?? Math.ceil(rps))) || 1);
+        value = { rps, burst };
+      }
+    } catch {
+      // Unknown model: the route answers 404 itself.
+    }
+    if (this.annotationCache.size > 10_000) this.annotationCache.clear();
+    this.annotationCache.set(k, { at: Date.now(), value });
+    return value;
+  }
+
+  async close(): Promise<void> {
+    await this.buckets.close();
+    this.audit?.close();
+    this.keys.close();
+  }
+}
+
+/** 429 in the one error type; the HTTP layer adds the RateLimit headers. */
+export function rateLimited(r: TakeResult, what: string): InferdError {
+  return new InferdError('overloaded', `rate limit exceeded for ${what}; retry after ${r.retryAfterSeconds}s`, { retryAfter: r.retryAfterSeconds });
+}
