@@ -27,7 +27,7 @@ export interface LlmSettings {
 }
 
 /** The thread count the LLM bench picked on 2 cores (see docs/llm.md). */
-export const DEFAULT_LLM_THREADS = 2;
+export const DEFAULT_LLM_THREADS = 1;
 
 const num = (flags: Map<string, string>, keys: string[], kind: 'int' | 'float' = 'int'): number | undefined => {
   for (const k of keys) {

@@ -1,0 +1,166 @@
+/**
+ * LLM section: a random-weight llama (~40M parameters, Q8_0) generated into
+ * bench-out/, 1/4/8 concurrent streams of 128 tokens each, through inferd's OpenAI
+ * API (SSE) next to node-llama-cpp driven in-process with the same settings
+ * (one context, 8 sequences, same threads and batch size). Also measures ggml
+ * threads 1 vs 2 in-process, which is where the runtime's default comes from.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LlamaCompletion, TokenBias, type Token } from 'node-llama-cpp';
+import { writeGguf } from '../scripts/gen-gguf.js';
+import { llamaFor } from '../src/runtimes/llm/llm-runtime.js';
+import { DEFAULT_LLM_THREADS } from '../src/runtimes/llm/llm-settings.js';
+import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
+
+const TOKENS = 128;
+const CONCURRENCY = [1, 4, 8];
+const SEQUENCES = 8;
+const CTX = 512;
+const PROMPT = 'the quick brown fox jumps over the lazy dog';
+/** </s>, <|im_start|>, <|im_end|> of the generated vocabulary: banned so every stream runs to 128 tokens. */
+const NO_EOS: Record<string, number> = { '2': -100, '3': -100, '4': -100 };
+
+interface Run {
+  tokS: number;
+  ttftMs: number;
+  tokens: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+function modelPath(): string {
+  const dir = join(REPO_ROOT, 'bench-out');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'llm-bench-q8_0.gguf');
+  if (!existsSync(path)) writeGguf(path, { preset: 'bench', type: 'q8_0', seed: 42 });
+  return path;
+}
+
+/** node-llama-cpp in-process: one context with SEQUENCES sequences, `c` completions at once. */
+async function direct(path: string, threads: number): Promise<Map<number, Run>> {
+  const llama = await llamaFor(false);
+  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+  const context = await model.createContext({ contextSize: CTX, sequences: SEQUENCES, threads });
+  const seqs = Array.from({ length: SEQUENCES }, () => context.getSequence());
+  const bias = new TokenBias(model.tokenizer);
+  for (const id of Object.keys(NO_EOS)) bias.set(Number(id) as Token, 'never');
+  const out = new Map<number, Run>();
+  try {
+    for (const c of [1, ...CONCURRENCY]) {
+      const started = performance.now();
+      const ttft: number[] = [];
+      let tokens = 0;
+      await Promise.all(seqs.slice(0, c).map(async (seq, i) => {
+        const completion = new LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
+        let first = true;
+        await completion.generateCompletion(`${PROMPT} ${i}`, {
+          maxTokens: TOKENS, temperature: 1, seed: i, tokenBias: bias,
+          onToken: (t) => {
+            if (first) ttft.push(performance.now() - started);
+            first = false;
+            tokens += t.length;
+          },
+        });
+        completion.dispose({ disposeSequence: false });
+        await seq.clearHistory();
+      }));
+      out.set(c, { tokS: tokens / ((performance.now() - started) / 1000), ttftMs: median(ttft), tokens });
+    }
+  } finally {
+    await context.dispose();
+    await model.dispose();
+  }
+  return out;
+}
+
+/** The same through `inferd serve`: /v1/completions with stream:true, TTFT at the first text chunk. */
+async function served(path: string, threads: number): Promise<Map<number, Run>> {
+  const dir = join(REPO_ROOT, 'bench-out');
+  const manifest = join(dir, 'llm-bench.yaml');
+  writeFileSync(manifest, `apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata:
+  name: bench-llm
+spec:
+  predictor:
+    model:
+      modelFormat:
+        name: gguf
+      storageUri: file://${path}
+      args: ["--max-model-len=${CTX}", "--max-num-seqs=${SEQUENCES}", "--threads=${threads}"]
+`);
+  const srv = await startInferd(['-f', manifest]);
+  const out = new Map<number, Run>();
+  try {
+    await waitReady(srv.http, 120_000);
+    const one = async (i: number, started: number, ttft: number[]) => {
+      const res = await fetch(`${srv.http}/v1/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'bench-llm', prompt: `${PROMPT} ${i}`, max_tokens: TOKENS, temperature: 1, seed: i, logit_bias: NO_EOS, stream: true, stream_options: { include_usage: true } }),
+      });
+      let first = true;
+      let usage = 0;
+      let buf = '';
+      for await (const chunk of res.body!) {
+        if (first) ttft.push(performance.now() - started);
+        first = false;
+        buf += Buffer.from(chunk as Uint8Array).toString();
+        let idx: number;
+        while ((idx = buf.indexOf('\n\n')) >= 0) {
+          const ev = buf.slice(0, idx).replace(/^data: /, '');
+          buf = buf.slice(idx + 2);
+          if (ev === '[DONE]') continue;
+          const j = JSON.parse(ev) as { usage?: { completion_tokens: number } | null };
+          if (j.usage) usage = j.usage.completion_tokens;
+        }
+      }
+      return usage;
+    };
+    for (const c of [1, ...CONCURRENCY]) {
+      const started = performance.now();
+      const ttft: number[] = [];
+      const counts = await Promise.all(Array.from({ length: c }, (_, i) => one(i, started, ttft)));
+      const tokens = counts.reduce((a, b) => a + b, 0);
+      out.set(c, { tokS: tokens / ((performance.now() - started) / 1000), ttftMs: median(ttft), tokens });
+    }
+  } finally {
+    await srv.stop();
+  }
+  return out;
+}
+
+const f1 = (x: number) => x.toFixed(1);
+
+export async function benchLlm(): Promise<string[]> {
+  const lines: string[] = [];
+  const t0 = performance.now();
+  const path = modelPath();
+  lines.push(`model: ${path} (random llama, Q8_0, ~40M parameters), ${TOKENS} tokens per stream, ctx ${CTX}/sequence, ${SEQUENCES} sequences, generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const byThreads = new Map<number, Map<number, Run>>();
+  for (const t of [1, 2]) byThreads.set(t, await direct(path, t));
+  lines.push('in-process node-llama-cpp, ggml threads 1 vs 2 (aggregate tok/s | median TTFT ms):');
+  for (const c of CONCURRENCY) {
+    const a = byThreads.get(1)!.get(c)!;
+    const b = byThreads.get(2)!.get(c)!;
+    lines.push(`  ${c} stream(s): threads=1 ${f1(a.tokS)} tok/s, ${f1(a.ttftMs)} ms | threads=2 ${f1(b.tokS)} tok/s, ${f1(b.ttftMs)} ms`);
+  }
+  const best = CONCURRENCY.every((c) => byThreads.get(2)!.get(c)!.tokS >= byThreads.get(1)!.get(c)!.tokS) ? 2 : CONCURRENCY.every((c) => byThreads.get(1)!.get(c)!.tokS >= byThreads.get(2)!.get(c)!.tokS) ? 1 : 0;
+  lines.push(`  faster everywhere: ${best ? `threads=${best}` : 'mixed'}; runtime default DEFAULT_LLM_THREADS=${DEFAULT_LLM_THREADS}`);
+  const threads = DEFAULT_LLM_THREADS;
+  const inferd = await served(path, threads);
+  const baseline = byThreads.get(threads)!;
+  lines.push(`inferd OpenAI API (SSE /v1/completions) vs in-process, threads=${threads}:`);
+  for (const c of CONCURRENCY) {
+    const s = inferd.get(c)!;
+    const d = baseline.get(c)!;
+    lines.push(`  ${c} stream(s): inferd ${f1(s.tokS)} tok/s, TTFT ${f1(s.ttftMs)} ms | direct ${f1(d.tokS)} tok/s, TTFT ${f1(d.ttftMs)} ms | inferd/direct ${(s.tokS / d.tokS * 100).toFixed(0)}%`);
+  }
+  const scale = inferd.get(8)!.tokS / inferd.get(1)!.tokS;
+  lines.push(`  scaling 8 vs 1 stream (inferd): ${scale.toFixed(2)}x`);
+  return lines;
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  for (const l of await benchLlm()) console.log(l);
+}

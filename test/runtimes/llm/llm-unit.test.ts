@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InferdError } from '../../../src/api/errors.js';
+import { toChatHistory } from '../../../src/runtimes/llm/chat-history.js';
+import { parseLlmSettings } from '../../../src/runtimes/llm/llm-settings.js';
+import { SequencePool } from '../../../src/runtimes/llm/sequence-pool.js';
+import { buildGguf, buildVocab, encodeTensor } from '../../../scripts/gen-gguf.js';
+
+describe('LLM settings from runtime args', () => {
+  it('accepts vLLM flag names and several served names', () => {
+    const s = parseLlmSettings(['--model', '/m', '--max-model-len', '1024', '--max-num-seqs=4', '--enable-auto-tool-choice', '--tool-call-parser', 'hermes', '--served-model-name', 'a', 'b', '--gpu-memory-utilization', '0.8', '--threads', '1'], 'isvc');
+    assert.deepEqual(s.servedNames, ['a', 'b']);
+    assert.equal(s.maxModelLen, 1024);
+    assert.equal(s.maxNumSeqs, 4);
+    assert.equal(s.enableAutoToolChoice, true);
+    assert.equal(s.toolCallParser, 'hermes');
+    assert.equal(s.gpu, 'auto');
+    assert.equal(s.gpuMemoryUtilization, 0.8);
+    assert.equal(s.threads, 1);
+  });
+  it('defaults to the model name, CPU, 8 sequences and rejects bad numbers', () => {
+    const s = parseLlmSettings([], 'isvc');
+    assert.deepEqual([s.servedNames, s.gpu, s.maxNumSeqs, s.enableAutoToolChoice], [['isvc'], false, 8, false]);
+    assert.throws(() => parseLlmSettings(['--max-model-len', 'lots'], 'x'), /max-model-len/);
+    assert.throws(() => parseLlmSettings(['--gpu-memory-utilization', '1.5'], 'x'), /gpu-memory-utilization/);
+  });
+});
+
+describe('SequencePool', () => {
+  it('hands out sequences, queues FIFO, 429s past the bound and drops aborted waiters', async () => {
+    const pool = new SequencePool(['s1'], 2);
+    const a = await pool.acquire();
+    const order: string[] = [];
+    const b = pool.acquire().then((s) => order.push(`b:${s}`));
+    const ac = new AbortController();
+    const c = pool.acquire(ac.signal);
+    await assert.rejects(pool.acquire(), (e: unknown) => InferdError.is(e) && e.code === 'overloaded' && e.retryAfter === 1);
+    ac.abort();
+    await assert.rejects(c, (e: unknown) => InferdError.is(e) && e.code === 'timeout');
+    assert.equal(pool.waiting, 1);
+    pool.release(a);
+    await b;
+    assert.deepEqual(order, ['b:s1']);
+  });
+});
+
+describe('chat history', () => {
+  it('merges tool results into the assistant call they answer and rejects unknown ids', () => {
+    const h = toChatHistory([
+      { role: 'system', content: 's' },
+      { role: 'user', content: 'u' },
+      { role: 'assistant', content: null, toolCalls: [{ id: 'c1', name: 'f', arguments: '{"x":1}' }] },
+      { role: 'tool', content: 'r', toolCallId: 'c1' },
+    ]);
+    assert.equal(h.length, 4);
+    assert.deepEqual(h[2], { type: 'model', response: [{ type: 'functionCall', name: 'f', params: { x: 1 }, result: 'r' }] });
+    assert.deepEqual(h[3], { type: 'model', response: [] });
+    assert.throws(() => toChatHistory([{ role: 'tool', content: 'r', toolCallId: 'zz' }]), /tool_call_id/);
+  });
+});
+
+describe('GGUF generator', () => {
+  it('writes a deterministic GGUF v3 header with a valid-UTF-8 vocabulary', () => {
+    const opts = { embd: 32, layers: 1, heads: 2, kvHeads: 1, ff: 64, vocab: 600, ctx: 256, type: 'q8_0' as const, seed: 5, chatTemplate: 'chatml' as const, name: 't' };
+    const a = buildGguf(opts);
+    assert.equal(a.subarray(0, 4).toString(), 'GGUF');
+    assert.equal(a.readUInt32LE(4), 3);
+    assert.ok(a.equals(buildGguf(opts)));
+    const v = buildVocab(600, 5, true);
+    assert.ok(v.tokens.includes('<0x0A>'));
+    for (const t of v.tokens) assert.equal(Buffer.from(t, 'utf8').toString('utf8'), t);
+    assert.equal(new Set(v.tokens).size, v.tokens.length);
+  });
+  it('encodes Q8_0 blocks as an f16 scale and 32 int8s', () => {
+    const data = new Float32Array(32).map((_, i) => i - 16);
+    const q = encodeTensor(data, 'q8_0');
+    assert.equal(q.length, 34);
+    assert.equal(q.readInt8(2), -127);
+    assert.equal(encodeTensor(data, 'f16').length, 64);
+  });
+});
