@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { KeyStore, parseExpiry } from '../../src/security/key-store.js';
+import { checkJsonLimits } from '../../src/security/json-limits.js';
+import { routePermission, roleAllows } from '../../src/security/roles.js';
+
+describe('API key store', () => {
+  it('stores only a salted scrypt hash and verifies the key shown once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inferd-keys-'));
+    const keys = new KeyStore(dir);
+    const { key, info } = await keys.create({ role: 'predictor', namespaces: ['team-a'] });
+    assert.match(key, /^ik_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+    assert.equal(info.prefix, key.slice(0, 15));
+    const secret = key.slice(16);
+    const db = new Database(join(dir, 'inferd.db'), { readonly: true });
+    const row = db.prepare('SELECT * FROM api_keys').get() as Record<string, string>;
+    db.close();
+    assert.ok(!JSON.stringify(row).includes(secret), 'the secret is not stored');
+    assert.match(row.hash!, /^scrypt\$16384\$8\$1\$/);
+    const two = await keys.create({ role: 'predictor', namespaces: ['team-a'] });
+    assert.notEqual(two.key, key);
+
+    assert.equal((await keys.verify(key))?.role, 'predictor');
+    assert.equal(await keys.verify(key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A')), undefined, 'wrong secret');
+    assert.equal(await keys.verify('ik_000000000000_' + 'a'.repeat(43)), undefined, 'unknown id');
+    assert.equal(await keys.verify('garbage'), undefined);
+    assert.deepEqual(keys.list().map((k) => k.prefix).sort(), [info.prefix, two.info.prefix].sort());
+
+    keys.revoke(info.prefix);
+    assert.equal(await keys.verify(key), undefined, 'revoked at once, even though the hash check was cached');
+    assert.equal(keys.get(info.id)?.state, 'revoked');
+    assert.equal((await keys.verify(two.key))?.id, two.info.id);
+    keys.close();
+  });
+
+  it('expires keys', async () => {
+    const keys = new KeyStore(mkdtempSync(join(tmpdir(), 'inferd-keys-')));
+    const { key } = await keys.create({ role: 'viewer', namespaces: '*', expiresAt: new Date(Date.now() + 300) });
+    assert.ok(await keys.verify(key));
+    await new Promise((r) => setTimeout(r, 350));
+    assert.equal(await keys.verify(key), undefined);
+    await assert.rejects(keys.create({ role: 'viewer', namespaces: '*', expiresAt: new Date(Date.now() - 1) }), /future/);
+    await assert.rejects(keys.create({ role: 'viewer', namespaces: ['Bad NS'] }), /DNS labels/);
+    assert.equal(parseExpiry('2d', 0).getTime(), 2 * 86400_000);
+    assert.throws(() => parseExpiry('soon'), /duration/);
+    keys.close();
+  });
+});
+
+describe('route permissions', () => {
+  it('maps routes to permissions from the one table, unknown routes to admin', () => {
+    assert.equal(routePermission('POST', '/v2/models/:name/infer'), 'infer');
+    assert.equal(routePermission('HEAD', '/v2/health/ready'), 'public');
+    assert.equal(routePermission('POST', '/v1/chat/completions'), 'infer');
+    assert.equal(routePermission('DELETE', '/apis/serving.kserve.io/v1beta1/namespaces/:namespace/inferenceservices/:name'), 'deploy');
+    assert.equal(routePermission('GET', '/some/new/route'), 'admin');
+    assert.equal(routePermission('GET', '/some/new/route', 'infer'), 'infer', 'a route may declare config.permission');
+    assert.equal(roleAllows(['viewer'], 'infer'), false);
+    assert.equal(roleAllows(['deployer'], 'infer'), true);
+    assert.equal(roleAllows(['deployer'], 'admin'), false);
+  });
+});
+
+describe('JSON limits', () => {
+  const limits = { maxJsonDepth: 8, maxStringBytes: 32 };
+  it('refuses deep nesting and long strings, ignoring brackets inside strings', () => {
+    assert.doesNotThrow(() => checkJsonLimits(Buffer.from('{"a":[[[1]]],"s":"[[[[[[[[[[[[[["}'), limits));
+    assert.throws(() => checkJsonLimits(Buffer.from('['.repeat(9) + ']'.repeat(9)), limits), /deeper than 8/);
+    assert.throws(() => checkJsonLimits(Buffer.from(`{"s":"${'x'.repeat(33)}"}`), limits), /exceeds/);
+    assert.doesNotThrow(() => checkJsonLimits(Buffer.from(`{"s":"${'\\"'.repeat(10)}"}`), limits));
+    assert.doesNotThrow(() => checkJsonLimits(Buffer.from('['.repeat(9)), limits, 4), 'only the JSON part of a binary body');
+  });
+});
