@@ -1,5 +1,6 @@
 import { lightgbmRuntime } from './lightgbm/lightgbm-runtime.js';
 import { llmRuntime } from './llm/llm-runtime.js';
+import { vllmRuntime } from './llm/vllm-runtime.js';
 import { onnxRuntime } from './onnx/onnx-runtime.js';
 import { sklearnRuntime } from './sklearn/index.js';
 import { xgboostRuntime } from './xgboost/xgboost-runtime.js';
@@ -12,6 +13,7 @@ export const RUNTIMES: readonly Runtime[] = [
   xgboostRuntime,
   lightgbmRuntime,
   llmRuntime,
+  vllmRuntime,
 ];
 
 export function runtimeForFormat(format: string): Runtime | undefined {

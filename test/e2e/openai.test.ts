@@ -350,3 +350,97 @@ spec:
     for (const r of all) assert.deepEqual(r, { finish: 'length', usage: 16 });
   });
 });
+
+/** Stands in for `python -m vllm.entrypoints.openai.api_server`: /health, /v1/models, chat completions (stream or not) that echo the command line. */
+const FAKE_VLLM = `
+const http = require('node:http');
+const argv = process.argv.slice(2);
+const port = Number(argv[argv.indexOf('--port') + 1]);
+http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    if (req.url === '/health') return res.end('ok');
+    if (req.url === '/v1/chat/completions') {
+      const j = JSON.parse(body);
+      if (j.model !== 'qwen') { res.writeHead(404, { 'content-type': 'application/json' }); return res.end(JSON.stringify({ error: { message: 'The model \`' + j.model + '\` does not exist.', type: 'NotFoundError', param: null, code: 404 } })); }
+      const base = { id: 'chatcmpl-v', created: 1, model: j.model };
+      if (!j.stream) { res.writeHead(200, { 'content-type': 'application/json' }); return res.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: JSON.stringify(argv) }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } })); }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const delta of [{ role: 'assistant', content: '' }, { content: 'from ' }, { content: 'vllm' }]) res.write('data: ' + JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: null }] }) + '\\n\\n');
+      res.write('data: ' + JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }) + '\\n\\n');
+      return res.end('data: [DONE]\\n\\n');
+    }
+    res.writeHead(404); res.end();
+  });
+}).listen(port, '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+describe('vLLM as an external runtime (a stand-in vLLM process)', () => {
+  let srv: InferdProcess;
+  let client: OpenAI;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'inferd-vllm-'));
+    writeFileSync(join(dir, 'fake-vllm.cjs'), FAKE_VLLM);
+    writeFileSync(join(dir, 'models.yaml'), `
+apiVersion: serving.kserve.io/v1alpha1
+kind: ServingRuntime
+metadata:
+  name: vllm-runtime
+spec:
+  supportedModelFormats:
+    - name: vllm
+      autoSelect: true
+  containers:
+    - name: kserve-container
+      image: vllm/vllm-openai:latest
+      args: ["--model=/mnt/models", "--port=8080", "--served-model-name={{.Name}}", "--enable-auto-tool-choice", "--tool-call-parser=hermes"]
+      env:
+        - name: VLLM_COMMAND
+          value: "${process.execPath} ${join(dir, 'fake-vllm.cjs')}"
+---
+apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata:
+  name: qwen
+spec:
+  predictor:
+    model:
+      modelFormat:
+        name: vllm
+      runtime: vllm-runtime
+      storageUri: file://${dir}
+`);
+    srv = await startInferd(['-f', join(dir, 'models.yaml')]);
+    await waitReady(srv.http, 30_000);
+    client = new OpenAI({ baseURL: `${srv.http}/openai/v1`, apiKey: 'x', maxRetries: 0 });
+  });
+  after(async () => {
+    assert.equal(await srv.stop(), 0);
+  });
+
+  it('runs the vLLM command with the runtime args and a loopback port, and proxies chat', async () => {
+    const r = await client.chat.completions.create({ model: 'qwen', messages: [{ role: 'user', content: 'hi' }] });
+    const argv = JSON.parse(r.choices[0]!.message.content!) as string[];
+    assert.ok(argv.includes(`--model=${dir}`), argv.join(' '));
+    assert.ok(argv.includes('--served-model-name=qwen') && argv.includes('--enable-auto-tool-choice'));
+    assert.ok(!argv.includes('--port=8080'));
+    assert.equal(argv[argv.indexOf('--host') + 1], '127.0.0.1');
+    const models = await client.models.list();
+    assert.ok(models.data.some((m) => m.id === 'qwen'));
+  });
+
+  it('proxies streaming unchanged', async () => {
+    const stream = await client.chat.completions.create({ model: 'qwen', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    let text = '';
+    let finish: string | null = null;
+    for await (const ch of stream) {
+      text += ch.choices[0]?.delta.content ?? '';
+      finish = ch.choices[0]?.finish_reason ?? finish;
+    }
+    assert.equal(text, 'from vllm');
+    assert.equal(finish, 'stop');
+  });
+});

@@ -55,6 +55,43 @@ function resolveLlm(router: ModelRouter, req: FastifyRequest, name: string): Res
   return { ep, llm, name };
 }
 
+/** The base URL of an external server (vLLM) when `model` names a model served by one. */
+function proxyFor(router: ModelRouter, req: FastifyRequest, json: unknown): { ep: ModelEndpoint; baseUrl: string } | undefined {
+  const name = (json as { model?: unknown } | null)?.model;
+  if (typeof name !== 'string') return undefined;
+  let ep: ModelEndpoint;
+  try {
+    ep = router.resolve(name, namespaceOf(req), routingHints(req));
+  } catch {
+    return undefined;
+  }
+  const proxy = ep.state === 'Loaded' ? loadedModelOf(ep)?.proxy : undefined;
+  return proxy ? { ep, baseUrl: proxy.baseUrl } : undefined;
+}
+
+/** Forwards the request unchanged and streams the answer back (SSE included); a client disconnect aborts the upstream request. */
+async function forward(target: { ep: ModelEndpoint; baseUrl: string }, path: string, req: FastifyRequest<{ Body: Buffer }>, reply: FastifyReply): Promise<undefined> {
+  const ac = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  let res: Response;
+  try {
+    res = await fetch(`${target.baseUrl}${path}`, { method: req.method, headers: { 'content-type': 'application/json', accept: String(req.headers.accept ?? '*/*') }, body: req.method === 'GET' ? null : req.body, signal: ac.signal });
+  } catch (err) {
+    throw new InferdError('not_ready', `the external server of model ${target.ep.name} is not reachable`, { retryAfter: 1, cause: err });
+  }
+  reply.hijack();
+  reply.raw.writeHead(res.status, { 'content-type': res.headers.get('content-type') ?? 'application/json', 'cache-control': 'no-cache', [REVISION_HEADER]: target.ep.revisionName });
+  try {
+    if (res.body) for await (const chunk of res.body) reply.raw.write(chunk);
+  } catch {
+    // Upstream or client went away: nothing more to send.
+  }
+  reply.raw.end();
+  return undefined;
+}
+
 /** Aborts when the client goes away before the response is complete. */
 function disconnectSignal(reply: FastifyReply): AbortSignal {
   const ac = new AbortController();
@@ -110,7 +147,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
     const eps = router.list();
     const data = eps.flatMap((ep) => {
       const llm = ep.state === 'Loaded' ? loadedModelOf(ep)?.llm : undefined;
-      if (!llm) return [];
+      if (!llm) return ep.state === 'Loaded' && loadedModelOf(ep)?.proxy ? [{ id: ep.name, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'vllm', root: ep.name }] : [];
       const names = [...new Set([ep.name, ...llm.servedNames])];
       return names.map((id) => ({ id, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'inferd', root: ep.name, max_model_len: llm.maxModelLen }));
     });
@@ -129,7 +166,10 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
     }
 
     app.post(`${prefix}/chat/completions`, handle(async (req, reply) => {
-      const body = parseBody(ChatBody, parseJson(req.body));
+      const json = parseJson(req.body);
+      const proxied = proxyFor(router, req, json);
+      if (proxied) return forward(proxied, '/v1/chat/completions', req, reply);
+      const body = parseBody(ChatBody, json);
       const { ep, llm, name } = resolveLlm(router, req, body.model);
       void reply.header(REVISION_HEADER, ep.revisionName);
       const base = toChatRequest(body);
@@ -192,7 +232,10 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
     }));
 
     app.post(`${prefix}/completions`, handle(async (req, reply) => {
-      const body = parseBody(CompletionBody, parseJson(req.body));
+      const json = parseJson(req.body);
+      const proxied = proxyFor(router, req, json);
+      if (proxied) return forward(proxied, '/v1/completions', req, reply);
+      const body = parseBody(CompletionBody, json);
       const { ep, llm, name } = resolveLlm(router, req, body.model);
       void reply.header(REVISION_HEADER, ep.revisionName);
       const prompts = toCompletionRequests(body, (t) => llm.detokenize(t));
@@ -234,8 +277,11 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
       return undefined;
     }));
 
-    app.post(`${prefix}/embeddings`, handle(async (req) => {
-      const body = parseBody(EmbeddingBody, parseJson(req.body));
+    app.post(`${prefix}/embeddings`, handle(async (req, reply) => {
+      const json = parseJson(req.body);
+      const proxied = proxyFor(router, req, json);
+      if (proxied) return forward(proxied, '/v1/embeddings', req, reply);
+      const body = parseBody(EmbeddingBody, json);
       const { llm, name } = resolveLlm(router, req, body.model);
       if (!llm.canEmbed) throw invalidInput(`model ${name} does not produce embeddings`, 'model');
       if (body.dimensions != null) throw invalidInput('dimensions is not supported: the model returns its own embedding width', 'dimensions');
