@@ -5,6 +5,7 @@ import type { LlmEvent, LlmModel, LlmResult } from '../../runtimes/llm/llm-types
 import type { ModelEndpoint } from '../../serving/model-endpoint.js';
 import type { ModelRouter } from '../../serving/model-router.js';
 import { parseJson } from '../http/body.js';
+import { allowedOf } from '../../security/principal.js';
 import { REVISION_HEADER, namespaceOf, routingHints } from '../http/routing.js';
 import { ChatBody, CompletionBody, EmbeddingBody, parseBody, toChatRequest, toCompletionRequests } from './openai-schemas.js';
 
@@ -41,11 +42,11 @@ function loadedModelOf(ep: ModelEndpoint): LoadedModel | undefined {
 function resolveLlm(router: ModelRouter, req: FastifyRequest, name: string): Resolved {
   let ep: ModelEndpoint;
   try {
-    ep = router.resolve(name, namespaceOf(req), routingHints(req));
+    ep = router.resolve(name, namespaceOf(req), routingHints(req), allowedOf(req));
   } catch (err) {
     if (!InferdError.is(err) || err.code !== 'not_found') throw err;
     // --served-model-name aliases.
-    const alias = router.list().find((e) => loadedModelOf(e)?.llm?.servedNames.includes(name));
+    const alias = router.list(allowedOf(req)).find((e) => loadedModelOf(e)?.llm?.servedNames.includes(name));
     if (!alias) throw Object.assign(new InferdError('not_found', `The model \`${name}\` does not exist.`, { field: 'model' }), { openaiCode: 'model_not_found' });
     ep = alias;
   }
@@ -61,7 +62,7 @@ function proxyFor(router: ModelRouter, req: FastifyRequest, json: unknown): { ep
   if (typeof name !== 'string') return undefined;
   let ep: ModelEndpoint;
   try {
-    ep = router.resolve(name, namespaceOf(req), routingHints(req));
+    ep = router.resolve(name, namespaceOf(req), routingHints(req), allowedOf(req));
   } catch {
     return undefined;
   }
@@ -143,8 +144,8 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
       }
     };
 
-  const models = async () => {
-    const eps = router.list();
+  const models = async (req: FastifyRequest) => {
+    const eps = router.list(allowedOf(req));
     const data = eps.flatMap((ep) => {
       const llm = ep.state === 'Loaded' ? loadedModelOf(ep)?.llm : undefined;
       if (!llm) return ep.state === 'Loaded' && loadedModelOf(ep)?.proxy ? [{ id: ep.name, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'vllm', root: ep.name }] : [];

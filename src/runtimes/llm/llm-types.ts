@@ -86,6 +86,8 @@ export interface LlmStats {
 }
 
 export interface LlmModel {
+  /** vLLM-named serving metrics (see llm-metrics.ts `renderVllmMetrics`). */
+  metrics(): import('./llm-metrics.js').LlmMetrics;
   /** Names this model answers to (`--served-model-name`), the first echoed in responses. */
   readonly servedNames: readonly string[];
   /** Maximum prompt + completion tokens of one request (`--max-model-len`). */

@@ -4,7 +4,13 @@ import { InferdError } from '../../../src/api/errors.js';
 import { toChatHistory } from '../../../src/runtimes/llm/chat-history.js';
 import { parseLlmSettings } from '../../../src/runtimes/llm/llm-settings.js';
 import { SequencePool } from '../../../src/runtimes/llm/sequence-pool.js';
-import { buildGguf, buildVocab, encodeTensor } from '../../../scripts/gen-gguf.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildGguf, buildVocab, encodeTensor, writeGguf } from '../../../scripts/gen-gguf.js';
+import { llmRuntime } from '../../../src/runtimes/llm/llm-runtime.js';
+import { renderVllmMetrics } from '../../../src/runtimes/llm/llm-metrics.js';
+import { createLogger } from '../../../src/observability/logger.js';
 
 describe('LLM settings from runtime args', () => {
   it('accepts vLLM flag names and several served names', () => {
@@ -77,5 +83,39 @@ describe('GGUF generator', () => {
     assert.equal(q.length, 34);
     assert.equal(q.readInt8(2), -127);
     assert.equal(encodeTensor(data, 'f16').length, 64);
+  });
+});
+
+describe('inferd-llm runtime in-process (tiny random GGUF)', () => {
+  it('loads, generates, counts metrics, answers V2 and unloads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-unit-'));
+    writeGguf(join(dir, 'm.gguf'), { preset: 'tiny', seed: 3 });
+    const model = await llmRuntime.load({ name: 'm', path: dir, format: { name: 'gguf' }, args: ['--max-model-len=256', '--max-num-seqs=2'], env: {}, threads: { intraOp: 1, interOp: 1 }, log: createLogger('silent') });
+    try {
+      const llm = model.llm!;
+      assert.equal(llm.maxModelLen, 256);
+      const bias = { '2': -100, '3': -100, '4': -100 };
+      const r = await llm.chat({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 8, logitBias: bias });
+      assert.equal(r.finishReason, 'length');
+      assert.equal(r.completionTokens, 8);
+      const c = await llm.complete({ prompt: 'abc', maxTokens: 4, logitBias: bias });
+      assert.equal(c.completionTokens, 4);
+      const m = llm.metrics();
+      assert.equal(m.generationTokens, 12);
+      assert.equal(m.requestSuccess.length, 2);
+      assert.equal(m.timeToFirstToken.count, 2);
+      assert.ok(m.interTokenLatency.count > 0);
+      assert.ok(m.kvCacheUsage > 0 && m.kvCacheUsage < 1);
+      const text = renderVllmMetrics([{ name: 'm', metrics: m }]);
+      assert.match(text, /^vllm:generation_tokens_total\{model_name="m",engine="0"\} 12$/m);
+      assert.match(text, /^vllm:time_to_first_token_seconds_count\{model_name="m",engine="0"\} 2$/m);
+      assert.match(text, /^vllm:request_success_total\{model_name="m",engine="0",finished_reason="length"\} 2$/m);
+      const out = await model.infer([{ name: 'text_input', datatype: 'BYTES', shape: [1], data: [new TextEncoder().encode('x')] }], ['text_output']);
+      assert.equal(out[0]!.name, 'text_output');
+      assert.ok(model.memoryBytes() > 500_000);
+      await assert.rejects(llm.chat({ messages: [{ role: 'user', content: 'x '.repeat(400) }] }), /maximum context length is 256 tokens/);
+    } finally {
+      await model.unload();
+    }
   });
 });
