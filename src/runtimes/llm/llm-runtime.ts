@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import type { LoadContext, LoadedModel, Runtime } from '../types.js';
 import { NodeLlamaModel } from './llm-model.js';
-import { DEFAULT_LLM_THREADS, parseLlmSettings, type LlmSettings } from './llm-settings.js';
+import { parseLlmSettings, type LlmSettings } from './llm-settings.js';
 
 const llamas = new Map<string, Promise<Llama>>();
 
@@ -36,7 +36,8 @@ export const llmRuntime: Runtime = {
   formats: ['gguf', 'llm'],
   async load(ctx: LoadContext): Promise<LoadedModel> {
     const settings = parseLlmSettings(ctx.args, ctx.name);
-    const threads = settings.threads ?? DEFAULT_LLM_THREADS;
+    // ggml's spinning threads compete with the event loop: the server's policy (cores − 1) measured best on 2 cores.
+    const threads = settings.threads ?? ctx.threads.intraOp;
     const llama = await llamaFor(settings.gpu);
     return NodeLlamaModel.load(llama, findGguf(ctx.path), settings, threads, ctx.log);
   },

@@ -11,7 +11,7 @@ export interface LlmSettings {
   maxQueue: number;
   /** Tokens per evaluation batch across sequences (`--batch-size`, `--max-num-batched-tokens`). */
   batchSize?: number;
-  /** ggml threads; undefined = the runtime's measured default. */
+  /** ggml threads; undefined = the server's thread policy (intra-op count: cores − 1, measured best for ggml on 2 cores, see docs/llm.md). */
   threads?: number;
   /** `false` = CPU only. `--gpu-memory-utilization`, `--gpu-layers` or `--device` turn on GPU offload. */
   gpu: false | 'auto' | 'cuda' | 'vulkan' | 'metal';
@@ -26,8 +26,6 @@ export interface LlmSettings {
   seed?: number;
 }
 
-/** The thread count the LLM bench picked on 2 cores (see docs/llm.md). */
-export const DEFAULT_LLM_THREADS = 1;
 
 const num = (flags: Map<string, string>, keys: string[], kind: 'int' | 'float' = 'int'): number | undefined => {
   for (const k of keys) {
