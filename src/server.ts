@@ -6,6 +6,8 @@ import { ManifestSync } from './control/manifest-sync.js';
 import { Reconciler } from './control/reconciler.js';
 import { ResourceStore } from './control/store.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { startMetricsServer } from './observability/http-observability.js';
+import { Observability } from './observability/observability.js';
 import { bindGrpc, createGrpcServer } from './protocols/grpc/grpc-server.js';
 import { createHttpServer } from './protocols/http/http-server.js';
 import { MemoryManager } from './serving/memory-manager.js';
@@ -25,6 +27,9 @@ export interface ServerOptions {
 export interface RunningServer {
   httpPort: number;
   grpcPort: number;
+  /** The separate metrics port (observability.metrics.port), when configured. */
+  metricsPort?: number;
+  observability: Observability;
   control: ControlPlane;
   router: ModelRouter;
   log: Logger;
@@ -47,19 +52,21 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     idleUnloadMs: config.serving.idleUnloadSeconds * 1000,
     minResidencyMs: config.serving.minResidencySeconds * 1000,
   });
-  const reconciler = new Reconciler({ router, memory, store, config, threads: threadCounts(config), log, baseUrl: () => baseUrl });
+  const observability = await Observability.create(config.observability, { router, memory, log });
+  const reconciler = new Reconciler({ router, memory, store, config, threads: threadCounts(config), log, baseUrl: () => baseUrl, observability });
   const control = new ControlPlane(store, reconciler, log);
   const sync = new ManifestSync(opts.manifests, control, log);
   let http: FastifyInstance | undefined;
   let grpcServer: grpc.Server | undefined;
   let security: Security | undefined;
   let redirect: import('node:http').Server | undefined;
+  let metricsServer: import('node:http').Server | undefined;
   try {
     await sync.sync();
     security = new Security(config, log, { annotations: (ns, name) => control.getIsvc(ns, name).metadata.annotations });
     await security.bootstrap();
-    http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd(), admin: opts.admin !== false, security });
-    grpcServer = createGrpcServer({ router, log, limits, security });
+    http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd(), admin: opts.admin !== false, security, observability });
+    grpcServer = createGrpcServer({ router, log, limits, security, observability });
     await http.listen({ host: config.host, port: config.httpPort });
   } catch (err) {
     await http?.close();
@@ -72,6 +79,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   try {
     grpcPort = await bindGrpc(grpcServer, config.host, config.grpcPort, grpcCredentials(config.security.tls).creds);
     if (config.security.tls?.redirectHttpPort !== undefined) redirect = await startRedirect(config.host, config.security.tls.redirectHttpPort, () => httpPort);
+    if (config.observability.metrics.enabled && config.observability.metrics.port !== undefined) metricsServer = (await startMetricsServer(observability, config.host, config.observability.metrics.port)).server;
   } catch (err) {
     await http.close();
     await security?.close();
@@ -79,7 +87,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     throw err;
   }
   baseUrl = `${config.security.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`;
-  log.info({ httpPort, grpcPort, host: config.host }, `inferd listening: HTTP ${baseUrl}, gRPC ${config.host}:${grpcPort}`);
+  const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : undefined;
+  log.info({ httpPort, grpcPort, ...(metricsPort === undefined ? {} : { metricsPort }), host: config.host }, `inferd listening: HTTP ${baseUrl}, gRPC ${config.host}:${grpcPort}`);
   reconciler.start();
   if (opts.watch !== false) sync.watch();
   const grpcSrv = grpcServer;
@@ -87,6 +96,8 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   return {
     httpPort,
     grpcPort,
+    ...(metricsPort === undefined ? {} : { metricsPort }),
+    observability,
     control,
     router,
     log,
@@ -99,7 +110,9 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       await reconciler.close();
       memory.close();
       redirect?.close();
+      metricsServer?.close();
       await security?.close();
+      await observability.close();
       store.close();
       log.flush();
     },

@@ -12,6 +12,7 @@ import { normalizeKserveFlags } from './model-server.js';
 import { registerQuantize } from './quantize.js';
 import { registerRollout } from './rollout.js';
 import { registerServe } from './serve.js';
+import { registerTop } from './top.js';
 
 const program = new Command();
 program.name('inferd').description('Model-inference server and control plane for KServe InferenceService YAML').version(SERVER_VERSION);
@@ -23,6 +24,7 @@ registerRollout(program);
 registerQuantize(program);
 registerKeys(program);
 registerAudit(program);
+registerTop(program);
 addClientAuthOptions(program);
 
 program.parseAsync(normalizeKserveFlags(process.argv)).catch((err: unknown) => {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InferdError } from '../api/errors.js';
 import { fieldPath } from '../api/resources/manifest.js';
 import { resolveSecurityPaths, securitySchema } from '../security/security-config.js';
+import { observabilitySchema } from '../observability/observability-config.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -70,6 +71,8 @@ export const configSchema = z.strictObject({
     .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60, cacheMaxBytes: 64 * 1024 * 1024, cacheTtlSeconds: 300, idleUnloadSeconds: 300, minResidencySeconds: 5, stableWindowSeconds: 60, panicWindowSeconds: 6, autoscaleTickSeconds: 2 }),
   /** Authentication, authorization, rate limits, TLS, request limits and audit (docs/security.md). */
   security: securitySchema,
+  /** Metrics, request logs, payload logging and tracing (docs/observability.md). */
+  observability: observabilitySchema,
 });
 export type Config = z.infer<typeof configSchema>;
 

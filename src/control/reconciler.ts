@@ -2,6 +2,7 @@ import type { InferenceService } from '../api/resources/inference-service.js';
 import type { ServingRuntime } from '../api/resources/serving-runtime.js';
 import type { Config, ThreadCounts } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
+import type { Observability } from '../observability/observability.js';
 import { ModelEndpoint } from '../serving/model-endpoint.js';
 import type { MemoryManager } from '../serving/memory-manager.js';
 import type { ModelRouter } from '../serving/model-router.js';
@@ -22,6 +23,8 @@ export interface ReconcilerDeps {
   log: Logger;
   /** Base URL of the HTTP server, for status.url. */
   baseUrl(): string;
+  /** Load/unload metrics, the scheduler's queue/compute/batch metrics, payload loggers. */
+  observability?: Observability;
 }
 
 interface Live {
@@ -116,7 +119,7 @@ export class Reconciler {
       router.delete(namespace, name);
       this.live.delete(k);
       for (const e of live?.endpoints.values() ?? []) this.deps.memory.unregister(e);
-      if (live) await Promise.allSettled([...live.endpoints.values()].map((e) => e.close()));
+      if (live) await Promise.allSettled([...live.endpoints.values()].map((e) => this.unload(e)));
       return;
     }
     if (!live) {
@@ -182,7 +185,7 @@ export class Reconciler {
       if (!keep.has(n)) {
         live.endpoints.delete(n);
         this.deps.memory.unregister(e);
-        this.track(e.close());
+        this.track(this.unload(e));
       }
     }
     this.updateConditions(live, latestEp, targets);
@@ -196,6 +199,11 @@ export class Reconciler {
     const loadModel = () => loadPredictor({ ...this.deps, logLevel: this.deps.config.logLevel, runtimes: (ns) => this.runtimes(ns) }, isvc, predictor, baseDir, log);
     const options = endpointOptions(predictor, this.deps.config, isvc.metadata.annotations);
     options.memory = this.deps.memory;
+    const revName = revisionName(name, rec.variant, rec.number);
+    const obs = this.deps.observability;
+    const observer = obs?.schedulerObserver({ namespace, name, revisionName: revName });
+    if (observer) options.scheduler.observer = observer;
+    if (obs?.config.payloadLogger.enabled) obs.payloads.register(namespace, name, revName, predictor.logger);
     if (options.onDemand) options.reload = async () => (await loadModel()).model;
     if (options.autoscale) {
       options.autoscale.onDecision = (d) => {
@@ -203,7 +211,7 @@ export class Reconciler {
         this.deps.store.addEvent(namespace, name, { type: 'Normal', reason: 'Scaled', message: `revision ${rec.number}: ${d.from} -> ${d.to} replicas (observed ${d.observed.toFixed(2)}${d.panic ? ', panic mode' : ''})` });
       };
     }
-    const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revisionName(name, rec.variant, rec.number), options);
+    const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revName, options);
     this.deps.memory.register(endpoint);
     endpoint.setLoading();
     live.endpoints.set(rec.number, endpoint);
@@ -214,6 +222,7 @@ export class Reconciler {
         if (live.endpoints.get(rec.number) !== endpoint || this.closed) return model.unload();
         endpoint.setLoaded(model);
         this.deps.memory.recordLoad(performance.now() - started);
+        obs?.modelLoaded(namespace, name, true, (performance.now() - started) / 1000);
         await this.deps.memory.makeRoom(endpoint, 0).catch(() => undefined);
         live.runtimeName = { kind: runtime.kind, name: runtime.metadata.name };
         delete live.failure;
@@ -225,6 +234,7 @@ export class Reconciler {
         const reason = err instanceof LoadError ? err.reason : 'ModelLoadFailed';
         const message = err instanceof Error ? err.message : String(err);
         endpoint.setFailed({ reason, message });
+        obs?.modelLoaded(namespace, name, false, (performance.now() - started) / 1000);
         live.failure = { reason, message, time: new Date().toISOString() };
         this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Failed', message);
         this.deps.store.addEvent(namespace, name, { type: 'Warning', reason, message: `revision ${rec.number}: ${message}` });
@@ -232,6 +242,15 @@ export class Reconciler {
       },
     );
     this.track(load.finally(() => this.enqueue(namespace, name)));
+  }
+
+  /** Drains and unloads a revision that left the traffic, timed for the unload metrics. */
+  private async unload(e: ModelEndpoint): Promise<void> {
+    const started = performance.now();
+    const wasLoaded = e.state === 'Loaded';
+    await e.close();
+    this.deps.observability?.payloads.unregister(e.namespace, e.revisionName);
+    if (wasLoaded) this.deps.observability?.modelUnloaded(e.namespace, e.name, (performance.now() - started) / 1000);
   }
 
   private updateConditions(live: Live, latest: ModelEndpoint, targets: TrafficTarget[]): void {

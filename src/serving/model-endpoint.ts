@@ -183,6 +183,11 @@ export class ModelEndpoint {
     return this.model?.memoryBytes() ?? 0;
   }
 
+  /** What the loaded runtime model reports itself (an LLM's vLLM-named metrics), read at scrape time. */
+  runtimeMetrics(): unknown {
+    return (this.model as { metrics?: () => unknown } | undefined)?.metrics?.();
+  }
+
   metadata(): ModelMetadata {
     const m = this.model ?? this.signatureOf;
     return { name: this.name, versions: [this.version], platform: m?.platform ?? '', inputs: m ? m.inputs : [], outputs: m ? m.outputs : [] };

@@ -10,6 +10,14 @@ export interface SchedulerOptions {
   concurrency: number;
   /** Dynamic batching (KServe's `batcher`): merge compatible waiting requests into one call. */
   batch?: { maxBatchSize: number; maxLatencyMs: number };
+  /** Observability: `context` runs in the submitting request's context; `ran` after each runtime call. */
+  observer?: SchedulerObserver;
+}
+
+export interface SchedulerObserver {
+  context?(): unknown;
+  /** One runtime call: each request's wait in the queue, the call's duration (ms) and its contexts. */
+  ran(queuedMs: readonly number[], computeMs: number, contexts: readonly unknown[], startedAt: number): void;
 }
 
 interface Job {
@@ -18,6 +26,7 @@ interface Job {
   key: string;
   rows: number;
   enqueuedAt: number;
+  ctx?: unknown;
   deadline?: number;
   timer?: NodeJS.Timeout;
   settled: boolean;
@@ -79,6 +88,7 @@ export class InferScheduler {
         rows: rows ?? 0,
         enqueuedAt: performance.now(),
         settled: false,
+        ctx: this.opts.observer?.context?.(),
         resolve: (v) => this.settle(job, () => resolve(v)),
         reject: (e) => this.settle(job, () => reject(e)),
       };
@@ -146,7 +156,9 @@ export class InferScheduler {
         this.counters.batches++;
         this.counters.batchedRequests += live.length;
       }
+      const startedAt = performance.now();
       const outputs = await this.model.infer(concatInputs(live.map((j) => j.inputs)), live[0]!.outputNames);
+      this.opts.observer?.ran(live.map((j) => startedAt - j.enqueuedAt), performance.now() - startedAt, live.map((j) => j.ctx), startedAt);
       this.counters.completed += live.length;
       if (live.length === 1) live[0]!.resolve(outputs);
       else splitOutputs(outputs, live.map((j) => j.rows)).forEach((o, i) => live[i]!.resolve(o));

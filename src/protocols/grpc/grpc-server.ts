@@ -10,6 +10,9 @@ import type { Limits } from '../v2/rest-codec.js';
 import { allowedOf } from '../../security/principal.js';
 import { secureGrpc } from '../../security/grpc-security.js';
 import type { Security } from '../../security/security.js';
+import type { Observability } from '../../observability/observability.js';
+import { observeGrpc } from '../../observability/grpc-observability.js';
+import { markEndpoint, markError } from '../../observability/request-info.js';
 import { decodeGrpcRequest, encodeGrpcResponse, specToGrpc, type GrpcInferRequest } from './grpc-codec.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../../../../proto/grpc_predict_v2.proto', import.meta.url));
@@ -23,6 +26,7 @@ export interface GrpcServerOptions {
   log: Logger;
   limits: Limits & { maxBodyBytes: number };
   security?: Security;
+  observability?: Observability;
 }
 
 /** KServe's `inference.GRPCInferenceService` over the same router as the REST routes. */
@@ -41,6 +45,7 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
         (res) => callback(null, res),
         (raw) => {
           const err = toInferdError(raw);
+          markError(call, err);
           if (err.code === 'internal') opts.log.error({ err: raw }, 'internal error in gRPC call');
           callback({ code: ERROR_TABLE[err.code].grpc, details: err.message });
         },
@@ -75,6 +80,7 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
     ModelInfer: unary<GrpcInferRequest>(async (call) => {
       const msg = call.request;
       const ep = router.resolve(msg.model_name, namespaceOf(call), hints(call, msg.model_version), allowedOf(call));
+      markEndpoint(call, ep);
       const req = decodeGrpcRequest(msg, opts.limits);
       // gRPC carries its own deadline; honour it like the REST header.
       const deadline = call.getDeadline();
@@ -84,7 +90,8 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
       return encodeGrpcResponse(res, (msg.raw_input_contents ?? []).length > 0);
     }),
   };
-  server.addService(pkg.inference.GRPCInferenceService.service, opts.security ? secureGrpc(handlers, opts.security, router) : handlers);
+  const served = opts.security ? secureGrpc(handlers, opts.security, router) : handlers;
+  server.addService(pkg.inference.GRPCInferenceService.service, opts.observability ? observeGrpc(served, opts.observability) : served);
   return server;
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ERROR_TABLE, InferdError, toInferdError } from '../../api/errors.js';
 import type { Logger } from '../../observability/logger.js';
+import { markError } from '../../observability/request-info.js';
 
 /** Fastify's own failures (body too large, bad content length) mapped onto the closed error list. */
 function fromFastify(err: FastifyError): InferdError | undefined {
@@ -15,6 +16,7 @@ export function installErrorHandling(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((raw, req, reply) => {
     const err = InferdError.is(raw) ? raw : (fromFastify(raw as FastifyError) ?? toInferdError(raw));
     const mapping = ERROR_TABLE[err.code];
+    markError(req, err);
     if (err.code === 'internal') log.error({ reqId: req.id, err: raw }, 'internal error');
     if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
     void reply.code(mapping.http).type('application/json').send(JSON.stringify({ error: err.message }));

@@ -11,6 +11,9 @@ import { registerV2Routes } from './v2-routes.js';
 import { fastifySecurityOptions, installHttpSecurity } from '../../security/http-security.js';
 import type { Security } from '../../security/security.js';
 import { registerOpenAiRoutes } from '../openai/openai-routes.js';
+import type { Observability } from '../../observability/observability.js';
+import { installHttpObservability, requestIdOf } from '../../observability/http-observability.js';
+import { registerTopRoutes } from './top-routes.js';
 
 export interface HttpServerOptions {
   router: ModelRouter;
@@ -23,6 +26,8 @@ export interface HttpServerOptions {
   admin: boolean;
   /** Authentication, authorization, limits, TLS, audit; absent in in-process tests that want none. */
   security?: Security;
+  /** Metrics, request logs, payload logger, tracing; absent in in-process tests that want none. */
+  observability?: Observability;
 }
 
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
@@ -33,7 +38,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     requestTimeout: 120_000,
     keepAliveTimeout: 75_000,
     return503OnClosing: true,
-    genReqId: () => crypto.randomUUID(),
+    genReqId: (req) => requestIdOf(req),
     ...fastifySecurityOptions(opts.security),
   });
   // Bodies arrive as bytes: routes parse JSON themselves so the binary extension,
@@ -41,12 +46,14 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   installErrorHandling(app, opts.log);
+  if (opts.observability) installHttpObservability(app, opts.observability);
   if (opts.security) installHttpSecurity(app, opts.security, { router: opts.router, admin: opts.admin });
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, opts.router, opts.limits);
   registerV1Routes(app, opts.router);
   registerOpenAiRoutes(app, opts.router);
   if (opts.admin) registerAdminRoutes(app, opts.control, opts.baseDir);
+  if (opts.admin && opts.observability) registerTopRoutes(app, opts.observability);
   if (opts.admin) app.get('/apis/inferd.dev/v1/memory', async () => ({
     ...opts.memory.stats(),
     models: opts.router.list().map((e) => ({ namespace: e.namespace, name: e.name, revision: e.revisionName, state: e.state, memoryBytes: e.memoryBytes(), lastUsed: new Date(e.lastUsed).toISOString() })),

@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import type { Observability } from '../../observability/observability.js';
+import { allowedOf } from '../../security/principal.js';
+
+/**
+ * `GET /apis/inferd.dev/v1/top`: per model revision over the sliding window (default
+ * 60 s): requests per second, p50/p95/p99 latency (seconds), errors, queue, memory.
+ * What `inferd top` draws. Namespaces the caller cannot see are left out.
+ */
+export function registerTopRoutes(app: FastifyInstance, obs: Observability): void {
+  app.get('/apis/inferd.dev/v1/top', { config: { permission: 'read' } }, async (req) => {
+    const top = obs.metrics.top();
+    const allowed = allowedOf(req);
+    return {
+      apiVersion: 'inferd.dev/v1',
+      kind: 'Top',
+      time: new Date().toISOString(),
+      windowSeconds: top.windowSeconds,
+      metricsEnabled: obs.metrics.enabled,
+      models: allowed ? top.models.filter((m) => allowed(m.namespace)) : top.models,
+    };
+  });
+}
