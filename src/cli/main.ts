@@ -8,6 +8,7 @@ import { registerAudit } from './audit.js';
 import { registerDescribe } from './describe.js';
 import { registerGet } from './get.js';
 import { registerKeys } from './keys.js';
+import { registerLogs } from './logs.js';
 import { normalizeKserveFlags } from './model-server.js';
 import { registerQuantize } from './quantize.js';
 import { registerRollout } from './rollout.js';
@@ -24,6 +25,7 @@ registerRollout(program);
 registerQuantize(program);
 registerKeys(program);
 registerAudit(program);
+registerLogs(program);
 registerTop(program);
 addClientAuthOptions(program);
 

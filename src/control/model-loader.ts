@@ -4,6 +4,7 @@ import { MODULE_ANNOTATION, type ServingRuntime } from '../api/resources/serving
 import type { Config, ThreadCounts } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { loadCustomModel } from '../runtimes/custom/custom-runtime.js';
+import { PROCESS_ANNOTATION, ProcessLoadError, loadProcessModel } from '../runtimes/process/process-runtime.js';
 import { runtimeForFormat } from '../runtimes/index.js';
 import type { LoadContext, LoadedModel } from '../runtimes/types.js';
 import { ReplicaSet } from '../serving/replicas/replica-set.js';
@@ -90,8 +91,15 @@ export async function loadPredictor(deps: LoaderDeps, isvc: InferenceService, pr
     return { model: await loadCustomModel(module, ctx), runtime: chosen };
   }
   const impl = runtimeForFormat(spec.modelFormat.name);
+  if ((!impl || chosen.metadata.annotations?.[PROCESS_ANNOTATION] === 'true') && container.command?.length) {
+    const options = { namespace: meta.namespace ?? 'default', container, annotations: chosen.metadata.annotations ?? {}, baseDir: runtime.baseDir, dataDir: deps.config.dataDir };
+    const model = await loadProcessModel(ctx, options).catch((err: unknown) => {
+      throw err instanceof ProcessLoadError ? new LoadError(err.reason, err.message) : err;
+    });
+    return { model, runtime: chosen };
+  }
   if (!impl) {
-    throw new LoadError('RuntimeNotRecognized', `runtime "${chosen.metadata.name}" has no in-process implementation for format "${spec.modelFormat.name}" and no ${MODULE_ANNOTATION} annotation`);
+    throw new LoadError('RuntimeNotRecognized', `runtime "${chosen.metadata.name}" has no in-process implementation for format "${spec.modelFormat.name}", no ${MODULE_ANNOTATION} annotation and no container command to run`);
   }
   if ((isolation ?? impl.isolation) === 'worker') return { model: await startReplicas({ runtime: impl.name }, ctx, replicas, deps.logLevel), runtime: chosen };
   return { model: await impl.load(ctx), runtime: chosen };

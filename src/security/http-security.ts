@@ -23,8 +23,10 @@ export function fastifySecurityOptions(security: Security | undefined): Record<s
     connectionTimeout: l.requestTimeoutMs,
   };
   const tls = security.cfg.tls;
-  if (tls) return { ...base, https: { ...httpsOptions(tls), maxHeaderSize: l.maxHeaderBytes } };
-  return { ...base, http: { maxHeaderSize: l.maxHeaderBytes } };
+  // Node checks headersTimeout/requestTimeout every connectionsCheckingInterval (30 s by default): tighten it.
+  const server = { maxHeaderSize: l.maxHeaderBytes, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(l.headersTimeoutMs / 2))) };
+  if (tls) return { ...base, https: { ...httpsOptions(tls), ...server } };
+  return { ...base, http: server };
 }
 
 /** Bearer token from `Authorization`, else `X-API-Key` (KServe clients that only set a header). */

@@ -5,6 +5,7 @@ import type { MemoryManager } from '../../serving/memory-manager.js';
 import type { ModelRouter } from '../../serving/model-router.js';
 import type { Limits } from '../v2/rest-codec.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerLogsRoutes } from './logs-routes.js';
 import { installErrorHandling } from './errors.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
@@ -53,6 +54,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   registerV1Routes(app, opts.router);
   registerOpenAiRoutes(app, opts.router);
   if (opts.admin) registerAdminRoutes(app, opts.control, opts.baseDir);
+  if (opts.admin) registerLogsRoutes(app);
   if (opts.admin && opts.observability) registerTopRoutes(app, opts.observability);
   if (opts.admin) app.get('/apis/inferd.dev/v1/memory', async () => ({
     ...opts.memory.stats(),

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelRouter } from '../../serving/model-router.js';
 import { decodeV1Request, encodeV1Response } from '../v1/v1-codec.js';
 import { parseJson } from './body.js';
+import { forwardToProcess } from './proxy.js';
 import { REVISION_HEADER, deadlineOf, namespaceOf, routingHints } from './routing.js';
 import { allowedOf } from '../../security/principal.js';
 
@@ -18,6 +19,7 @@ export function registerV1Routes(app: FastifyInstance, router: ModelRouter): voi
   app.post('/v1/models/:name(^[^:/]+)::predict', async (req: FastifyRequest<{ Params: Params; Body: Buffer }>, reply: FastifyReply) => {
     const ep = router.resolve(req.params.name, namespaceOf(req), routingHints(req), allowedOf(req));
     void reply.header(REVISION_HEADER, ep.revisionName);
+    if (ep.ready && ep.proxy) return forwardToProcess(req, reply, () => ep.proxy, ep.name);
     const body = parseJson(req.body);
     if (ep.hasOwnV1) return ep.predictV1(body);
     const request = decodeV1Request(body, ep.signature.inputs);

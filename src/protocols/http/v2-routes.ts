@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelRouter } from '../../serving/model-router.js';
 import { decodeInferRequest, encodeInferResponse, type Limits } from '../v2/rest-codec.js';
 import { HEADER_LENGTH, splitBinaryBody } from './body.js';
+import { forwardToProcess } from './proxy.js';
 import { SERVER_NAME, SERVER_VERSION } from '../../version.js';
 import { REVISION_HEADER, deadlineOf, namespaceOf, routingHints } from './routing.js';
 import { allowedOf } from '../../security/principal.js';
@@ -21,7 +22,10 @@ export function registerV2Routes(app: FastifyInstance, router: ModelRouter, limi
     return reply.code(ready ? 200 : 503).send({ ready });
   });
 
-  const metadata = async (req: FastifyRequest<{ Params: ModelParams }>) => resolve(req).metadata();
+  const metadata = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const ep = resolve(req);
+    return ep.ready && ep.proxy ? forwardToProcess(req, reply, () => ep.proxy, ep.name) : ep.metadata();
+  };
   app.get('/v2/models/:name', metadata);
   app.get('/v2/models/:name/versions/:version', metadata);
 
@@ -35,6 +39,7 @@ export function registerV2Routes(app: FastifyInstance, router: ModelRouter, limi
   const infer = async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer }>, reply: FastifyReply) => {
     const ep = resolve(req);
     void reply.header(REVISION_HEADER, ep.revisionName);
+    if (ep.ready && ep.proxy) return forwardToProcess(req, reply, () => ep.proxy, ep.name);
     const header = req.headers[HEADER_LENGTH];
     const { json, binary } = splitBinaryBody(req.body, typeof header === 'string' ? header : undefined);
     const request = decodeInferRequest(json, binary, limits);
