@@ -8,7 +8,7 @@ export function createLogger(level: LevelWithSilent = 'info'): Logger {
     {
       level,
       base: { service: 'inferd' },
-      redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.secretAccessKey'], censor: '[redacted]' },
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', 'req.headers["x-api-key"]', 'headers["x-api-key"]', 'req.headers.cookie', '*.apiKey', '*.secretAccessKey', '*.token', '*.password'], censor: '[redacted]' },
     },
     pino.destination({ dest: 2, sync: false }),
   );
