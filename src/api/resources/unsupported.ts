@@ -7,7 +7,7 @@ import type { Resource } from './manifest.js';
 const UNSUPPORTED: Record<string, readonly string[]> = {
   InferenceService: [
     'spec.transformer', 'spec.explainer',
-    'spec.predictor.logger', 'spec.predictor.containers',
+    'spec.predictor.containers',
     'spec.predictor.model.storage', 'spec.predictor.model.resources', 'spec.predictor.model.ports',
     'spec.predictor.serviceAccountName', 'spec.predictor.nodeSelector', 'spec.predictor.tolerations',
     'spec.predictor.affinity', 'spec.predictor.volumes',
