@@ -14,6 +14,7 @@ export const RUNTIMES: readonly Runtime[] = [
   lightgbmRuntime,
   llmRuntime,
   vllmRuntime,
+  (await import('./tensorflow/index.js')).tensorflowRuntime,
 ];
 
 export function runtimeForFormat(format: string): Runtime | undefined {
