@@ -252,13 +252,13 @@ describe('external-process runtime: a local V2 server started, proxied, restarte
   it('`inferd logs isvc NAME` shows the process output of both runs', async () => {
     const { stdout, stderr } = await cli('logs', 'isvc', 'doubler');
     assert.equal(stdout.match(/v2-server: serving doubler on 127\.0\.0\.1:\d+/g)?.length, 2, stdout);
-    assert.match(stdout, /v2-server: stderr works/);
-    assert.match(stdout, /\[inferd\] pid \d+ killed by SIGKILL/);
-    assert.match(stdout, /\[inferd\] restarting in \d+ ms/);
-    assert.match(stderr, /revision 1: Running pid \d+, restarts 1, last exit SIGKILL/);
+    assert.match(stdout, /v2-server: stderr works/, stdout);
+    assert.match(stdout, /\[inferd\] pid \d+ killed by SIGKILL/, stdout);
+    assert.match(stdout, /\[inferd\] restarting in \d+ ms/, stdout);
+    assert.match(stderr, /revision 1: Running pid \d+, restarts 1, last exit SIGKILL/, stderr);
     const tail = await cli('logs', 'isvc', 'doubler', '--tail', '1', '--timestamps');
-    assert.equal(tail.stdout.trim().split('\n').length, 1);
-    assert.match(tail.stdout, /^\d{4}-\d\d-\d\dT\S+ (stdout|stderr|inferd) /);
+    assert.equal(tail.stdout.trim().split('\n').length, 1, tail.stdout);
+    assert.match(tail.stdout, /^\d{4}-\d\d-\d\dT\S+ (stdout|stderr|inferd) /, tail.stdout);
     // And a log file under the data directory.
     const file = join(dataDir, 'logs/default/doubler/revision-1.log');
     assert.ok(existsSync(file));
