@@ -39,10 +39,11 @@ export function observeGrpc<T extends Record<string, unknown>>(handlers: T, obs:
       }
       if (metrics.enabled) metrics.seriesFor(ref, 'grpc').done(code, seconds, cls);
       if (t) tracing!.end(t, code === 0 ? 200 : 500, { 'rpc.grpc.status_code': code, 'inferd.namespace': ref?.namespace ?? UNKNOWN, 'inferd.model': ref?.name ?? UNKNOWN, 'inferd.revision': ref?.revisionName ?? UNKNOWN }, cls);
-      obs.logRequest({
+      const status = code === 0 ? 200 : httpOf(cls);
+      if (obs.wantsRequestLog(status)) obs.logRequest({
         reqId, protocol: 'grpc', namespace: ref?.namespace ?? UNKNOWN, model: ref?.name ?? UNKNOWN, revision: ref?.revisionName ?? UNKNOWN,
         // The request log speaks HTTP status terms: gRPC OK is 200, failures by their error class's HTTP status.
-        status: code === 0 ? 200 : httpOf(cls), ms: Math.round(seconds * 1e6) / 1000, grpcCode: code,
+        status, ms: Math.round(seconds * 1e6) / 1000, grpcCode: code,
         ...(cls ? { errorClass: cls } : {}),
         ...(t ? { traceId: t.span.spanContext().traceId } : {}),
       });

@@ -118,7 +118,7 @@ export function installHttpObservability(app: FastifyInstance, obs: Observabilit
       tracing!.end(t, status, { 'http.response.status_code': status, 'inferd.namespace': ref?.namespace ?? UNKNOWN, 'inferd.model': ref?.name ?? UNKNOWN, 'inferd.revision': ref?.revisionName ?? UNKNOWN }, cls);
       delete (req as Traced)[SCOPE];
     }
-    obs.logRequest({
+    if (obs.wantsRequestLog(status)) obs.logRequest({
       reqId: req.id, protocol, namespace: ref?.namespace ?? UNKNOWN, model: ref?.name ?? UNKNOWN, revision: ref?.revisionName ?? UNKNOWN,
       status, ms: Math.round(ms * 1000) / 1000,
       ...(cls ? { errorClass: cls } : {}),

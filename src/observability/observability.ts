@@ -34,6 +34,7 @@ export class Observability {
   tracing?: Tracing;
   private readonly logLevel: Exclude<LevelWithSilent, 'silent'> | undefined;
   private readonly sample: number;
+  private readonly requestLogOn: boolean;
 
   constructor(readonly config: ObservabilityConfig, deps: { router: ModelRouter; memory?: MemoryManager; log: Logger }, readonly log: Logger = deps.log) {
     const m = config.metrics;
@@ -41,6 +42,7 @@ export class Observability {
     this.payloads = new PayloadLogger(config.payloadLogger, log.child({ component: 'payload-logger' }), this.metrics.payloadEvents);
     this.logLevel = config.requestLog.level === 'off' ? undefined : config.requestLog.level;
     this.sample = config.requestLog.sampleRate;
+    this.requestLogOn = this.logLevel !== undefined && log.isLevelEnabled(this.logLevel);
   }
 
   /** Starts tracing when an OTLP endpoint is configured (the SDK is imported only then). */
@@ -73,12 +75,17 @@ export class Observability {
     };
   }
 
-  /** The one structured line per request: never bodies, headers or credentials. */
+  /** Whether a request with this status gets its log line (checked before the line is built). */
+  wantsRequestLog(status: number): boolean {
+    if (status >= 500) return true;
+    if (!this.requestLogOn) return false;
+    return status >= 400 || this.sample >= 1 || Math.random() < this.sample;
+  }
+
+  /** The one structured line per request: never bodies, headers or credentials. Server errors at warn or above. */
   logRequest(r: RequestRecord): void {
     const level = r.status >= 500 ? (this.logLevel === 'error' || this.logLevel === 'fatal' ? this.logLevel : 'warn') : this.logLevel;
-    if (level === undefined) return;
-    if (r.status < 400 && this.sample < 1 && Math.random() >= this.sample) return;
-    this.log[level](r, 'request');
+    if (level !== undefined) this.log[level](r, 'request');
   }
 
   /** Model load outcome and duration (reconciler). */
