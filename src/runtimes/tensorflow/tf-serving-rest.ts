@@ -185,7 +185,7 @@ export async function predictTfServing(model: SignatureSource, body: unknown): P
     }
   } else {
     const v = body.inputs;
-    if (isObject(v) && (specs.length !== 1 || Object.keys(v).some((k) => specs.some((s) => s.name === k)))) inputs = named(v, 'inputs', toTensor);
+    if (isObject(v)) inputs = named(v, 'inputs', toTensor);
     else if (specs.length === 1) inputs = [toTensor(specs[0]!, v, 'inputs')];
     else throw invalidInput(`signature "${sig.name}" takes ${specs.length} inputs; send "inputs" as an object {${specs.map((s) => `"${s.name}": ...`).join(', ')}}`, 'inputs');
   }
