@@ -3,6 +3,9 @@
  * measured in the same run. BENCH_SECONDS sets the length of each load run.
  */
 import { benchEngine } from './engine-bench.js';
+import { benchLlm } from './llm-bench.js';
+import { benchMetrics } from './metrics-bench.js';
+import { benchTensorflow } from './tf-bench.js';
 import { benchMultiModel } from './multi-model-bench.js';
 import { benchQuantize } from './quantize-bench.js';
 import { benchSklearn } from './sklearn-bench.js';
@@ -16,6 +19,9 @@ const sections: Array<[string, () => Promise<string[]>]> = [
   ['trees', benchTrees],
   ['sklearn', benchSklearn],
   ['quantize', benchQuantize],
+  ['metrics', benchMetrics],
+  ['tensorflow', benchTensorflow],
+  ['llm', benchLlm],
 ];
 const only = process.argv.slice(2);
 
