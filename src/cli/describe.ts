@@ -3,6 +3,7 @@ import type { IsvcWithStatus, RevisionView } from '../control/control-plane.js';
 import type { StoredEvent } from '../control/store.js';
 import { apiRequest, type ClientOptions } from './api-client.js';
 import { isvcPath, resourceKind } from './get.js';
+import { formatProgress } from './progress.js';
 import { trafficTable } from './rollout.js';
 import { table } from './table.js';
 
@@ -35,12 +36,17 @@ export function registerDescribe(program: Command): void {
         `Runtime:         ${s.servingRuntimeName ?? s.clusterServingRuntimeName ?? '(none selected)'}`,
         `Model state:     ${s.modelStatus.states.targetModelState} (active: ${s.modelStatus.states.activeModelState || 'none'}, ${s.modelStatus.transitionStatus})`,
       ];
+      if (s.modelStatus.download) lines.push(`Download:        ${s.modelStatus.download.uri}: ${formatProgress(s.modelStatus.download)}`);
       if (s.modelStatus.lastFailureInfo) {
         const f = s.modelStatus.lastFailureInfo;
         lines.push(`Last failure:    ${f.reason} at ${f.time}`, `  ${f.message}`);
       }
       lines.push('Conditions:', indent(table(['TYPE', 'STATUS', 'REASON', 'MESSAGE', 'SINCE'], s.conditions.map((c) => [c.type, c.status, c.reason ?? '', c.message ?? '', c.lastTransitionTime]))));
       lines.push('Traffic:', indent(trafficTable(isvc)));
+      if (s.processes?.length) {
+        const rows = s.processes.map((p) => [String(p.pid ?? '-'), p.state, String(p.restarts), p.lastExit ? `${p.lastExit.signal ?? `code ${p.lastExit.code}`} at ${p.lastExit.time}` : '', p.command]);
+        lines.push('Processes:', indent(table(['PID', 'STATE', 'RESTARTS', 'LAST EXIT', 'COMMAND'], rows)));
+      }
       lines.push('Revisions:', indent(table(['NAME', 'OUTCOME', 'CREATED', 'MESSAGE'], revisions.map((r) => [r.name, r.outcome, r.createdAt, r.message ?? '']))));
       lines.push('Events:', indent(table(['TIME', 'TYPE', 'REASON', 'MESSAGE'], events.map((e) => [e.time, e.type, e.reason, e.message]))));
       console.log(lines.join('\n'));

@@ -1,4 +1,6 @@
+import type { ProcessView } from '../runtimes/process/registry.js';
 import type { ModelState } from '../serving/model-endpoint.js';
+import type { StorageProgress } from '../storage/download.js';
 
 export interface Condition {
   type: string;
@@ -36,7 +38,11 @@ export interface InferenceServiceStatus {
     transitionStatus: 'UpToDate' | 'InProgress' | 'BlockedByFailedLoad' | 'InvalidSpec';
     states: { activeModelState: ModelState | ''; targetModelState: ModelState };
     lastFailureInfo?: { reason: string; message: string; time: string };
+    /** inferd: the latest revision's model download while it runs (bytes, rate, ETA). */
+    download?: StorageProgress;
   };
+  /** inferd: the external processes serving this InferenceService (state, pid, restarts, last exit). */
+  processes?: ProcessView[];
 }
 
 /**

@@ -10,6 +10,7 @@ import type { LoadContext, LoadedModel } from '../runtimes/types.js';
 import { ReplicaSet } from '../serving/replicas/replica-set.js';
 import { WorkerModel } from '../serving/replicas/worker-model.js';
 import type { WorkerTarget } from '../serving/replicas/worker-protocol.js';
+import type { StorageProgress } from '../storage/download.js';
 import { integrityOf } from '../storage/integrity.js';
 import { resolveStorageUri } from '../storage/storage-uri.js';
 import { selectRuntime } from './runtime-selection.js';
@@ -58,7 +59,14 @@ export interface LoadResult {
 }
 
 /** Selects the runtime for a predictor, resolves its storage and loads the model. */
-export async function loadPredictor(deps: LoaderDeps, isvc: InferenceService, predictor: PredictorSpec, baseDir: string, log: Logger): Promise<LoadResult> {
+export async function loadPredictor(
+  deps: LoaderDeps,
+  isvc: InferenceService,
+  predictor: PredictorSpec,
+  baseDir: string,
+  log: Logger,
+  onProgress?: (p: StorageProgress) => void,
+): Promise<LoadResult> {
   const spec = predictor.model;
   if (!spec) throw new LoadError('InvalidPredictorSpec', 'spec.predictor.containers without spec.predictor.model is not yet supported');
   const meta = isvc.metadata;
@@ -73,7 +81,7 @@ export async function loadPredictor(deps: LoaderDeps, isvc: InferenceService, pr
   const container = chosen.spec.containers.find((c) => c.name === 'kserve-container') ?? chosen.spec.containers[0]!;
   const env: Record<string, string> = {};
   for (const e of [...(container.env ?? []), ...(spec.env ?? [])]) if (e.value !== undefined) env[e.name] = expandTemplate(e.value, meta);
-  const path = spec.storageUri ? await resolveStorageUri(spec.storageUri, deps.config.storage, { baseDir, dataDir: deps.config.dataDir, env, ...integrityOf(isvc, predictor) }) : baseDir;
+  const path = spec.storageUri ? await resolveStorageUri(spec.storageUri, deps.config.storage, { baseDir, dataDir: deps.config.dataDir, env, onProgress, ...integrityOf(isvc, predictor) }) : baseDir;
   const ctx: LoadContext = {
     name: meta.name,
     path,

@@ -3,8 +3,11 @@ import type { ServingRuntime } from '../api/resources/serving-runtime.js';
 import type { Config, ThreadCounts } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import type { Observability } from '../observability/observability.js';
+import { onProcessEvent, processStatus } from '../runtimes/process/registry.js';
+import type { StorageProgress } from '../storage/download.js';
 import { ModelEndpoint } from '../serving/model-endpoint.js';
 import type { MemoryManager } from '../serving/memory-manager.js';
+import type { SharedPredictionStore } from '../shared-state/shared-prediction-cache.js';
 import type { ModelRouter } from '../serving/model-router.js';
 import type { TrafficTarget } from '../serving/traffic.js';
 import { builtinServingRuntimes } from './builtin-runtimes.js';
@@ -25,6 +28,8 @@ export interface ReconcilerDeps {
   baseUrl(): string;
   /** Load/unload metrics, the scheduler's queue/compute/batch metrics, payload loggers. */
   observability?: Observability;
+  /** Prediction cache shared between inferd processes (config `redis`), behind each revision's local one. */
+  sharedCache?: SharedPredictionStore;
 }
 
 interface Live {
@@ -34,6 +39,8 @@ interface Live {
   conditions: Condition[];
   traffic: TrafficTarget[];
   failure?: { reason: string; message: string; time: string };
+  /** Downloads in progress, by revision number. */
+  downloads: Map<number, StorageProgress>;
 }
 
 const key = (ns: string, name: string) => `${ns}/${name}`;
@@ -50,8 +57,14 @@ export class Reconciler {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly builtins = builtinServingRuntimes();
   private closed = false;
+  private readonly stopProcessEvents: () => void;
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(private readonly deps: ReconcilerDeps) {
+    // Crashes and restarts of external processes become events of their InferenceService.
+    this.stopProcessEvents = onProcessEvent((e) => {
+      if (!this.closed && deps.store.get('InferenceService', e.namespace, e.name)) deps.store.addEvent(e.namespace, e.name, { type: e.type, reason: e.reason, message: e.message });
+    });
+  }
 
   /** Brings every stored InferenceService up, e.g. after a restart. */
   start(): void {
@@ -106,6 +119,7 @@ export class Reconciler {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stopProcessEvents();
     await this.settled();
     await Promise.allSettled([...this.live.values()].flatMap((l) => [...l.endpoints.values()].map((e) => e.close())));
   }
@@ -123,7 +137,7 @@ export class Reconciler {
       return;
     }
     if (!live) {
-      live = { endpoints: new Map(), conditions: [], traffic: [] };
+      live = { endpoints: new Map(), conditions: [], traffic: [], downloads: new Map() };
       this.live.set(k, live);
     }
     const isvc = stored.resource as InferenceService;
@@ -196,10 +210,16 @@ export class Reconciler {
     const { namespace = 'default', name } = isvc.metadata;
     const predictor = rec.spec as InferenceService['spec']['predictor'];
     const log = this.deps.log.child({ namespace, model: name, revision: rec.number });
-    const loadModel = () => loadPredictor({ ...this.deps, logLevel: this.deps.config.logLevel, runtimes: (ns) => this.runtimes(ns) }, isvc, predictor, baseDir, log);
+    const onProgress = (p: StorageProgress) => {
+      if (p.done) live.downloads.delete(rec.number);
+      else live.downloads.set(rec.number, p);
+    };
+    const loadModel = () => loadPredictor({ ...this.deps, logLevel: this.deps.config.logLevel, runtimes: (ns) => this.runtimes(ns) }, isvc, predictor, baseDir, log, onProgress);
     const options = endpointOptions(predictor, this.deps.config, isvc.metadata.annotations);
     options.memory = this.deps.memory;
     const revName = revisionName(name, rec.variant, rec.number);
+    // The spec hash keeps processes whose revision numbers drifted apart from sharing predictions of different specs.
+    if (options.cache && this.deps.sharedCache) options.cache.shared = this.deps.sharedCache.scoped(`${namespace}/${name}/${revName}/${rec.specHash.slice(0, 16)}`);
     const obs = this.deps.observability;
     const observer = obs?.schedulerObserver({ namespace, name, revisionName: revName });
     if (observer) options.scheduler.observer = observer;
@@ -241,7 +261,12 @@ export class Reconciler {
         log.error({ reason }, `model failed to load: ${message}`);
       },
     );
-    this.track(load.finally(() => this.enqueue(namespace, name)));
+    this.track(
+      load.finally(() => {
+        live.downloads.delete(rec.number);
+        this.enqueue(namespace, name);
+      }),
+    );
   }
 
   /** Drains and unloads a revision that left the traffic, timed for the unload metrics. */
@@ -309,6 +334,10 @@ export class Reconciler {
     set('previousRolledoutRevision', revName(rollout.previousRolledout));
     if (live?.runtimeName) status[live.runtimeName.kind === 'ClusterServingRuntime' ? 'clusterServingRuntimeName' : 'servingRuntimeName'] = live.runtimeName.name;
     if (live?.failure) status.modelStatus.lastFailureInfo = live.failure;
+    const download = latest && live?.downloads.get(latest.number);
+    if (download) status.modelStatus.download = download;
+    const processes = processStatus(namespace, name);
+    if (processes.length) status.processes = processes;
     const canaries = variantsOf(isvc).filter((v) => v.name !== MAIN);
     if (canaries.length) {
       status.canaryStatuses = canaries.map((v) => {

@@ -228,6 +228,9 @@ describe('external-process runtime: a local V2 server started, proxied, restarte
     await sleep(300);
     killedAt = performance.now();
     process.kill(oldPid, 'SIGKILL');
+    // SIGKILL lands asynchronously: a request sent in between can still reach the dying process.
+    while (pidAlive(oldPid)) await sleep(2);
+    const goneAt = performance.now();
     // Bounded: the process is back and serving within 10 s.
     const after = await until('a restarted process', async () => {
       const item = (await logsApi('doubler')).body.items[0];
@@ -237,7 +240,7 @@ describe('external-process runtime: a local V2 server started, proxied, restarte
     stop = true;
     await Promise.all(workers);
 
-    const inFlight = (o: Outcome) => o.start < killedAt && o.end >= killedAt;
+    const inFlight = (o: Outcome) => o.start < goneAt && o.end >= killedAt;
     const failedOutside = outcomes.filter((o) => o.status !== 200 && !inFlight(o));
     assert.deepEqual(failedOutside, [], `only requests in flight at the kill may fail (${outcomes.length} requests)`);
     for (const o of outcomes.filter((x) => x.status !== 200)) assert.equal(o.status, 503);
@@ -247,6 +250,13 @@ describe('external-process runtime: a local V2 server started, proxied, restarte
     assert.equal(after.lastExit.code, null);
     assert.equal(after.lastExit.signal, 'SIGKILL');
     assert.ok(!pidAlive(oldPid));
+    // The crash shows in the InferenceService's status and events.
+    const status = (await isvc('doubler')).status;
+    assert.equal(status.processes.length, 1, JSON.stringify(status.processes));
+    assert.equal(status.processes[0].restarts, 1);
+    assert.equal(status.processes[0].lastExit.signal, 'SIGKILL');
+    const events = (await (await fetch(`${srv.http}/apis/inferd.dev/v1/namespaces/default/inferenceservices/doubler/events`)).json()) as { items: Array<{ reason: string; message: string }> };
+    assert.ok(events.items.some((e) => e.reason === 'ProcessCrashed'), JSON.stringify(events.items));
   });
 
   it('`inferd logs isvc NAME` shows the process output of both runs', async () => {
