@@ -6,6 +6,7 @@ import { seededFloats } from '../scripts/onnx-builder.js';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
 import { bareServer } from './bare.js';
 import { load } from './load.js';
+import { mb, rssOf } from './process-memory.js';
 import { fmt, percentiles, type Figures } from './stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -136,12 +137,3 @@ async function autoscaleStep(base: string, body: string): Promise<string[]> {
   ];
 }
 
-async function rssOf(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(0)} MB`;
-}

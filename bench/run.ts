@@ -2,7 +2,9 @@
  * `npm run bench [section]`: every performance figure, each next to a baseline
  * measured in the same run. BENCH_SECONDS sets the length of each load run.
  */
+import { benchDashboard } from './dashboard.js';
 import { benchEngine } from './engine-bench.js';
+import { benchFootprint } from './footprint-bench.js';
 import { benchLlm } from './llm-bench.js';
 import { benchMetrics } from './metrics-bench.js';
 import { benchTensorflow } from './tf-bench.js';
@@ -22,6 +24,8 @@ const sections: Array<[string, () => Promise<string[]>]> = [
   ['metrics', benchMetrics],
   ['tensorflow', benchTensorflow],
   ['llm', benchLlm],
+  ['dashboard', benchDashboard],
+  ['footprint', benchFootprint],
 ];
 const only = process.argv.slice(2);
 

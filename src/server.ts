@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { InferdError } from './api/errors.js';
 import type * as grpc from '@grpc/grpc-js';
 import { threadCounts, type Config } from './config/config.js';
 import { ControlPlane } from './control/control-plane.js';
@@ -10,10 +11,14 @@ import { startMetricsServer } from './observability/http-observability.js';
 import { Observability } from './observability/observability.js';
 import { bindGrpc, createGrpcServer } from './protocols/grpc/grpc-server.js';
 import { createHttpServer } from './protocols/http/http-server.js';
+import { closeGracefully } from './protocols/http/graceful-close.js';
 import { MemoryManager } from './serving/memory-manager.js';
 import { ModelRouter } from './serving/model-router.js';
 import { Security } from './security/security.js';
 import { grpcCredentials, startRedirect } from './security/tls.js';
+import { SharedRedis } from './shared-state/redis.js';
+import { redisUrlOf } from './shared-state/redis-config.js';
+import { SharedPredictionStore } from './shared-state/shared-prediction-cache.js';
 
 export interface ServerOptions {
   /** `serve -f` paths: applied at start and watched. */
@@ -34,6 +39,8 @@ export interface RunningServer {
   router: ModelRouter;
   log: Logger;
   close(): Promise<void>;
+  /** Ends the work still in flight with errors (shutdown's grace period is over); `close()` then completes. */
+  cut(): void;
 }
 
 /**
@@ -53,7 +60,11 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     minResidencyMs: config.serving.minResidencySeconds * 1000,
   });
   const observability = await Observability.create(config.observability, { router, memory, log });
-  const reconciler = new Reconciler({ router, memory, store, config, threads: threadCounts(config), log, baseUrl: () => baseUrl, observability });
+  const redisUrl = redisUrlOf(config);
+  const redis = redisUrl ? new SharedRedis(redisUrl, config.redis, log, observability.metrics.registry) : undefined;
+  await redis?.connect();
+  const sharedCache = redis ? new SharedPredictionStore(redis, config.redis.cacheMaxValueBytes) : undefined;
+  const reconciler = new Reconciler({ router, memory, store, config, threads: threadCounts(config), log, baseUrl: () => baseUrl, observability, ...(sharedCache ? { sharedCache } : {}) });
   const control = new ControlPlane(store, reconciler, log);
   const sync = new ManifestSync(opts.manifests, control, log);
   let http: FastifyInstance | undefined;
@@ -63,7 +74,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   let metricsServer: import('node:http').Server | undefined;
   try {
     await sync.sync();
-    security = new Security(config, log, { annotations: (ns, name) => control.getIsvc(ns, name).metadata.annotations });
+    security = new Security(config, log, { annotations: (ns, name) => control.getIsvc(ns, name).metadata.annotations, ...(redis ? { redis } : {}) });
     await security.bootstrap();
     http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd(), admin: opts.admin !== false, security, observability });
     grpcServer = createGrpcServer({ router, log, limits, security, observability });
@@ -71,6 +82,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   } catch (err) {
     await http?.close();
     await security?.close();
+    await redis?.close();
     store.close();
     throw err;
   }
@@ -83,6 +95,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   } catch (err) {
     await http.close();
     await security?.close();
+    await redis?.close();
     store.close();
     throw err;
   }
@@ -101,17 +114,26 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     control,
     router,
     log,
+    cut() {
+      router.cutAll(new InferdError('not_ready', 'inferd is shutting down; retry on another replica', { retryAfter: 1 }));
+      // The errors are answered on the next ticks; connections still open after that (a client not reading) are dropped.
+      setTimeout(() => {
+        httpSrv.server.closeAllConnections();
+        grpcSrv.forceShutdown();
+      }, 250).unref();
+    },
     async close() {
       // Kubernetes' order: not ready first, then stop accepting, then let in-flight work finish.
       router.draining = true;
       await sync.close();
-      await httpSrv.close();
+      await closeGracefully(httpSrv);
       await new Promise<void>((resolve) => grpcSrv.tryShutdown(() => resolve()));
       await reconciler.close();
       memory.close();
       redirect?.close();
       metricsServer?.close();
       await security?.close();
+      await redis?.close();
       await observability.close();
       store.close();
       log.flush();

@@ -9,12 +9,13 @@ interface LogsOptions extends ClientOptions {
   timestamps?: boolean;
 }
 
-type Item = ProcessView & { lines: Array<{ time: string; stream: string; text: string }> };
+/** A process's status and output, or (state `InProcess`) inferd's own lines about an in-process model. */
+type Item = Omit<ProcessView, 'state'> & { state: ProcessView['state'] | 'InProcess'; lines: Array<{ time: string; stream: string; text: string }> };
 
 export function registerLogs(program: Command): void {
   program
     .command('logs <type> <name>')
-    .description("show the output of an InferenceService's external model-server process (runtimes with a container command)")
+    .description("show an InferenceService's logs: its external model-server process's output, or inferd's own lines about an in-process model")
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--tail <lines>', 'only the last N lines')
     .option('--timestamps', 'prefix each line with its time and stream')
@@ -26,10 +27,15 @@ export function registerLogs(program: Command): void {
       const { items } = (await apiRequest(opts, 'GET', path)) as { items: Item[] };
       for (const item of items) {
         // Status goes to stderr so stdout is the process's output alone.
-        const exit = item.lastExit ? `, last exit ${item.lastExit.signal ?? `code ${item.lastExit.code}`} at ${item.lastExit.time}` : '';
-        console.error(`# revision ${item.revision ?? '?'}: ${item.state}${item.pid !== undefined ? ` pid ${item.pid}` : ''}, restarts ${item.restarts}${exit}${item.logFile ? `; log file ${item.logFile}` : ''}`);
+        if (item.state === 'InProcess') console.error(`# ${name} is served in-process: inferd's own log lines about it`);
+        else console.error(statusLine(item));
         const prefix = items.length > 1 ? `[revision ${item.revision ?? '?'}] ` : '';
         for (const l of item.lines) console.log(`${prefix}${opts.timestamps ? `${l.time} ${l.stream} ` : ''}${l.text}`);
       }
     });
+}
+
+function statusLine(item: Item): string {
+  const exit = item.lastExit ? `, last exit ${item.lastExit.signal ?? `code ${item.lastExit.code}`} at ${item.lastExit.time}` : '';
+  return `# revision ${item.revision ?? '?'}: ${item.state}${item.pid !== undefined ? ` pid ${item.pid}` : ''}, restarts ${item.restarts}${exit}${item.logFile ? `; log file ${item.logFile}` : ''}`;
 }

@@ -6,6 +6,7 @@ import { addClientAuthOptions } from './api-client.js';
 import { registerApply } from './apply.js';
 import { registerAudit } from './audit.js';
 import { registerDescribe } from './describe.js';
+import { registerExport } from './export.js';
 import { registerGet } from './get.js';
 import { registerKeys } from './keys.js';
 import { registerLogs } from './logs.js';
@@ -27,6 +28,7 @@ registerKeys(program);
 registerAudit(program);
 registerLogs(program);
 registerTop(program);
+registerExport(program);
 addClientAuthOptions(program);
 
 program.parseAsync(normalizeKserveFlags(process.argv)).catch((err: unknown) => {

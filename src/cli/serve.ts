@@ -65,12 +65,26 @@ export function registerServe(program: Command): void {
         if (opts.host === undefined) config.host = '0.0.0.0';
       }
       const server = await startServer(config, { manifests, watch: opts.watch && admin, admin });
+      // Kubernetes' termination: not ready and no new connections at once, in-flight work finishes
+      // within shutdownGraceSeconds; at the deadline or on a second signal the rest ends with errors.
+      // Either way the store and audit log are closed cleanly before exit 0.
       let stopping = false;
+      const cut = (why: string) => {
+        server.log.warn({ reason: why }, 'shutdown: ending the work still in flight');
+        server.cut();
+      };
       const stop = (signal: string) => {
-        if (stopping) process.exit(1);
+        if (stopping) return cut(`second ${signal}`);
         stopping = true;
-        server.log.info({ signal }, 'shutting down');
-        server.close().then(() => process.exit(0), () => process.exit(1));
+        server.log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down');
+        const deadline = setTimeout(() => cut('grace period over'), config.shutdownGraceSeconds * 1000);
+        server.close().then(() => {
+          clearTimeout(deadline);
+          process.exit(0);
+        }, (err: Error) => {
+          server.log.error({ err: err.message }, 'shutdown failed');
+          process.exit(1);
+        });
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));

@@ -7,6 +7,7 @@ import { InferdError } from '../api/errors.js';
 import { fieldPath } from '../api/resources/manifest.js';
 import { resolveSecurityPaths, securitySchema } from '../security/security-config.js';
 import { observabilitySchema } from '../observability/observability-config.js';
+import { redisSchema } from '../shared-state/redis-config.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -17,6 +18,12 @@ export const configSchema = z.strictObject({
   grpcPort: port.default(8081),
   dataDir: z.string().default('.inferd'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * After SIGTERM/SIGINT: readiness turns false at once, new connections are refused and work
+   * in flight may finish for this long; what still runs then ends with 503 / UNAVAILABLE / a
+   * stream error event. Keep it below Kubernetes' terminationGracePeriodSeconds (default 30).
+   */
+  shutdownGraceSeconds: z.number().positive().default(25),
   storage: z
     .strictObject({
       pvcs: z.record(z.string(), z.string()).default({}),
@@ -73,6 +80,8 @@ export const configSchema = z.strictObject({
   security: securitySchema,
   /** Metrics, request logs, payload logging and tracing (docs/observability.md). */
   observability: observabilitySchema,
+  /** Shared state between inferd processes: rate-limit buckets and the prediction cache (docs/configuration.md). */
+  redis: redisSchema,
 });
 export type Config = z.infer<typeof configSchema>;
 

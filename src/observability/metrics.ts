@@ -236,6 +236,7 @@ export class Metrics {
     counter('inferd_batched_requests_total', 'Requests answered by merged runtime calls.', (e) => e.stats().batchedRequests);
     counter('inferd_cache_hits_total', 'Prediction-cache hits (models with inferd.dev/prediction-cache).', (e) => e.stats().cacheHits);
     counter('inferd_cache_misses_total', 'Prediction-cache misses.', (e) => e.stats().cacheMisses);
+    counter('inferd_cache_shared_hits_total', 'Prediction-cache hits answered from the shared (Redis) level, i.e. computed by another inferd process; included in inferd_cache_hits_total.', (e) => e.stats().cacheSharedHits);
 
     if (opts.memory) {
       const memory = opts.memory;

@@ -17,6 +17,11 @@ export interface LoadContext {
   log: Logger;
 }
 
+export interface ModelSignature {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
 export interface LoadedModel {
   readonly platform: string;
   readonly inputs: TensorSpec[];
@@ -28,6 +33,14 @@ export interface LoadedModel {
   infer(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
   /** A model served by an external process: protocol routes forward requests to it unchanged. */
   readonly proxy?: { baseUrl: string };
+  /**
+   * Models with several named signatures (TensorFlow SignatureDefs): each one's specs,
+   * and a call that runs one of them (V2 `parameters.signature_name`).
+   */
+  readonly signatures?: Readonly<Record<string, ModelSignature>>;
+  inferSignature?(signature: string, inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
+  /** The version the storage named (a TF Serving version directory), where there is one. */
+  readonly modelVersion?: string;
   /** Models with their own V1 semantics (custom runtimes) take the raw V1 body. */
   predictV1?(body: unknown): Promise<unknown>;
   /** Replica count and scaling, for models served by several replicas (worker threads). */

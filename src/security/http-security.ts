@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Server as TlsServer } from 'node:tls';
-import { InferdError, invalidInput } from '../api/errors.js';
+import { InferdError } from '../api/errors.js';
 import type { LoadedResource } from '../api/resources/manifest.js';
 import type { ModelRouter } from '../serving/model-router.js';
 import { checkJsonLimits } from './json-limits.js';
-import { parseExpiry } from './key-store.js';
 import { allowedOf, namespaceAllowed, principalOf, setPrincipal, type Principal } from './principal.js';
 import type { TakeResult } from './rate-limit.js';
-import { isRole, routePermission, type Permission } from './roles.js';
+import { routePermission, type Permission } from './roles.js';
 import { rateLimited, type Presented, type Security } from './security.js';
 import { httpsOptions, watchTlsFiles } from './tls.js';
 
@@ -75,7 +74,7 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
   app.addHook('onRequest', async (req, reply) => {
     if (req.routeOptions.url === undefined) return; // no route: the 404 handler answers
     const permission = permissionOf(req);
-    if (permission === 'public' && security.cfg.publicHealth) return;
+    if (permission === 'static' || (permission === 'public' && security.cfg.publicHealth)) return;
     const p = presented(req);
     let principal: Principal;
     try {
@@ -156,7 +155,7 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
     return payload;
   });
 
-  if (deps.admin) registerKeyRoutes(app, security);
+  // The key and whoami routes live in src/protocols/http/dashboard-keys.ts, registered by the HTTP server.
 }
 
 const APPLIED = Symbol('inferd.applied');
@@ -169,47 +168,6 @@ function actionName(method: string, url: string): string {
   if (last === 'apply') return 'apply';
   if (last === 'promote' || last === 'rollback') return `${parts.at(-3) ?? 'inferenceservices'}.${last}`;
   return `${parts.join('.') || 'root'}.${verb}`;
-}
-
-function registerKeyRoutes(app: FastifyInstance, security: Security): void {
-  app.get(`${INFERD}/whoami`, async (req) => {
-    const p = principalOf(req);
-    return p ? { principal: p.id, kind: p.kind, roles: p.roles, namespaces: p.namespaces } : { principal: 'anonymous' };
-  });
-  app.get(`${INFERD}/keys`, async () => ({ apiVersion: 'v1', kind: 'List', items: security.keys.list() }));
-  app.post(`${INFERD}/keys`, async (req: FastifyRequest<{ Body: Buffer }>, reply) => {
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(req.body?.toString('utf8') || '{}') as Record<string, unknown>;
-    } catch {
-      throw invalidInput('expected a JSON body: {"role": ..., "namespaces": [...], "expires": "30d"}', 'body');
-    }
-    if (typeof body !== 'object' || body === null) throw invalidInput('expected a JSON object', 'body');
-    const role = body.role;
-    if (!isRole(role)) throw invalidInput('role must be one of viewer, predictor, deployer, admin', 'role');
-    const raw = body.namespaces ?? body.namespace ?? 'default';
-    const namespaces = raw === '*' ? '*' : Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
-    const principal = principalOf(req);
-    const { key, info } = await security.keys.create({
-      role,
-      namespaces: namespaces === '*' || (Array.isArray(namespaces) && namespaces.includes('*')) ? '*' : namespaces,
-      ...(typeof body.expires === 'string' && body.expires !== '' ? { expiresAt: parseExpiry(body.expires) } : {}),
-      ...(typeof body.description === 'string' ? { description: body.description.slice(0, 200) } : {}),
-    });
-    security.record({ principal: principal?.id ?? 'anonymous', action: 'keys.create', resource: info.prefix, outcome: 'success', requestId: req.id, details: { role: info.role, namespaces: info.namespaces === '*' ? '*' : info.namespaces.join(','), ...(info.expiresAt ? { expires: info.expiresAt } : {}) } });
-    return reply.code(201).send({ key, ...info });
-  });
-  app.delete(`${INFERD}/keys/:id`, async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    const principal = principalOf(req);
-    try {
-      const info = security.keys.revoke(req.params.id);
-      security.record({ principal: principal?.id ?? 'anonymous', action: 'keys.revoke', resource: info.prefix, outcome: 'success', requestId: req.id });
-      return info;
-    } catch (err) {
-      security.record({ principal: principal?.id ?? 'anonymous', action: 'keys.revoke', resource: req.params.id.slice(0, 40), outcome: 'failure', requestId: req.id });
-      throw err;
-    }
-  });
 }
 
 /** For the admin routes: hides items in namespaces the caller cannot see. */

@@ -1,5 +1,4 @@
-import { Redis } from 'ioredis';
-import type { Logger } from '../observability/logger.js';
+import type { SharedRedis } from '../shared-state/redis.js';
 import type { BucketConfig } from './security-config.js';
 
 export interface TakeResult {
@@ -96,37 +95,31 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {allowed, tostring(tokens), wait}
 `;
 
-/** Buckets shared through Redis; falls back to this process's buckets while Redis is unreachable. */
+type TakeCommand = (key: string, rps: number, burst: number, cost: number) => Promise<[number, string, number]>;
+
+/**
+ * Buckets shared through the process's Redis connection: one round-trip (EVALSHA) per
+ * bucket taken. While Redis fails or its circuit breaker is open, this process's own
+ * buckets answer, so a limit is per process then rather than shared.
+ */
 export class RedisBuckets implements BucketStore {
-  private readonly redis: Redis;
   private readonly fallback = new MemoryBuckets();
-  private warned = 0;
+  private readonly prefix: string;
 
-  constructor(url: string, private readonly log: Logger, private readonly prefix = 'inferd:rl:') {
-    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, connectTimeout: 2000 });
-    this.redis.on('error', (err: Error) => this.warn(err));
-    this.redis.defineCommand('inferdTake', { numberOfKeys: 1, lua: TAKE_LUA });
-  }
-
-  private warn(err: Error): void {
-    if (Date.now() - this.warned < 30_000) return;
-    this.warned = Date.now();
-    this.log.warn({ err: err.message }, 'rate limits: Redis unavailable, using this process\'s buckets');
+  constructor(private readonly redis: SharedRedis) {
+    this.prefix = `${redis.prefix}rl:`;
+    redis.client.defineCommand('inferdTake', { numberOfKeys: 1, lua: TAKE_LUA });
   }
 
   async take(key: string, b: BucketConfig, cost = 1): Promise<TakeResult> {
-    try {
-      const cmd = (this.redis as unknown as { inferdTake(k: string, ...a: Array<string | number>): Promise<[number, string, number]> }).inferdTake;
-      const [allowed, tokens, wait] = await cmd.call(this.redis, this.prefix + key, b.rps, b.burst, cost);
-      return result(allowed === 1, Number(tokens), Number(wait), b);
-    } catch (err) {
-      this.warn(err as Error);
-      return this.fallback.take(key, b, cost);
-    }
+    const r = await this.redis.run('rate_limit', 'take', (c) => (c as unknown as { inferdTake: TakeCommand }).inferdTake(this.prefix + key, b.rps, b.burst, cost));
+    if (!r) return this.fallback.take(key, b, cost);
+    const [allowed, tokens, wait] = r.value;
+    return result(allowed === 1, Number(tokens), Number(wait), b);
   }
 
-  async close(): Promise<void> {
-    await this.fallback.close();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+  /** The Redis connection is the server's; only the local buckets are this store's. */
+  close(): Promise<void> {
+    return this.fallback.close();
   }
 }

@@ -7,20 +7,21 @@ export const ROLES = ['viewer', 'predictor', 'deployer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
+ * - `static`: never needs credentials: the dashboard's static files, which hold no data.
  * - `public`: no credentials (health probes, /metrics) when `security.publicHealth` is on, else `read`.
  * - `read`: model metadata and readiness, resource status (viewer and up).
  * - `infer`: inference calls (predictor and up).
  * - `deploy`: apply/delete/rollout in the principal's namespaces (deployer and up).
  * - `admin`: keys, cluster-scoped resources, server-wide views.
  */
-export const PERMISSIONS = ['public', 'read', 'infer', 'deploy', 'admin'] as const;
+export const PERMISSIONS = ['static', 'public', 'read', 'infer', 'deploy', 'admin'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
-  viewer: new Set(['public', 'read']),
-  predictor: new Set(['public', 'read', 'infer']),
-  deployer: new Set(['public', 'read', 'infer', 'deploy']),
-  admin: new Set(['public', 'read', 'infer', 'deploy', 'admin']),
+  viewer: new Set(['static', 'public', 'read']),
+  predictor: new Set(['static', 'public', 'read', 'infer']),
+  deployer: new Set(['static', 'public', 'read', 'infer', 'deploy']),
+  admin: new Set(['static', 'public', 'read', 'infer', 'deploy', 'admin']),
 };
 
 export function isRole(v: unknown): v is Role {
@@ -54,7 +55,11 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /v2/models/:name/infer': 'infer',
   'POST /v2/models/:name/versions/:version/infer': 'infer',
   'GET /v1/models/:name': 'read',
+  'GET /v1/models/:name/versions/:version': 'read',
+  'GET /v1/models/:name/metadata': 'read',
+  'GET /v1/models/:name/versions/:version/metadata': 'read',
   'POST /v1/models/:name(^[^:/]+)::predict': 'infer',
+  'POST /v1/models/:name/versions/:version(^[^:/]+)::predict': 'infer',
   // OpenAI-compatible API (src/protocols/openai), Authorization: Bearer.
   'GET /v1/models': 'read',
   'GET /openai/v1/models': 'read',
@@ -84,11 +89,21 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   [`DELETE ${SR}/namespaces/:namespace/servingruntimes/:name`]: 'deploy',
   [`DELETE ${SR}/clusterservingruntimes/:name`]: 'admin',
   [`GET ${INFERD}/memory`]: 'admin',
-  // Keys (src/security/key-routes.ts).
+  // Keys and whoami (src/protocols/http/dashboard-keys.ts).
   [`GET ${INFERD}/keys`]: 'admin',
   [`POST ${INFERD}/keys`]: 'admin',
   [`DELETE ${INFERD}/keys/:id`]: 'admin',
   [`GET ${INFERD}/whoami`]: 'read',
+  // Web dashboard (src/protocols/http/ui-routes.ts, dashboard-*.ts). The static files hold no
+  // data (the page signs in and sends its credential on every API call), so they are open
+  // whatever `security.publicHealth` says.
+  'GET /ui': 'static',
+  'GET /ui/': 'static',
+  'GET /ui/*': 'static',
+  [`GET ${INFERD}/server`]: 'admin',
+  [`GET ${INFERD}/watch`]: 'read',
+  [`GET ${INFERD}/audit`]: 'admin',
+  [`GET ${INFERD}/audit/verify`]: 'admin',
 };
 
 /** gRPC methods of inference.GRPCInferenceService → permission. */

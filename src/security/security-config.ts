@@ -58,7 +58,7 @@ export const securitySchema = z
         perKey: bucket.optional(),
         /** Per InferenceService; the `inferd.dev/rate-limit-rps` and `-burst` annotations override it. */
         perModel: bucket.optional(),
-        /** Shares buckets between inferd replicas; in memory when unset. */
+        /** Older spelling of the top-level `redis.url` (which wins when both are set). */
         redisUrl: z.string().optional(),
       })
       .prefault({}),

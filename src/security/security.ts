@@ -10,6 +10,7 @@ import { ANONYMOUS_ADMIN, namespaceAllowed, type Principal } from './principal.j
 import { MemoryBuckets, RedisBuckets, type BucketStore, type TakeResult } from './rate-limit.js';
 import { roleAllows, type Permission } from './roles.js';
 import type { BucketConfig, SecurityConfig } from './security-config.js';
+import type { SharedRedis } from '../shared-state/redis.js';
 
 export const ADMIN_KEY_FILE = 'admin.key';
 
@@ -20,6 +21,8 @@ export const BURST_ANNOTATION = 'inferd.dev/rate-limit-burst';
 export interface SecurityDeps {
   /** Annotations of an InferenceService, for per-model limits; undefined when it does not exist. */
   annotations?: (namespace: string, name: string) => Record<string, string> | undefined;
+  /** The server's Redis connection (config `redis`): rate-limit buckets are shared through it. */
+  redis?: SharedRedis;
 }
 
 /** Credentials as presented: the bearer token (or X-API-Key value) and where the call came from. */
@@ -49,7 +52,7 @@ export class Security {
     const useOidc = this.cfg.auth === 'oidc' || this.cfg.auth === 'keys+oidc';
     if (useOidc && !this.cfg.oidc) throw new InferdError('invalid_input', `security.auth ${this.cfg.auth} needs security.oidc (issuer, audience)`);
     this.oidc = useOidc ? new OidcVerifier(this.cfg.oidc!) : undefined;
-    this.buckets = this.cfg.rateLimits.redisUrl ? new RedisBuckets(this.cfg.rateLimits.redisUrl, log) : new MemoryBuckets();
+    this.buckets = deps.redis ? new RedisBuckets(deps.redis) : new MemoryBuckets();
     this.audit = this.cfg.audit.enabled ? new AuditLog(this.cfg.audit.path ?? join(config.dataDir, 'audit.log'), this.cfg.audit) : undefined;
   }
 

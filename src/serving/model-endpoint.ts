@@ -1,4 +1,4 @@
-import { InferdError } from '../api/errors.js';
+import { InferdError, invalidInput } from '../api/errors.js';
 import type { InferRequest, InferResponse, ModelMetadata } from '../api/inference.js';
 import type { LoadedModel } from '../runtimes/types.js';
 import { Autoscaler, type AutoscaleOptions, type ScaleDecision } from './autoscaler.js';
@@ -48,8 +48,10 @@ export class ModelEndpoint {
   private autoscaler?: Autoscaler;
   private readonly cache?: PredictionCache;
   private inflight = 0;
+  /** Rejecters of the requests in flight, for `abortInflight`. */
+  private readonly abortables = new Set<(err: Error) => void>();
   private drained?: () => void;
-  private signatureOf?: Pick<LoadedModel, 'inputs' | 'outputs' | 'platform'>;
+  private signatureOf?: Pick<LoadedModel, 'inputs' | 'outputs' | 'platform' | 'signatures' | 'modelVersion'>;
   private bytes = 0;
   private reloading?: Promise<LoadedModel>;
   lastUsed = Date.now();
@@ -113,6 +115,11 @@ export class ModelEndpoint {
     return this.signatureOf;
   }
 
+  /** Named signatures and the storage's model version (TensorFlow), as of the last load. */
+  get described(): Pick<LoadedModel, 'signatures' | 'modelVersion' | 'platform'> | undefined {
+    return this.signatureOf;
+  }
+
   /** Where to forward requests when an external process serves this model. */
   get proxy(): { baseUrl: string } | undefined {
     return this.ready ? this.model?.proxy : this.loaded.proxy;
@@ -129,7 +136,13 @@ export class ModelEndpoint {
 
   setLoaded(model: LoadedModel): void {
     this.model = model;
-    this.signatureOf = { inputs: model.inputs, outputs: model.outputs, platform: model.platform };
+    this.signatureOf = {
+      inputs: model.inputs,
+      outputs: model.outputs,
+      platform: model.platform,
+      ...(model.signatures ? { signatures: model.signatures } : {}),
+      ...(model.modelVersion !== undefined ? { modelVersion: model.modelVersion } : {}),
+    };
     this.bytes = model.memoryBytes();
     this.scheduler = new InferScheduler(model, this.options.scheduler);
     this.startAutoscaler(model, this.scheduler);
@@ -193,25 +206,44 @@ export class ModelEndpoint {
     return { name: this.name, versions: [this.version], platform: m?.platform ?? '', inputs: m ? m.inputs : [], outputs: m ? m.outputs : [] };
   }
 
+  /** Ends the requests in flight now with `err` (shutdown's grace period is over); their runtime calls finish unobserved. */
+  abortInflight(err: Error): void {
+    for (const reject of this.abortables) reject(err);
+    this.abortables.clear();
+  }
+
   private async track<T>(fn: (model: LoadedModel) => Promise<T>): Promise<T> {
     if (!this.ready) throw this.notReady();
     this.inflight++;
     this.lastUsed = Date.now();
+    let reject: ((err: Error) => void) | undefined;
     try {
-      return await fn(await this.ensureLoaded());
+      const work = this.ensureLoaded().then(fn);
+      const aborted = new Promise<never>((_, rej) => {
+        reject = rej;
+        this.abortables.add(rej);
+      });
+      return await Promise.race([work, aborted]);
     } finally {
+      this.abortables.delete(reject!);
       if (--this.inflight === 0) this.drained?.();
     }
   }
 
   infer(req: InferRequest): Promise<InferResponse> {
     return this.track(async (model) => {
+      const named = namedSignature(req, model, this.name);
+      if (named) {
+        // Another signature than the default one: run directly, unbatched and uncached.
+        const outputs = await model.inferSignature!(named, req.inputs, validateRequest(req, model.signatures![named]!));
+        return { modelName: this.name, modelVersion: this.version, outputs, ...(req.id !== undefined ? { id: req.id } : {}) };
+      }
       const outputNames = validateRequest(req, model);
       const key = this.cache && PredictionCache.key(req.inputs, outputNames);
-      const cached = key === undefined ? undefined : this.cache!.get(key);
+      const cached = key === undefined ? undefined : await this.cache!.lookup(key);
       const deadline = Math.min(req.deadline ?? Infinity, Date.now() + this.options.timeoutMs);
       const outputs = cached ?? (await this.scheduler!.submit(req.inputs, outputNames, deadline));
-      if (key !== undefined && !cached) this.cache!.set(key, outputs);
+      if (key !== undefined && !cached) this.cache!.store(key, outputs);
       const res: InferResponse = { modelName: this.name, modelVersion: this.version, outputs };
       if (req.id !== undefined) res.id = req.id;
       return res;
@@ -240,4 +272,20 @@ export class ModelEndpoint {
     delete this.model;
     await model?.unload();
   }
+}
+
+/**
+ * The signature a V2 request names in `parameters.signature_name` (TensorFlow), when it
+ * is not the model's default one; undefined for the default path.
+ */
+function namedSignature(req: InferRequest, model: LoadedModel, modelName: string): string | undefined {
+  const name = req.parameters?.signature_name;
+  if (name === undefined) return undefined;
+  const field = 'parameters.signature_name';
+  if (typeof name !== 'string') throw invalidInput(`${field} must be a string`, field);
+  if (!model.signatures || !model.inferSignature) throw invalidInput(`${field}: model ${modelName} has no named signatures`, field);
+  const sig = model.signatures[name];
+  if (!sig) throw invalidInput(`${field}: unknown signature "${name}"; the model serves ${Object.keys(model.signatures).map((n) => `"${n}"`).join(', ')}`, field);
+  const isDefault = JSON.stringify(sig.inputs) === JSON.stringify(model.inputs) && JSON.stringify(sig.outputs) === JSON.stringify(model.outputs);
+  return isDefault ? undefined : name;
 }

@@ -21,6 +21,20 @@ export class ModelRouter {
   private readonly routes = new Map<string, Route>();
   /** Set at shutdown: readiness turns false at once so load balancers stop sending. */
   draining = false;
+  private readonly cut = new AbortController();
+
+  /** Aborted when shutdown's grace period is over (or a second signal came): work still running must end with an error. */
+  get cutSignal(): AbortSignal {
+    return this.cut.signal;
+  }
+
+  /** Ends every request still running with `err`: 503, gRPC UNAVAILABLE, or an error event on a stream. */
+  cutAll(err: Error): void {
+    this.cut.abort(err);
+    for (const r of this.routes.values()) {
+      for (const ep of new Set([...r.targets.map((t) => t.endpoint), ...r.endpoints, ...(r.latest ? [r.latest] : [])])) ep.abortInflight(err);
+    }
+  }
 
   setRoute(namespace: string, name: string, targets: TrafficTarget[], endpoints: ModelEndpoint[], latest?: ModelEndpoint): void {
     const route: Route = { namespace, name, targets, endpoints };

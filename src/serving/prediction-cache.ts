@@ -5,6 +5,14 @@ import type { Tensor } from '../api/inference.js';
 export interface CacheOptions {
   maxBytes: number;
   ttlMs: number;
+  /** Shared second level (Redis), consulted on a local miss and filled after each computation. */
+  shared?: SharedCache;
+}
+
+/** A cache shared between processes: misses and failures are both `undefined`, never an error. */
+export interface SharedCache {
+  get(key: string): Promise<Tensor[] | undefined>;
+  set(key: string, outputs: Tensor[], ttlMs: number): void;
 }
 
 interface Entry {
@@ -16,13 +24,16 @@ interface Entry {
 /**
  * Per-revision prediction cache: the key is a canonical hash of the inputs (name,
  * datatype, shape, bytes) and requested outputs, so it dies with its revision.
- * Bounded by bytes with LRU eviction (Map order is recency) and a TTL.
+ * Bounded by bytes with LRU eviction (Map order is recency) and a TTL. With a shared
+ * level configured, a local miss asks it before the model is called.
  */
 export class PredictionCache {
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
+  /** Requests answered from the cache (either level); `sharedHits` of them from the shared level. */
   hits = 0;
   misses = 0;
+  sharedHits = 0;
 
   constructor(private readonly opts: CacheOptions) {}
 
@@ -36,20 +47,39 @@ export class PredictionCache {
     return h.digest('base64');
   }
 
-  get(key: string): Tensor[] | undefined {
+  /** The local level, then the shared one (whose answer is kept locally); counts hits and misses. */
+  async lookup(key: string): Promise<Tensor[] | undefined> {
+    let outputs = this.get(key);
+    if (!outputs && this.opts.shared) {
+      outputs = await this.opts.shared.get(key);
+      if (outputs) {
+        this.sharedHits++;
+        this.set(key, outputs);
+      }
+    }
+    if (outputs) this.hits++;
+    else this.misses++;
+    return outputs;
+  }
+
+  /** A freshly computed prediction, for both levels. */
+  store(key: string, outputs: Tensor[]): void {
+    this.set(key, outputs);
+    this.opts.shared?.set(key, outputs, this.opts.ttlMs);
+  }
+
+  private get(key: string): Tensor[] | undefined {
     const e = this.entries.get(key);
     if (!e || e.expires < Date.now()) {
       if (e) this.remove(key, e);
-      this.misses++;
       return undefined;
     }
     this.entries.delete(key);
     this.entries.set(key, e);
-    this.hits++;
     return e.outputs;
   }
 
-  set(key: string, outputs: Tensor[]): void {
+  private set(key: string, outputs: Tensor[]): void {
     const bytes = outputs.reduce((n, t) => n + encodeRaw(t.datatype, t.data).byteLength + 64, 0);
     if (bytes > this.opts.maxBytes) return;
     const old = this.entries.get(key);
@@ -67,7 +97,7 @@ export class PredictionCache {
     this.bytes -= e.bytes;
   }
 
-  stats(): { cacheHits: number; cacheMisses: number; cacheBytes: number; cacheEntries: number } {
-    return { cacheHits: this.hits, cacheMisses: this.misses, cacheBytes: this.bytes, cacheEntries: this.entries.size };
+  stats(): { cacheHits: number; cacheMisses: number; cacheSharedHits: number; cacheBytes: number; cacheEntries: number } {
+    return { cacheHits: this.hits, cacheMisses: this.misses, cacheSharedHits: this.sharedHits, cacheBytes: this.bytes, cacheEntries: this.entries.size };
   }
 }

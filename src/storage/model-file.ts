@@ -1,6 +1,7 @@
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, extname } from 'node:path';
 import { InferdError } from '../api/errors.js';
+import { filesIn } from './dir-files.js';
 
 export interface ModelFileRule {
   /** File names tried first, in order, as KServe's servers do (`model.onnx`). */
@@ -18,8 +19,7 @@ export async function findModelFile(path: string, rule: ModelFileRule): Promise<
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new InferdError('not_found', `model path ${path} does not exist`);
   if (info.isFile()) return path;
-  const entries = await readdir(path, { withFileTypes: true });
-  const files = entries.filter((e) => e.isFile()).map((e) => e.name);
+  const files = await filesIn(path);
   for (const name of rule.names) if (files.includes(name)) return join(path, name);
   const matches = files.filter((f) => rule.extensions.includes(extname(f).toLowerCase()));
   if (matches.length === 1) return join(path, matches[0]!);

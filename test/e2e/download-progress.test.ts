@@ -108,5 +108,10 @@ spec:
     );
     assert.equal(err.code, 1);
     assert.match(err.stdout, /default\/broken: failed to load: \w+: .*404/, err.stdout);
+    // An in-process model has no process output: `inferd logs` shows inferd's own lines about it.
+    const logs = await run(process.execPath, [CLI, 'logs', 'isvc', 'broken', '--server', srv.http]);
+    assert.match(logs.stderr, /broken is served in-process/);
+    assert.match(logs.stdout, /\[revision 1\] loading model/, logs.stdout);
+    assert.match(logs.stdout, /\[revision 1\] model failed to load: .*404/, logs.stdout);
   });
 });

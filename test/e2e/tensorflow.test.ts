@@ -89,6 +89,41 @@ describe('TensorFlow models through a real inferd serve', () => {
     assert.deepEqual((await v1('times-three', { inputs: [1, 2, 3] })).body, { outputs: [3, 6, 9] });
   });
 
+  it('TF Serving status, metadata and version paths; V2 parameters.signature_name', async () => {
+    const get = async (path: string) => {
+      const r = await fetch(`${srv.http}${path}`);
+      return { status: r.status, body: (await r.json()) as any };
+    };
+    const status = await get('/v1/models/hpt-tf2');
+    assert.deepEqual(status.body.model_version_status, [{ version: '123', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }]);
+    assert.equal((await get('/v1/models/hpt-tf2/versions/123')).status, 200);
+    const meta = await get('/v1/models/hpt-tf2/metadata');
+    assert.deepEqual(meta.body.model_spec, { name: 'hpt-tf2', signature_name: '', version: '123' });
+    const defs = meta.body.metadata.signature_def.signature_def;
+    assert.ok(defs.serving_default && defs.regress_x2_to_y3, Object.keys(defs).join(','));
+    assert.equal(defs.serving_default.inputs.x.dtype, 'DT_FLOAT');
+    assert.equal(defs.serving_default.method_name, 'tensorflow/serving/predict');
+    assert.deepEqual((await postJson(`${srv.http}/v1/models/hpt-tf2/versions/123:predict`, { instances: [1, 2] })).body, { predictions: [2.5, 3] });
+    const wrong = await postJson(`${srv.http}/v1/models/hpt-tf2/versions/7:predict`, { instances: [1] });
+    assert.equal(wrong.status, 404);
+    assert.match(JSON.stringify(wrong.body), /no version 7; it serves version 123/);
+    assert.equal((await get('/v1/models/hpt-tf2/versions/7/metadata')).status, 404);
+
+    const regressIn = defs.regress_x2_to_y3.inputs;
+    const inName = Object.keys(regressIn)[0]!;
+    const dims = regressIn[inName].tensor_shape.dim.map((d: { size: string }) => Number(d.size));
+    assert.deepEqual(dims, [1]);
+    const named = await v2('hpt-tf2', { parameters: { signature_name: 'regress_x2_to_y3' }, inputs: [{ name: inName, datatype: 'FP32', shape: [1], data: [2] }] });
+    assert.equal(named.status, 200, JSON.stringify(named.body));
+    assert.deepEqual(named.body.outputs[0].data, [4]);
+    // Naming the default signature takes the ordinary (batched) path with the same answer.
+    const dflt = await v2('hpt-tf2', { parameters: { signature_name: 'serving_default' }, inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [5] }] });
+    assert.deepEqual(dflt.body.outputs[0].data, [4.5]);
+    const unknown = await v2('hpt-tf2', { parameters: { signature_name: 'nope' }, inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [5] }] });
+    assert.equal(unknown.status, 400);
+    assert.match(JSON.stringify(unknown.body), /parameters.signature_name: unknown signature \\"nope\\"/);
+  });
+
   it('generated MLP and CNN match numpy within 1e-5 over V2 and TF Serving REST', async () => {
     const e = expectedOf('mlp');
     const r = await v2('mlp', { inputs: [{ name: 'input_1', datatype: 'FP32', shape: e.inputs.input_1!.shape, data: e.inputs.input_1!.data }] });

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it, after } from 'node:test';
 import { MemoryBuckets, RedisBuckets } from '../../src/security/rate-limit.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { SharedRedis } from '../../src/shared-state/redis.js';
+import { redisSchema } from '../../src/shared-state/redis-config.js';
 import { startRedis, type RedisProcess } from './redis-server.js';
 
 describe('token buckets', () => {
@@ -42,8 +44,12 @@ describe('token buckets in Redis', () => {
     redis = await startRedis().catch(() => undefined);
     if (!redis) return t.skip('redis-server not installed');
     const log = createLogger('silent');
-    const a = new RedisBuckets(redis.url, log, 'test:');
-    const b = new RedisBuckets(redis.url, log, 'test:');
+    const rcfg = redisSchema.parse({ keyPrefix: 'test:', commandTimeoutMs: 1000 });
+    const ra = new SharedRedis(redis.url, rcfg, log);
+    const rb = new SharedRedis(redis.url, rcfg, log);
+    await Promise.all([ra.connect(), rb.connect()]);
+    const a = new RedisBuckets(ra);
+    const b = new RedisBuckets(rb);
     const cfg = { rps: 0.1, burst: 10 };
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).take('shared', cfg)));
     assert.equal(results.filter((r) => r.allowed).length, 10);
@@ -52,14 +58,19 @@ describe('token buckets in Redis', () => {
     assert.equal((await a.take('another', cfg)).allowed, true);
     await a.close();
     await b.close();
+    await ra.close();
+    await rb.close();
   });
 
   it('falls back to local buckets when Redis is unreachable', async () => {
     const log = createLogger('silent');
-    const c = new RedisBuckets('redis://127.0.0.1:1', log, 'test:');
+    const rr = new SharedRedis('redis://127.0.0.1:1', redisSchema.parse({ keyPrefix: 'test:' }), log);
+    await rr.connect();
+    const c = new RedisBuckets(rr);
     const r = await c.take('x', { rps: 1, burst: 1 });
     assert.equal(r.allowed, true);
     assert.equal((await c.take('x', { rps: 1, burst: 1 })).allowed, false);
     await c.close();
+    await rr.close();
   });
 });

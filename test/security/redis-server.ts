@@ -22,10 +22,10 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** A throwaway Debian `redis-server` on a free loopback port, no persistence. */
-export async function startRedis(): Promise<RedisProcess> {
+/** A throwaway Debian `redis-server` on a free loopback port (or `port`, to restart one), no persistence. */
+export async function startRedis(port?: number): Promise<RedisProcess> {
   if (!hasRedis()) throw new Error('redis-server not installed');
-  const port = await freePort();
+  port ??= await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);

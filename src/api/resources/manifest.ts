@@ -1,10 +1,11 @@
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, extname, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { InferdError } from '../errors.js';
 import { inferenceServiceSchema, LEGACY_FRAMEWORKS, type InferenceService } from './inference-service.js';
 import { clusterServingRuntimeSchema, servingRuntimeSchema, type ServingRuntime } from './serving-runtime.js';
+import { filesIn } from '../../storage/dir-files.js';
 
 export type Resource = InferenceService | ServingRuntime;
 
@@ -134,9 +135,8 @@ async function manifestFiles(path: string): Promise<string[]> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new InferdError('not_found', `manifest path ${path} does not exist`);
   if (info.isFile()) return [path];
-  const entries = await readdir(path, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && ['.yaml', '.yml', '.json'].includes(extname(e.name).toLowerCase()))
-    .map((e) => join(path, e.name))
+  return (await filesIn(path))
+    .filter((name) => ['.yaml', '.yml', '.json'].includes(extname(name).toLowerCase()))
+    .map((name) => join(path, name))
     .sort();
 }

@@ -15,6 +15,9 @@ import { registerOpenAiRoutes } from '../openai/openai-routes.js';
 import type { Observability } from '../../observability/observability.js';
 import { installHttpObservability, requestIdOf } from '../../observability/http-observability.js';
 import { registerTopRoutes } from './top-routes.js';
+import { registerUiRoutes } from './ui-routes.js';
+import { registerKeyRoutes, registerWhoami } from './dashboard-keys.js';
+import { registerDashboardRoutes } from './dashboard-routes.js';
 
 export interface HttpServerOptions {
   router: ModelRouter;
@@ -29,6 +32,8 @@ export interface HttpServerOptions {
   security?: Security;
   /** Metrics, request logs, payload logger, tracing; absent in in-process tests that want none. */
   observability?: Observability;
+  /** The built dashboard (default: INFERD_UI_DIR, else dist/ui). */
+  uiDir?: string;
 }
 
 export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
@@ -56,6 +61,11 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   if (opts.admin) registerAdminRoutes(app, opts.control, opts.baseDir);
   if (opts.admin) registerLogsRoutes(app);
   if (opts.admin && opts.observability) registerTopRoutes(app, opts.observability);
+  if (opts.admin) registerWhoami(app, opts.security);
+  if (opts.admin && opts.security) registerKeyRoutes(app, opts.security);
+  // The web dashboard: static files on /ui/ and the server-wide views it reads.
+  if (opts.admin) registerDashboardRoutes(app, { control: opts.control, router: opts.router, memory: opts.memory, ...(opts.security ? { security: opts.security } : {}), ...(opts.observability ? { observability: opts.observability } : {}) });
+  if (opts.admin) registerUiRoutes(app, opts.uiDir);
   if (opts.admin) app.get('/apis/inferd.dev/v1/memory', async () => ({
     ...opts.memory.stats(),
     models: opts.router.list().map((e) => ({ namespace: e.namespace, name: e.name, revision: e.revisionName, state: e.state, memoryBytes: e.memoryBytes(), lastUsed: new Date(e.lastUsed).toISOString() })),

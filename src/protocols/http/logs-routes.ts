@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { invalidInput, notFound } from '../../api/errors.js';
+import { modelLog } from '../../observability/model-log.js';
 import { processLogs } from '../../runtimes/process/registry.js';
 
 type Params = { namespace: string; name: string };
@@ -8,8 +9,9 @@ type Query = { tail?: string };
 /**
  * `GET /apis/inferd.dev/v1/namespaces/{ns}/inferenceservices/{name}/logs[?tail=N]`: the
  * output of the external processes serving an InferenceService (each with its status:
- * pid, restarts, last exit), or of the last one stopped. Process output can hold
- * anything, so reading it takes the deploy permission.
+ * pid, restarts, last exit), or of the last one stopped; for a model served in-process,
+ * inferd's own recent log lines about it (state `InProcess`, stream `inferd`). Process
+ * output can hold anything, so reading it takes the deploy permission.
  */
 export function registerLogsRoutes(app: FastifyInstance): void {
   app.get(
@@ -21,12 +23,14 @@ export function registerLogsRoutes(app: FastifyInstance): void {
       const tail = raw === undefined || raw === '' ? undefined : Number(raw);
       if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidInput(`tail must be a non-negative integer, got ${JSON.stringify(raw)}`, 'tail');
       const items = processLogs(namespace, name, tail);
-      if (!items.length) throw notFound(`inferenceservice ${namespace}/${name} has no external process: only runtimes that run a container command have logs here (inferd's own log is on its stderr)`);
-      return {
-        apiVersion: 'v1',
-        kind: 'List',
-        items: items.map(({ lines, ...status }) => ({ ...status, lines: lines.map((l) => ({ time: new Date(l.time).toISOString(), stream: l.stream, text: l.text })) })),
-      };
+      const time = (ms: number) => new Date(ms).toISOString();
+      if (items.length) {
+        return { apiVersion: 'v1', kind: 'List', items: items.map(({ lines, ...status }) => ({ ...status, lines: lines.map((l) => ({ time: time(l.time), stream: l.stream, text: l.text })) })) };
+      }
+      const own = modelLog(namespace, name, tail);
+      if (!own.length) throw notFound(`inferenceservice ${namespace}/${name} has no logs: no external process and no log line about it yet`);
+      const lines = own.map((l) => ({ time: time(l.time), stream: 'inferd', level: l.level, text: `${l.revision !== undefined ? `[revision ${l.revision}] ` : ''}${l.text}` }));
+      return { apiVersion: 'v1', kind: 'List', items: [{ state: 'InProcess', command: 'inferd', restarts: 0, live: true, lines }] };
     },
   );
 }

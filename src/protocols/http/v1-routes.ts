@@ -1,23 +1,64 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { notFound } from '../../api/errors.js';
+import type { ModelEndpoint } from '../../serving/model-endpoint.js';
 import type { ModelRouter } from '../../serving/model-router.js';
+import { tfModelMetadata, tfModelStatus, type TfServingModel } from '../v1/tf-serving-status.js';
 import { decodeV1Request, encodeV1Response } from '../v1/v1-codec.js';
 import { parseJson } from './body.js';
 import { forwardToProcess } from './proxy.js';
 import { REVISION_HEADER, deadlineOf, namespaceOf, routingHints } from './routing.js';
 import { allowedOf } from '../../security/principal.js';
 
-type Params = { name: string };
+type Params = { name: string; version?: string };
 
-/** KServe V1 REST: model status, model list and `:predict`. */
+/** A TensorFlow model's TF Serving view: its signatures and the version directory it serves. */
+function tfView(ep: ModelEndpoint): TfServingModel | undefined {
+  const d = ep.described;
+  return d?.signatures ? { name: ep.name, ready: ep.ready, version: d.modelVersion ?? ep.version, signatures: d.signatures } : undefined;
+}
+
+/**
+ * KServe V1 REST: model status and `:predict`, with TF Serving's REST surface for
+ * TensorFlow models (status, `/metadata`, `/versions/N`), as KServe's TensorFlow runtime
+ * (TF Serving itself) answers.
+ */
 export function registerV1Routes(app: FastifyInstance, router: ModelRouter): void {
-  app.get('/v1/models/:name', async (req: FastifyRequest<{ Params: Params }>) => {
-    const ep = router.resolve(req.params.name, namespaceOf(req), {}, allowedOf(req));
-    return { name: ep.name, ready: ep.ready };
-  });
+  /**
+   * `/versions/N`: for a TensorFlow model, N is the TF Serving version it serves;
+   * otherwise N names a revision, as in V2's versioned paths.
+   */
+  const resolve = (req: FastifyRequest<{ Params: Params }>): ModelEndpoint => {
+    const { name, version } = req.params;
+    const first = router.resolve(name, namespaceOf(req), routingHints(req), allowedOf(req));
+    if (version === undefined) return first;
+    const tf = tfView(first);
+    if (!tf) return router.resolve(name, namespaceOf(req), routingHints(req, version), allowedOf(req));
+    if (!/^\d+$/.test(version) || BigInt(version) !== BigInt(tf.version)) throw notFound(`model ${name} has no version ${version}; it serves version ${tf.version}`);
+    return first;
+  };
 
-  // The regex stops the name at ':' so `NAME:predict` splits as KServe's V1 path does.
-  app.post('/v1/models/:name(^[^:/]+)::predict', async (req: FastifyRequest<{ Params: Params; Body: Buffer }>, reply: FastifyReply) => {
-    const ep = router.resolve(req.params.name, namespaceOf(req), routingHints(req), allowedOf(req));
+  // KServe's model server answers a model that is not ready with 503 (ModelNotReady); TF
+  // Serving answers its status document with the version's state.
+  const status = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+    const ep = resolve(req);
+    const tf = tfView(ep);
+    if (tf) return tfModelStatus(tf);
+    if (ep.ready) return { name: ep.name, ready: true };
+    return reply.code(503).send({ name: ep.name, ready: false, error: `Model with name ${ep.name} is not ready.` });
+  };
+  app.get('/v1/models/:name', status);
+  app.get('/v1/models/:name/versions/:version', status);
+
+  const metadata = async (req: FastifyRequest<{ Params: Params }>) => {
+    const ep = resolve(req);
+    const tf = tfView(ep);
+    return tf ? tfModelMetadata(tf) : ep.metadata();
+  };
+  app.get('/v1/models/:name/metadata', metadata);
+  app.get('/v1/models/:name/versions/:version/metadata', metadata);
+
+  const predict = async (req: FastifyRequest<{ Params: Params; Body: Buffer }>, reply: FastifyReply) => {
+    const ep = req.params.version === undefined ? router.resolve(req.params.name, namespaceOf(req), routingHints(req), allowedOf(req)) : resolve(req);
     void reply.header(REVISION_HEADER, ep.revisionName);
     if (ep.ready && ep.proxy) return forwardToProcess(req, reply, () => ep.proxy, ep.name);
     const body = parseJson(req.body);
@@ -27,5 +68,8 @@ export function registerV1Routes(app: FastifyInstance, router: ModelRouter): voi
     if (deadline !== undefined) request.deadline = deadline;
     const response = await ep.infer(request);
     return encodeV1Response(response.outputs);
-  });
+  };
+  // The regexes stop at ':' so `NAME:predict` splits as KServe's V1 path does.
+  app.post('/v1/models/:name(^[^:/]+)::predict', predict);
+  app.post('/v1/models/:name/versions/:version(^[^:/]+)::predict', predict);
 }

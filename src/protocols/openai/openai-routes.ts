@@ -93,13 +93,18 @@ async function forward(target: { ep: ModelEndpoint; baseUrl: string }, path: str
   return undefined;
 }
 
-/** Aborts when the client goes away before the response is complete. */
-function disconnectSignal(reply: FastifyReply): AbortSignal {
+/** Aborts when the client goes away before the response is complete, or when shutdown cuts remaining work. */
+function disconnectSignal(reply: FastifyReply, router: ModelRouter): AbortSignal {
   const ac = new AbortController();
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) ac.abort();
   });
-  return ac.signal;
+  return AbortSignal.any([ac.signal, router.cutSignal]);
+}
+
+/** A generation stopped by shutdown is an error (503 / a stream's error event), not a normal finish. */
+function throwIfCut(router: ModelRouter): void {
+  if (router.cutSignal.aborted) throw router.cutSignal.reason;
 }
 
 /** A server-sent event stream that starts (headers, first chunk) only at the first write, so early errors keep their HTTP status. */
@@ -175,12 +180,13 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
       void reply.header(REVISION_HEADER, ep.revisionName);
       const base = toChatRequest(body);
       const n = body.n ?? 1;
-      const signal = disconnectSignal(reply);
+      const signal = disconnectSignal(reply, router);
       const id = `chatcmpl-${crypto.randomUUID().replace(/-/g, '')}`;
       const created = now();
       const requests = Array.from({ length: n }, (_, i) => ({ ...base, signal, ...(base.seed !== undefined ? { seed: base.seed + i } : {}) }));
       if (!body.stream) {
         const results = await Promise.all(requests.map((r) => llm.chat(r)));
+        throwIfCut(router);
         return {
           id, object: 'chat.completion', created, model: name,
           choices: results.map((r, index) => ({
@@ -217,6 +223,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
       try {
         await Promise.all(requests.map(async (r, index) => {
           const res = await llm.chat(r, onEvent(index));
+          throwIfCut(router);
           results[index] = res;
           if (!roleSent.has(index)) emit(index, { content: '' });
           sse.send(chunk([{ index, delta: {}, logprobs: null, finish_reason: finish(res) }]));
@@ -241,13 +248,14 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
       void reply.header(REVISION_HEADER, ep.revisionName);
       const prompts = toCompletionRequests(body, (t) => llm.detokenize(t));
       const n = body.n ?? 1;
-      const signal = disconnectSignal(reply);
+      const signal = disconnectSignal(reply, router);
       const id = `cmpl-${crypto.randomUUID().replace(/-/g, '')}`;
       const created = now();
       const requests = prompts.flatMap((p) => Array.from({ length: n }, (_, i) => ({ ...p, signal, ...(p.seed !== undefined ? { seed: p.seed + i } : {}) })));
       const echo = (i: number) => (body.echo ? requests[i]!.prompt : '');
       if (!body.stream) {
         const results = await Promise.all(requests.map((r) => llm.complete(r)));
+        throwIfCut(router);
         return {
           id, object: 'text_completion', created, model: name,
           choices: results.map((r, index) => ({ index, text: echo(index) + r.text, logprobs: null, finish_reason: finish(r) })),
@@ -264,6 +272,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
           const res = await llm.complete(r, (e) => {
             if (e.type === 'text' && e.text) sse.send(chunk([{ index, text: e.text, logprobs: null, finish_reason: null }]));
           });
+          throwIfCut(router);
           results[index] = res;
           sse.send(chunk([{ index, text: '', logprobs: null, finish_reason: finish(res) }]));
         }));

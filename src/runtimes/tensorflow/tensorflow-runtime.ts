@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { InferdError } from '../../api/errors.js';
 import type { Tensor, TensorSpec } from '../../api/inference.js';
 import { parseRuntimeArgs } from '../runtime-args.js';
-import type { LoadContext, LoadedModel, Runtime } from '../types.js';
+import type { LoadContext, LoadedModel, ModelSignature, Runtime } from '../types.js';
 import { CompiledSignature } from './compiled-signature.js';
 import { resolveModelDir } from './model-dir.js';
 import { loadSavedModel, loadTfjsModel, type LoadedGraphs, type SignaturePlan } from './saved-model.js';
@@ -99,17 +99,21 @@ export class TensorflowModel implements LoadedModel {
   readonly platform: string;
   readonly inputs: TensorSpec[];
   readonly outputs: TensorSpec[];
+  readonly signatures: Record<string, ModelSignature>;
+  readonly modelVersion?: string;
 
   constructor(
     readonly graphs: LoadedGraphs,
-    readonly signatures: Map<string, CompiledSignature>,
+    readonly compiled: Map<string, CompiledSignature>,
     readonly refused: Map<string, string>,
     readonly defaultSignature: string,
     kind: 'savedmodel' | 'tfjs',
-    readonly version: string | undefined,
+    version: string | undefined,
   ) {
     this.platform = kind === 'savedmodel' ? 'tensorflow_savedmodel' : 'tensorflow_graphdef_tfjs';
-    const main = signatures.get(defaultSignature)!;
+    if (version !== undefined) this.modelVersion = version;
+    this.signatures = Object.fromEntries([...compiled].map(([n, s]) => [n, { inputs: s.inputs, outputs: s.outputs }]));
+    const main = compiled.get(defaultSignature)!;
     this.inputs = main.inputs;
     this.outputs = main.outputs;
   }
@@ -117,15 +121,19 @@ export class TensorflowModel implements LoadedModel {
   /** A served signature, or a clear error naming the ones there are. */
   signature(name: string | undefined): CompiledSignature {
     const n = name ?? this.defaultSignature;
-    const s = this.signatures.get(n);
+    const s = this.compiled.get(n);
     if (s) return s;
     const why = this.refused.get(n);
     if (why) throw new InferdError('invalid_input', `signature "${n}" cannot be served: ${why}`, { field: 'signature_name' });
-    throw new InferdError('invalid_input', `unknown signature_name "${n}"; the model serves ${[...this.signatures.keys()].map((k) => `"${k}"`).join(', ')}`, { field: 'signature_name' });
+    throw new InferdError('invalid_input', `unknown signature_name "${n}"; the model serves ${[...this.compiled.keys()].map((k) => `"${k}"`).join(', ')}`, { field: 'signature_name' });
   }
 
   infer(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]> {
     return this.signature(undefined).run(inputs, outputNames);
+  }
+
+  inferSignature(signature: string, inputs: Tensor[], outputNames: string[]): Promise<Tensor[]> {
+    return this.signature(signature).run(inputs, outputNames);
   }
 
   predictV1(body: unknown): Promise<unknown> {
@@ -134,12 +142,12 @@ export class TensorflowModel implements LoadedModel {
 
   memoryBytes(): number {
     let n = 0;
-    for (const s of this.signatures.values()) n += s.weightBytes;
+    for (const s of this.compiled.values()) n += s.weightBytes;
     return n;
   }
 
   async unload(): Promise<void> {
-    for (const s of this.signatures.values()) s.dispose();
-    this.signatures.clear();
+    for (const s of this.compiled.values()) s.dispose();
+    this.compiled.clear();
   }
 }

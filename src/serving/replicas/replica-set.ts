@@ -1,5 +1,5 @@
 import type { Tensor, TensorSpec } from '../../api/inference.js';
-import type { LoadedModel } from '../../runtimes/types.js';
+import type { LoadedModel, ModelSignature } from '../../runtimes/types.js';
 import type { WorkerModel } from './worker-model.js';
 
 /** N replicas of one model behind one LoadedModel: each call goes to the least busy replica. */
@@ -8,6 +8,9 @@ export class ReplicaSet implements LoadedModel {
   readonly inputs: TensorSpec[];
   readonly outputs: TensorSpec[];
   readonly predictV1?: (body: unknown) => Promise<unknown>;
+  readonly signatures?: Record<string, ModelSignature>;
+  readonly inferSignature?: (signature: string, inputs: Tensor[], outputNames: string[]) => Promise<Tensor[]>;
+  readonly modelVersion?: string;
 
   constructor(
     private readonly replicas: WorkerModel[],
@@ -19,6 +22,11 @@ export class ReplicaSet implements LoadedModel {
     this.inputs = first.inputs;
     this.outputs = first.outputs;
     if (first.predictV1) this.predictV1 = (body) => this.pick().predictV1!(body);
+    if (first.signatures) {
+      this.signatures = first.signatures;
+      this.inferSignature = (signature, inputs, outputNames) => this.pick().inferSignature!(signature, inputs, outputNames);
+    }
+    if (first.modelVersion !== undefined) this.modelVersion = first.modelVersion;
   }
 
   get size(): number {

@@ -31,13 +31,20 @@ try {
     outputs: model.outputs,
     memoryBytes: Math.max(model.memoryBytes(), process.memoryUsage.rss() - rssBefore),
     hasV1: typeof model.predictV1 === 'function',
+    ...(model.signatures && model.inferSignature ? { signatures: { ...model.signatures } } : {}),
+    ...(model.modelVersion !== undefined ? { modelVersion: model.modelVersion } : {}),
   });
   port.on('message', (m: ToWorker) => {
     if (m.type === 'unload') {
       void model.unload().finally(() => post({ type: 'unloaded' }));
       return;
     }
-    const work = m.type === 'infer' ? model.infer(m.inputs, m.outputNames).then((outputs) => ({ outputs })) : model.predictV1!(m.body).then((body) => ({ body }));
+    const work =
+      m.type === 'infer'
+        ? model.infer(m.inputs, m.outputNames).then((outputs) => ({ outputs }))
+        : m.type === 'signature'
+          ? model.inferSignature!(m.signature, m.inputs, m.outputNames).then((outputs) => ({ outputs }))
+          : model.predictV1!(m.body).then((body) => ({ body }));
     work.then(
       (r) => post({ type: 'result', id: m.id, ...r }),
       (err: unknown) => post({ type: 'error', id: m.id, error: serializeError(err) }),

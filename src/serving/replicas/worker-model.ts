@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { InferdError } from '../../api/errors.js';
 import type { Tensor, TensorSpec } from '../../api/inference.js';
-import type { LoadedModel } from '../../runtimes/types.js';
+import type { LoadedModel, ModelSignature } from '../../runtimes/types.js';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 const ENTRY = new URL('./replica-worker.js', import.meta.url);
@@ -21,6 +21,9 @@ export class WorkerModel implements LoadedModel {
   inputs: TensorSpec[] = [];
   outputs: TensorSpec[] = [];
   predictV1?: (body: unknown) => Promise<unknown>;
+  signatures?: Record<string, ModelSignature>;
+  inferSignature?: (signature: string, inputs: Tensor[], outputNames: string[]) => Promise<Tensor[]>;
+  modelVersion?: string;
   private bytes = 0;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -37,6 +40,11 @@ export class WorkerModel implements LoadedModel {
         if (m.type === 'ready') {
           Object.assign(model, { platform: m.platform, inputs: m.inputs, outputs: m.outputs, bytes: m.memoryBytes });
           if (m.hasV1) model.predictV1 = (body) => model.call({ type: 'v1', id: 0, body }).then((r) => r.body);
+          if (m.modelVersion !== undefined) model.modelVersion = m.modelVersion;
+          if (m.signatures) {
+            model.signatures = m.signatures;
+            model.inferSignature = (signature, inputs, outputNames) => model.call({ type: 'signature', id: 0, signature, inputs, outputNames }).then((r) => r.outputs!);
+          }
           resolve(model);
         } else if (m.type === 'load-error') {
           void worker.terminate();

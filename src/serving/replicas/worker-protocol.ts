@@ -1,6 +1,6 @@
 import { ERROR_CODES, InferdError, type ErrorCode } from '../../api/errors.js';
 import type { Tensor, TensorSpec } from '../../api/inference.js';
-import type { LoadContext } from '../../runtimes/types.js';
+import type { LoadContext, ModelSignature } from '../../runtimes/types.js';
 
 /** What a replica worker loads: a registered runtime by name, or a user's model module. */
 export type WorkerTarget = { runtime: string } | { module: string };
@@ -14,6 +14,7 @@ export interface WorkerInit {
 export type ToWorker =
   | { type: 'infer'; id: number; inputs: Tensor[]; outputNames: string[] }
   | { type: 'v1'; id: number; body: unknown }
+  | { type: 'signature'; id: number; signature: string; inputs: Tensor[]; outputNames: string[] }
   | { type: 'unload' };
 
 export interface SerializedError {
@@ -24,7 +25,16 @@ export interface SerializedError {
 }
 
 export type FromWorker =
-  | { type: 'ready'; platform: string; inputs: TensorSpec[]; outputs: TensorSpec[]; memoryBytes: number; hasV1: boolean }
+  | {
+      type: 'ready';
+      platform: string;
+      inputs: TensorSpec[];
+      outputs: TensorSpec[];
+      memoryBytes: number;
+      hasV1: boolean;
+      signatures?: Record<string, ModelSignature>;
+      modelVersion?: string;
+    }
   | { type: 'load-error'; error: SerializedError }
   | { type: 'result'; id: number; outputs?: Tensor[]; body?: unknown }
   | { type: 'error'; id: number; error: SerializedError }
