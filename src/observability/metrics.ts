@@ -124,14 +124,21 @@ export interface TopRow extends WindowSnapshot {
   queued: number;
   running: number;
   memoryBytes: number;
+  /** Worker replicas now and as the autoscaler wants them (1/1 for a loaded in-process model). */
+  replicas: { current: number; desired: number };
+  /** Mean requests per runtime call since the previous sample (about a second); null without calls. */
+  batchSize: number | null;
 }
 
 type EndpointLike = ModelEndpoint;
 
 const isLlmMetrics = (m: unknown): m is LlmMetrics => typeof m === 'object' && m !== null && 'timeToFirstToken' in m && 'e2eLatency' in m;
 
+const mean = (batches: number, requests: number): number | null => (batches > 0 ? requests / batches : null);
+
 export class Metrics {
   readonly registry = new Registry();
+  private readonly batchSamples = new WeakMap<EndpointLike, { at: number; batches: number; requests: number; last: number | null }>();
   readonly enabled: boolean;
   private readonly series = new WeakMap<object, Array<RequestSeries | undefined>>();
   private readonly allSeries: RequestSeries[] = [];
@@ -362,20 +369,34 @@ export class Metrics {
     return this.registry.contentType;
   }
 
+  /**
+   * Mean batch size since the sample taken at least a second ago; several readers (the
+   * dashboard's watch, `inferd top`) share one baseline per endpoint.
+   */
+  private batchSince(e: EndpointLike, batches: number, requests: number): number | null {
+    const now = Date.now();
+    const prev = this.batchSamples.get(e);
+    if (!prev || now - prev.at >= 1000) this.batchSamples.set(e, { at: now, batches, requests, last: prev ? mean(batches - prev.batches, requests - prev.requests) : null });
+    return this.batchSamples.get(e)!.last;
+  }
+
   /** Per revision over the sliding window: what `inferd top` shows. */
   top(): { windowSeconds: number; models: TopRow[] } {
     const rows: TopRow[] = [];
     for (const e of this.endpoints()) {
       const w = this.windows.get(e);
       const s = e.stats();
+      const loaded = e.state === 'Loaded' ? 1 : 0;
       rows.push({
         namespace: e.namespace, model: e.name, revision: e.revisionName, state: e.state,
         ...(w ? w.snapshot() : SlidingWindow.empty(this.windowMs)),
         queued: s.queued ?? 0, running: s.running ?? 0, memoryBytes: e.memoryBytes(),
+        replicas: s.replicas ? { current: s.replicas.current, desired: s.replicas.desired } : { current: loaded, desired: loaded },
+        batchSize: this.batchSince(e, s.batches ?? 0, s.batchedRequests ?? 0),
       });
     }
     const unknown = this.unknownWindow.snapshot();
-    if (unknown.requests > 0) rows.push({ namespace: UNKNOWN, model: UNKNOWN, revision: UNKNOWN, state: '', ...unknown, queued: 0, running: 0, memoryBytes: 0 });
+    if (unknown.requests > 0) rows.push({ namespace: UNKNOWN, model: UNKNOWN, revision: UNKNOWN, state: '', ...unknown, queued: 0, running: 0, memoryBytes: 0, replicas: { current: 0, desired: 0 }, batchSize: null });
     return { windowSeconds: this.windowMs / 1000, models: rows };
   }
 }

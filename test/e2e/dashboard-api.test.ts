@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
-import { REPO_ROOT, startInferd, type InferdProcess } from '../helpers/inferd-process.js';
+import { startInferd, type InferdProcess } from '../helpers/inferd-process.js';
+import { SLOW_JS_RUNTIME } from '../helpers/fixtures.js';
 
 const INFERD = '/apis/inferd.dev/v1';
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -25,15 +26,7 @@ function uiFixture(): { dir: string; js: string } {
 function manifests(): string {
   const dir = mkdtempSync(join(tmpdir(), 'inferd-dash-'));
   const isvc = (ns: string, name: string) => `---\napiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: ${name}, namespace: ${ns}}\nspec: {predictor: {model: {modelFormat: {name: slow}}}}\n`;
-  writeFileSync(join(dir, 'models.yaml'), `apiVersion: serving.kserve.io/v1alpha1
-kind: ClusterServingRuntime
-metadata:
-  name: slow-js
-  annotations: {inferd.dev/module: "${join(REPO_ROOT, 'test/fixtures/custom/slow-model.mjs')}"}
-spec:
-  supportedModelFormats: [{name: slow, autoSelect: true}]
-  containers: [{name: kserve-container, args: ["--delay_ms=0"]}]
-${isvc('team-a', 'echo')}${isvc('team-b', 'secret-model')}`);
+  writeFileSync(join(dir, 'models.yaml'), `${SLOW_JS_RUNTIME}${isvc('team-a', 'echo')}${isvc('team-b', 'secret-model')}`);
   return join(dir, 'models.yaml');
 }
 

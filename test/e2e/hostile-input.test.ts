@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { REPO_ROOT, startInferd, waitReady, type InferdProcess } from '../helpers/inferd-process.js';
+import { SLOW_JS_RUNTIME } from '../helpers/fixtures.js';
 
 /**
  * Hostile input: generated malformed V1/V2/OpenAI bodies, oversized and deeply nested
@@ -65,15 +66,7 @@ describe('hostile input (fast-check fuzzing against inferd serve)', () => {
 security:
   limits: {maxHeaderBytes: 8192, headersTimeoutMs: 1000, requestTimeoutMs: 4000, maxJsonDepth: 64, maxStringBytes: 65536}
 `);
-    writeFileSync(join(dir, 'models.yaml'), `apiVersion: serving.kserve.io/v1alpha1
-kind: ClusterServingRuntime
-metadata:
-  name: slow-js
-  annotations: {inferd.dev/module: "${join(REPO_ROOT, 'test/fixtures/custom/slow-model.mjs')}"}
-spec:
-  supportedModelFormats: [{name: slow, autoSelect: true}]
-  containers: [{name: kserve-container, args: ["--delay_ms=0"]}]
----
+    writeFileSync(join(dir, 'models.yaml'), `${SLOW_JS_RUNTIME}---
 apiVersion: serving.kserve.io/v1beta1
 kind: InferenceService
 metadata: {name: echo}

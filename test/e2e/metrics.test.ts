@@ -259,6 +259,14 @@ spec: {predictor: {containerConcurrency: 1, model: {modelFormat: {name: slow}}}}
     assert.ok(plain.p50 > 0 && plain.p50 <= plain.p95 && plain.p95 <= plain.p99);
     assert.ok(plain.errors >= 2);
     assert.ok(plain.memoryBytes > 0);
+    assert.deepEqual(plain.replicas, { current: 1, desired: 1 });
+    // Batch size per sample: 16 concurrent requests to the batched revision, then a sample a second later.
+    await fetch(`${srv.http}/apis/inferd.dev/v1/top`);
+    await new Promise((r) => setTimeout(r, 1000));
+    await Promise.all(Array.from({ length: 16 }, (_, i) => postJson(`${srv.http}/v2/models/batched/infer`, row(i))));
+    const later = (await (await fetch(`${srv.http}/apis/inferd.dev/v1/top`)).json()) as { models: Array<Record<string, any>> };
+    const batched = later.models.find((m) => m.model === 'batched')!;
+    assert.ok(batched.batchSize > 1, `mean batch size ${batched.batchSize}`);
     const r = await run(process.execPath, [join(REPO_ROOT, 'dist/src/cli/main.js'), 'top', '--once', '--server', srv.http]);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /MODEL\s+REVISION\s+STATE\s+RPS\s+P50\s+P95\s+P99/);

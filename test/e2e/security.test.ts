@@ -13,6 +13,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import Database from 'better-sqlite3';
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { CLI, REPO_ROOT, startInferd, waitReady, type InferdProcess } from '../helpers/inferd-process.js';
+import { SLOW_JS_RUNTIME } from '../helpers/fixtures.js';
 import { hasRedis, startRedis, type RedisProcess } from '../security/redis-server.js';
 
 const run = promisify(execFile);
@@ -31,15 +32,7 @@ kind: InferenceService
 metadata: {name: ${name}, namespace: ${ns}${ann ? `, annotations: {${ann}}` : ''}}
 spec: {predictor: {model: {modelFormat: {name: slow}}}}
 `;
-  writeFileSync(file, `apiVersion: serving.kserve.io/v1alpha1
-kind: ClusterServingRuntime
-metadata:
-  name: slow-js
-  annotations: {inferd.dev/module: "${join(REPO_ROOT, 'test/fixtures/custom/slow-model.mjs')}"}
-spec:
-  supportedModelFormats: [{name: slow, autoSelect: true}]
-  containers: [{name: kserve-container, args: ["--delay_ms=0"]}]
-${isvc('team-a', 'echo')}${isvc('team-b', 'echo')}${isvc('team-b', 'hidden')}${isvc('team-a', 'limited', extraAnnotations)}`);
+  writeFileSync(file, `${SLOW_JS_RUNTIME}${isvc('team-a', 'echo')}${isvc('team-b', 'echo')}${isvc('team-b', 'hidden')}${isvc('team-a', 'limited', extraAnnotations)}`);
   return file;
 }
 

@@ -6,6 +6,17 @@ import { REPO_ROOT } from './inferd-process.js';
 export const ONNX_FIXTURES = join(REPO_ROOT, 'test/fixtures/onnx');
 export const MANIFESTS = join(REPO_ROOT, 'test/fixtures/manifests');
 
+/** A ClusterServingRuntime for format `slow`: the custom JS model in test/fixtures/custom/slow-model.mjs. */
+export const SLOW_JS_RUNTIME = `apiVersion: serving.kserve.io/v1alpha1
+kind: ClusterServingRuntime
+metadata:
+  name: slow-js
+  annotations: {inferd.dev/module: "${join(REPO_ROOT, 'test/fixtures/custom/slow-model.mjs')}"}
+spec:
+  supportedModelFormats: [{name: slow, autoSelect: true}]
+  containers: [{name: kserve-container, args: ["--delay_ms=0"]}]
+`;
+
 export interface TensorCase {
   shape: number[];
   data: Array<number | boolean>;
