@@ -10,6 +10,7 @@ import { benchMetrics } from './metrics-bench.js';
 import { benchTensorflow } from './tf-bench.js';
 import { benchMultiModel } from './multi-model-bench.js';
 import { benchQuantize } from './quantize-bench.js';
+import { benchRedis } from './redis-bench.js';
 import { benchSklearn } from './sklearn-bench.js';
 import { benchTrees } from './trees-bench.js';
 import { benchV2Rest } from './v2-rest-bench.js';
@@ -26,6 +27,7 @@ const sections: Array<[string, () => Promise<string[]>]> = [
   ['llm', benchLlm],
   ['dashboard', benchDashboard],
   ['footprint', benchFootprint],
+  ['redis', benchRedis],
 ];
 const only = process.argv.slice(2);
 

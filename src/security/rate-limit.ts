@@ -71,7 +71,7 @@ export class MemoryBuckets implements BucketStore {
  * One token bucket, refilled and taken in one Lua script so concurrent replicas never
  * race; the clock is Redis's own (TIME) so replicas' clocks do not matter.
  */
-const TAKE_LUA = `
+export const TAKE_LUA = `
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])

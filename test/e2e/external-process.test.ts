@@ -276,7 +276,7 @@ describe('external-process runtime: a local V2 server started, proxied, restarte
     // InferenceServices without a process have no logs.
     const none = await logsApi('nothing-here');
     assert.equal(none.status, 404);
-    assert.match(none.body.error, /inferenceservice default\/nothing-here has no external process/);
+    assert.match(none.body.error, /inferenceservice default\/nothing-here has no logs: no external process/);
   });
 
   it('a command that exits before it is ready fails the load with the command and its stderr', async () => {

@@ -79,6 +79,27 @@ spec:
     assert.deepEqual(await axeProblems(s.page), []);
   });
 
+  it('shows the tool call the model must make (tools with tool_choice required)', async () => {
+    await s.page.getByRole('button', { name: 'Clear' }).click();
+    await s.page.getByLabel('JSON schema for the answer (optional)').fill('');
+    const tool = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string', enum: ['Paris', 'Oslo'] } }, required: ['city'] } } };
+    await s.page.getByTestId('tools').fill(JSON.stringify([tool]));
+    await s.page.getByTestId('tool-choice').selectOption('required');
+    await s.page.getByTestId('max-tokens').fill('200');
+    await s.page.getByTestId('prompt').fill('weather?');
+    await s.page.getByTestId('send').click();
+    const reply = s.page.getByTestId('turn-assistant');
+    await reply.getByTestId('finish').waitFor({ timeout: 30_000 });
+    const calls = reply.getByTestId('tool-calls');
+    await calls.waitFor();
+    const text = await calls.innerText();
+    assert.match(text, /tool call get_weather\(/, text);
+    const args = JSON.parse(text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'))) as { city: string };
+    assert.ok(['Paris', 'Oslo'].includes(args.city), text);
+    assert.match(await reply.getByTestId('finish').innerText(), /tool_calls/);
+    await s.page.getByTestId('tools').fill('');
+  });
+
   it('says what to do when the schema is not JSON', async () => {
     await s.page.getByLabel('JSON schema for the answer (optional)').fill('{not json');
     await s.page.getByTestId('prompt').fill('hi');

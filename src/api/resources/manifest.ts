@@ -110,8 +110,14 @@ export function parseManifest(text: string, file?: string): LoadedResource[] {
     const source: ResourceSource = file === undefined ? { document: index } : { file, document: index };
     const error = doc.errors[0];
     if (error) throw new InferdError('invalid_input', `${where(source)}: invalid YAML: ${error.message.split('\n')[0]}`);
-    // maxAliasCount bounds alias expansion (the "billion laughs" document).
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      // maxAliasCount bounds alias expansion (the "billion laughs" document).
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // An alias to an anchor that does not exist, or too many aliases: the YAML is bad, not the server.
+      throw new InferdError('invalid_input', `${where(source)}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
     if (value === null || value === undefined) return;
     out.push({ resource: validateResource(value, source), source });
   });

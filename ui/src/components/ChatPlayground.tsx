@@ -16,6 +16,8 @@ export function ChatPlayground({ namespace, name }: { namespace: string; name: s
   const [temperature, setTemperature] = useState('0.7');
   const [maxTokens, setMaxTokens] = useState('128');
   const [schema, setSchema] = useState('');
+  const [tools, setTools] = useState('');
+  const [toolChoice, setToolChoice] = useState<'auto' | 'required'>('auto');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const abort = useRef<AbortController | null>(null);
@@ -31,6 +33,15 @@ export function ChatPlayground({ namespace, name }: { namespace: string; name: s
       } catch {
         return setError(new Error('The JSON schema is not valid JSON: fix it or clear the field.'));
       }
+    }
+    let parsedTools: unknown[] | undefined;
+    if (tools.trim()) {
+      try {
+        parsedTools = JSON.parse(tools) as unknown[];
+      } catch {
+        return setError(new Error('The tools are not valid JSON: give an array of {"type":"function","function":{...}} or clear the field.'));
+      }
+      if (!Array.isArray(parsedTools)) return setError(new Error('Tools must be a JSON array of {"type":"function","function":{...}} definitions.'));
     }
     const t = Number(temperature);
     const m = Number(maxTokens);
@@ -48,7 +59,7 @@ export function ChatPlayground({ namespace, name }: { namespace: string; name: s
     };
     try {
       await streamChat(
-        { model: name, namespace, messages: history.map((x) => ({ role: x.role, content: x.content })), temperature: t, maxTokens: m, ...(parsedSchema ? { schema: parsedSchema } : {}) },
+        { model: name, namespace, messages: history.map((x) => ({ role: x.role, content: x.content })), temperature: t, maxTokens: m, ...(parsedSchema ? { schema: parsedSchema } : {}), ...(parsedTools ? { tools: parsedTools, toolChoice } : {}) },
         { text: (d) => update({ content: reply.content + d }), tools: (tools) => update({ tools }), finish: (finish) => update({ finish }) },
         abort.current.signal,
       );
@@ -85,6 +96,15 @@ export function ChatPlayground({ namespace, name }: { namespace: string; name: s
         </div>
         <label for="schema">JSON schema for the answer (optional)</label>
         <textarea id="schema" rows={3} spellcheck={false} value={schema} onInput={(e) => setSchema(e.currentTarget.value)} placeholder='{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}' />
+        <label for="tools">Tools (optional): OpenAI function definitions, a JSON array</label>
+        <textarea id="tools" rows={3} spellcheck={false} value={tools} onInput={(e) => setTools(e.currentTarget.value)} data-testid="tools" placeholder='[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}]' />
+        <div class="field">
+          <label for="tool-choice">Tool choice</label>
+          <select id="tool-choice" value={toolChoice} onChange={(e) => setToolChoice(e.currentTarget.value as 'auto' | 'required')} data-testid="tool-choice">
+            <option value="auto">auto: the model decides</option>
+            <option value="required">required: the model must call a tool</option>
+          </select>
+        </div>
         <div class="actions">
           <button type="submit" class="primary" disabled={busy} data-testid="send">{busy ? 'Streaming…' : 'Send'}</button>
           {busy ? <button type="button" onClick={() => abort.current?.abort()}>Stop</button> : null}

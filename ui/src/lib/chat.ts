@@ -15,6 +15,9 @@ export interface ChatOptions {
   maxTokens: number;
   /** A JSON schema object; sent as response_format json_schema. */
   schema?: Record<string, unknown>;
+  /** OpenAI tool definitions (`[{type:'function', function:{name, parameters}}]`) and the choice among them. */
+  tools?: unknown[];
+  toolChoice?: 'auto' | 'required';
 }
 
 /**
@@ -29,6 +32,7 @@ export async function streamChat(opts: ChatOptions, on: { text: (t: string) => v
     temperature: opts.temperature,
     max_tokens: opts.maxTokens,
     ...(opts.schema ? { response_format: { type: 'json_schema', json_schema: { name: 'response', schema: opts.schema, strict: true } } } : {}),
+    ...(opts.tools?.length ? { tools: opts.tools, tool_choice: opts.toolChoice ?? 'auto' } : {}),
   };
   const res = await request('/v1/chat/completions', { method: 'POST', signal, headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'inferd-namespace': opts.namespace }, body: JSON.stringify(body) });
   if (!res.body) throw new Error('the server sent no stream');

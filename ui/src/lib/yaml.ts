@@ -34,7 +34,14 @@ function scalar(v: unknown): string {
 }
 
 /** Returns the InferenceService as an apply body: spec and identity, no status or server-set fields. */
-export function applyBody(isvc: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> }; spec: unknown }): Record<string, unknown> {
-  const { name, namespace, annotations, labels } = isvc.metadata;
-  return { apiVersion: isvc.apiVersion, kind: isvc.kind, metadata: { name, namespace, annotations, labels }, spec: isvc.spec };
+/**
+ * The applyable part of a resource. With `keepVersion`, its resourceVersion goes along, so
+ * the server refuses (409) an edit made on a copy someone else changed meanwhile.
+ */
+export function applyBody(
+  isvc: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string>; resourceVersion?: string }; spec: unknown },
+  keepVersion = false,
+): Record<string, unknown> {
+  const { name, namespace, annotations, labels, resourceVersion } = isvc.metadata;
+  return { apiVersion: isvc.apiVersion, kind: isvc.kind, metadata: { name, namespace, annotations, labels, ...(keepVersion && resourceVersion ? { resourceVersion } : {}) }, spec: isvc.spec };
 }

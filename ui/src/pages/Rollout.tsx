@@ -52,7 +52,7 @@ export function Rollout({ namespace, name }: { namespace: string; name: string }
     try {
       if (a === 'canary') {
         const next: InferenceService = { ...isvc, spec: { ...isvc.spec, predictor: { ...isvc.spec.predictor, canaryTrafficPercent: percent } } };
-        await applyYaml(toYaml(applyBody(next)) + '\n');
+        await applyYaml(toYaml(applyBody(next, true)) + '\n');
         setDone(`Canary set to ${percent}%.`);
       } else {
         await sendJson('POST', `${inferdIsvcPath(namespace, name)}/rollout/${a}`);
