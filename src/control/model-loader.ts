@@ -25,9 +25,15 @@ export interface RuntimeEntry {
 export const ISOLATION_ANNOTATION = 'inferd.dev/isolation';
 
 /** Starts `count` worker-thread replicas of one model; all must load. */
-async function startReplicas(target: WorkerTarget, ctx: LoadContext, count: number, logLevel: string): Promise<LoadedModel> {
+async function startReplicas(target: WorkerTarget, ctx: LoadContext, count: number, logLevel: string, probeBelowMicros?: number): Promise<ReplicaSet> {
   const { log: _log, ...plain } = ctx;
-  const start = () => WorkerModel.start({ target, ctx: plain, logLevel });
+  let probe = probeBelowMicros;
+  const start = () => {
+    // Only the first replica is probed: the answer is the model's, not the replica's.
+    const init = { target, ctx: plain, logLevel, ...(probe !== undefined ? { probeBelowMicros: probe } : {}) };
+    probe = undefined;
+    return WorkerModel.start(init);
+  };
   const results = await Promise.allSettled(Array.from({ length: count }, start));
   const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -110,6 +116,16 @@ export async function loadPredictor(
   if (!impl) {
     throw new LoadError('RuntimeNotRecognized', `runtime "${chosen.metadata.name}" has no in-process implementation for format "${spec.modelFormat.name}", no ${MODULE_ANNOTATION} annotation and no container command to run`);
   }
-  if ((isolation ?? impl.isolation) === 'worker') return { model: await startReplicas({ runtime: impl.name }, ctx, replicas, deps.logLevel), runtime: chosen };
-  return { model: await impl.load(ctx), runtime: chosen };
+  if ((isolation ?? impl.isolation) !== 'worker') return { model: await impl.load(ctx), runtime: chosen };
+  // One replica and no autoscaling, isolation not chosen by the runtime's author: a model
+  // faster than the runtime's threshold moves to the main thread (probed in its worker first,
+  // so a slow model never blocks the event loop, not even while loading).
+  const single = isolation === undefined && replicas === 1 && (predictor.maxReplicas ?? 1) <= 1;
+  const set = await startReplicas({ runtime: impl.name }, ctx, replicas, deps.logLevel, single ? impl.inlineBelowMicros : undefined);
+  const micros = set.probeMicros;
+  if (micros === undefined || impl.inlineBelowMicros === undefined || micros >= impl.inlineBelowMicros) return { model: set, runtime: chosen };
+  const inline = await impl.load(ctx);
+  await set.unload();
+  log.info({ probeMicros: Math.round(micros * 10) / 10 }, `model computes in ${micros.toFixed(0)} µs: served on the main thread (set ${ISOLATION_ANNOTATION}: worker on the runtime to keep a worker thread)`);
+  return { model: inline, runtime: chosen };
 }

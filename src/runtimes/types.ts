@@ -63,5 +63,10 @@ export interface Runtime {
    * synchronously on the calling thread. Default `inline` (async or microsecond work).
    */
   readonly isolation?: 'worker' | 'inline';
+  /**
+   * A `worker` runtime whose single replica computes faster than this (µs, measured at load)
+   * runs on the main thread instead: the thread hop would cost more than the model.
+   */
+  readonly inlineBelowMicros?: number;
   load(ctx: LoadContext): Promise<LoadedModel>;
 }

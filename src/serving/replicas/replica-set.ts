@@ -11,6 +11,8 @@ export class ReplicaSet implements LoadedModel {
   readonly signatures?: Record<string, ModelSignature>;
   readonly inferSignature?: (signature: string, inputs: Tensor[], outputNames: string[]) => Promise<Tensor[]>;
   readonly modelVersion?: string;
+  /** The first replica's load-time latency probe (µs), where one was asked for. */
+  readonly probeMicros?: number;
 
   constructor(
     private readonly replicas: WorkerModel[],
@@ -27,6 +29,7 @@ export class ReplicaSet implements LoadedModel {
       this.inferSignature = (signature, inputs, outputNames) => this.pick().inferSignature!(signature, inputs, outputNames);
     }
     if (first.modelVersion !== undefined) this.modelVersion = first.modelVersion;
+    if (first.probeMicros !== undefined) this.probeMicros = first.probeMicros;
   }
 
   get size(): number {

@@ -5,6 +5,7 @@ import { InferdError } from '../../api/errors.js';
 import { loadCustomModel } from '../../runtimes/custom/custom-runtime.js';
 import { RUNTIMES } from '../../runtimes/index.js';
 import type { LoadedModel } from '../../runtimes/types.js';
+import { probeLatencyMicros } from './probe-latency.js';
 import { serializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -24,6 +25,7 @@ async function load(): Promise<LoadedModel> {
 try {
   const rssBefore = process.memoryUsage.rss();
   const model = await load();
+  const probeMicros = init.probeBelowMicros === undefined ? undefined : await probeLatencyMicros(model, init.probeBelowMicros);
   post({
     type: 'ready',
     platform: model.platform,
@@ -33,6 +35,7 @@ try {
     hasV1: typeof model.predictV1 === 'function',
     ...(model.signatures && model.inferSignature ? { signatures: { ...model.signatures } } : {}),
     ...(model.modelVersion !== undefined ? { modelVersion: model.modelVersion } : {}),
+    ...(probeMicros !== undefined ? { probeMicros } : {}),
   });
   port.on('message', (m: ToWorker) => {
     if (m.type === 'unload') {

@@ -24,6 +24,8 @@ export class WorkerModel implements LoadedModel {
   signatures?: Record<string, ModelSignature>;
   inferSignature?: (signature: string, inputs: Tensor[], outputNames: string[]) => Promise<Tensor[]>;
   modelVersion?: string;
+  /** The load-time latency probe (µs), when one was asked for and the model is fast. */
+  probeMicros?: number;
   private bytes = 0;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -41,6 +43,7 @@ export class WorkerModel implements LoadedModel {
           Object.assign(model, { platform: m.platform, inputs: m.inputs, outputs: m.outputs, bytes: m.memoryBytes });
           if (m.hasV1) model.predictV1 = (body) => model.call({ type: 'v1', id: 0, body }).then((r) => r.body);
           if (m.modelVersion !== undefined) model.modelVersion = m.modelVersion;
+          if (m.probeMicros !== undefined) model.probeMicros = m.probeMicros;
           if (m.signatures) {
             model.signatures = m.signatures;
             model.inferSignature = (signature, inputs, outputNames) => model.call({ type: 'signature', id: 0, signature, inputs, outputNames }).then((r) => r.outputs!);

@@ -9,6 +9,8 @@ export interface WorkerInit {
   target: WorkerTarget;
   ctx: Omit<LoadContext, 'log'>;
   logLevel: string;
+  /** Time the loaded model on zero inputs and report it when faster than this (µs). */
+  probeBelowMicros?: number;
 }
 
 export type ToWorker =
@@ -34,6 +36,7 @@ export type FromWorker =
       hasV1: boolean;
       signatures?: Record<string, ModelSignature>;
       modelVersion?: string;
+      probeMicros?: number;
     }
   | { type: 'load-error'; error: SerializedError }
   | { type: 'result'; id: number; outputs?: Tensor[]; body?: unknown }

@@ -1,0 +1,39 @@
+import { performance } from 'node:perf_hooks';
+import { allocate } from '../../api/datatype.js';
+import type { Tensor } from '../../api/inference.js';
+import type { LoadedModel } from '../../runtimes/types.js';
+
+const MAX_ELEMENTS = 1 << 20;
+
+/**
+ * Latency in microseconds of a model on zero inputs (dynamic dimensions as 1): the fastest
+ * of a few calls, which other load on the machine disturbs least,
+ * or undefined when it cannot be probed (text inputs, huge fixed shapes, an error) or is
+ * far slower than `fastBelowMicros` (the probe stops after one call).
+ */
+export async function probeLatencyMicros(model: LoadedModel, fastBelowMicros: number): Promise<number | undefined> {
+  if (!model.inputs.length || model.inputs.some((s) => s.datatype === 'BYTES')) return undefined;
+  const inputs: Tensor[] = [];
+  for (const s of model.inputs) {
+    const shape = s.shape.map((d) => (d < 0 ? 1 : d));
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (count > MAX_ELEMENTS) return undefined;
+    inputs.push({ name: s.name, datatype: s.datatype, shape, data: allocate(s.datatype, count) });
+  }
+  const outputs = model.outputs.map((o) => o.name);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 12; i++) {
+      const t0 = performance.now();
+      await model.infer(inputs, outputs);
+      const micros = (performance.now() - t0) * 1000;
+      // The first call warms up (allocations, kernel selection) and bounds the probe's cost:
+      // a model far slower than the threshold is not called again.
+      if (i === 0 && micros > 100 * fastBelowMicros) return undefined;
+      if (i > 0) times.push(micros);
+    }
+  } catch {
+    return undefined;
+  }
+  return Math.min(...times);
+}
