@@ -24,11 +24,11 @@ function model(inputs: TensorSpec[], run: (inputs: Tensor[]) => Promise<void>): 
 }
 
 describe('load-time latency probe (which replicas may run on the main thread)', () => {
-  it('calls a fast model a dozen times with zero inputs, dynamic dimensions as 1', async () => {
+  it('calls a fast model at least a dozen times with zero inputs, dynamic dimensions as 1', async () => {
     const m = model([{ name: 'x', datatype: 'FP32', shape: [-1, 4] }, { name: 'k', datatype: 'INT64', shape: [2] }], async () => undefined);
     const micros = await probeLatencyMicros(m, 100);
     assert.equal(typeof micros, 'number');
-    assert.equal(m.calls.length, 12);
+    assert.ok(m.calls.length >= 12 && m.calls.length <= 200, String(m.calls.length));
     assert.deepEqual(m.calls[0]!.map((t) => [t.name, t.shape, Array.from(t.data as ArrayLike<number | bigint>).every((v) => Number(v) === 0)]), [['x', [1, 4], true], ['k', [2], true]]);
   });
 
