@@ -18,6 +18,7 @@ import { registerTopRoutes } from './top-routes.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { registerKeyRoutes, registerWhoami } from './dashboard-keys.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
+import { trackFreshConnections } from './graceful-close.js';
 
 export interface HttpServerOptions {
   router: ModelRouter;
@@ -49,6 +50,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
   // Bodies arrive as bytes: routes parse JSON themselves so the binary extension,
   // YAML and error messages are handled one way.
+  trackFreshConnections(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   installErrorHandling(app, opts.log);
