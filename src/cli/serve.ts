@@ -1,7 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { parse } from 'yaml';
 import { loadConfigFile, parseConfig, type Config } from '../config/config.js';
 import { startServer } from '../server.js';
 import { detectFormat, modelServerManifest } from './model-server.js';
@@ -38,7 +40,7 @@ export function registerServe(program: Command): void {
     .option('--http-port <port>', 'HTTP port (default 8080; 0 picks a free one)')
     .option('--grpc-port <port>', 'gRPC port (default 8081; 0 picks a free one)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent')
-    .option('--auth <mode>', 'none|keys|oidc|keys+oidc (overrides security.auth; default keys)')
+    .option('--auth <mode>', 'none|keys|oidc|keys+oidc (overrides security.auth; default keys, none in KServe model-server mode)')
     .option('--no-watch', 'do not re-apply the -f paths when they change')
     .option('--model-name <name>', "KServe model-server mode: serve one model (also --model_name)")
     .option('--model-dir <dir>', 'KServe model-server mode: the model directory (also --model_dir)')
@@ -63,6 +65,9 @@ export function registerServe(program: Command): void {
         manifests = [file];
         admin = false;
         if (opts.host === undefined) config.host = '0.0.0.0';
+        // KServe's model servers leave authentication to the cluster's ingress, and its clients
+        // call them without credentials: so does this mode unless auth is chosen explicitly.
+        if (opts.auth === undefined && !(opts.config && (await configSetsAuth(opts.config)))) config.security.auth = 'none';
       }
       const server = await startServer(config, { manifests, watch: opts.watch && admin, admin });
       // Kubernetes' termination: not ready and no new connections at once, in-flight work finishes
@@ -89,4 +94,10 @@ export function registerServe(program: Command): void {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/** Whether a config file names `security.auth` itself (rather than taking the default). */
+async function configSetsAuth(path: string): Promise<boolean> {
+  const raw = parse(await readFile(path, 'utf8'), { maxAliasCount: 100 }) as { security?: { auth?: unknown } } | null;
+  return raw?.security?.auth !== undefined;
 }

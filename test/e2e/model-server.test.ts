@@ -51,6 +51,24 @@ function fixture(kind: 'xgboost' | 'lightgbm' | 'sklearn' | 'onnx' | 'tensorflow
 }
 
 describe('KServe model-server mode: inferd serve --model_name --model_dir --http_port', () => {
+
+  it('answers without credentials by default, as KServe runtimes do; --auth keys turns authentication on', async () => {
+    const dir = join(FIX, 'onnx/mlp');
+    const open = await startInferd(['--model_name=m', `--model_dir=${dir}`, '--http_port=0', '--grpc_port=0', '--host', '127.0.0.1'], { serverDefaultAuth: true });
+    try {
+      await waitReady(open.http);
+      assert.equal((await fetch(`${open.http}/v1/models/m`)).status, 200);
+    } finally {
+      await open.stop();
+    }
+    const keyed = await startInferd(['--model_name=m', `--model_dir=${dir}`, '--http_port=0', '--grpc_port=0', '--host', '127.0.0.1', '--auth', 'keys']);
+    try {
+      assert.equal((await fetch(`${keyed.http}/v1/models/m`)).status, 401);
+    } finally {
+      await keyed.stop();
+    }
+  });
+
   for (const kind of ['onnx', 'sklearn', 'xgboost', 'lightgbm', 'tensorflow'] as const) {
     it(`serves a ${kind} model directory over V1, V2 REST and gRPC`, async () => {
       const c = fixture(kind);

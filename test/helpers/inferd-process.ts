@@ -18,10 +18,11 @@ export interface InferdProcess {
 }
 
 /** Starts a real `inferd serve` on free ports and resolves once it listens. */
-export async function startInferd(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<InferdProcess> {
+export async function startInferd(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; dataDir?: string; serverDefaultAuth?: boolean } = {}): Promise<InferdProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'inferd-test-'));
-  // Tests run without authentication unless they pass their own --auth (test/e2e/security.test.ts does).
-  const auth = args.includes('--auth') ? [] : ['--auth', 'none'];
+  // Tests run without authentication unless they pass their own --auth (test/e2e/security.test.ts
+  // does) or ask for the server's own default.
+  const auth = args.includes('--auth') || opts.serverDefaultAuth ? [] : ['--auth', 'none'];
   const child = spawn(process.execPath, [CLI, 'serve', '--http-port', '0', '--grpc-port', '0', '--data-dir', dataDir, ...auth, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, ...opts.env },
