@@ -318,7 +318,8 @@ spec:
     } catch {
       // The client reports the abort as an error or just ends the stream.
     }
-    assert.equal(n, 3);
+    // Chunks that arrived in the same read as the third can still be yielded after the abort.
+    assert.ok(n >= 3 && n < 50, `${n} chunks`);
     const line = await srv.waitForLog((l) => l.msg === 'LLM generation cancelled' && l.kind === 'chat', 30_000);
     assert.ok((line.completionTokens as number) < 480);
   });
