@@ -15,6 +15,7 @@ export function endpointOptions(predictor: PredictorSpec, config: Config, annota
     scheduler: { maxQueue: predictor.containerConcurrency ? 10 * predictor.containerConcurrency : s.maxQueue, concurrency: predictor.containerConcurrency || s.concurrency * replicas },
     timeoutMs: (predictor.timeout ?? s.requestTimeoutSeconds) * 1000,
   };
+  if (predictor.containerConcurrency) options.scheduler.concurrencySet = true;
   if (predictor.minReplicas === 0) options.onDemand = true;
   // Autoscaling is asked for by a maxReplicas above minReplicas (0 means as many as there are cores).
   if (predictor.maxReplicas !== undefined) {

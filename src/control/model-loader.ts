@@ -127,5 +127,5 @@ export async function loadPredictor(
   const inline = await impl.load(ctx);
   await set.unload();
   log.info({ probeMicros: Math.round(micros * 10) / 10 }, `model computes in ${micros.toFixed(0)} µs: served on the main thread (set ${ISOLATION_ANNOTATION}: worker on the runtime to keep a worker thread)`);
-  return { model: inline, runtime: chosen };
+  return { model: Object.assign(inline, { onMainThread: true }), runtime: chosen };
 }

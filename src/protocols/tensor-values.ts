@@ -27,7 +27,7 @@ export function flatten(data: unknown, maxDepth: number, field: string): unknown
 }
 
 /** Converts flat JSON values to the typed representation of `datatype`, checking every element. */
-export function fromValues(datatype: Datatype, values: readonly unknown[], field: string): TensorData {
+export function fromValues(datatype: Datatype, values: ArrayLike<unknown>, field: string): TensorData {
   const n = values.length;
   const bad = (i: number, what: string) =>
     invalidInput(`${field}: element ${i} is ${JSON.stringify(values[i])?.slice(0, 40) ?? typeof values[i]}, expected ${what} for ${datatype}`, field);

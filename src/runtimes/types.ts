@@ -43,6 +43,11 @@ export interface LoadedModel {
   readonly modelVersion?: string;
   /** Models with their own V1 semantics (custom runtimes) take the raw V1 body. */
   predictV1?(body: unknown): Promise<unknown>;
+  /**
+   * A worker-isolated runtime's model moved to the event loop's thread because it computes in
+   * microseconds (see `Runtime.inlineBelowMicros`): its calls run one at a time there anyway.
+   */
+  readonly onMainThread?: boolean;
   /** Replica count and scaling, for models served by several replicas (worker threads). */
   readonly size?: number;
   scaleTo?(n: number): Promise<void>;

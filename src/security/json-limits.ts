@@ -13,6 +13,7 @@ export interface JsonLimits {
  * JSON passes through to the parser, which explains it.
  */
 export function checkJsonLimits(buf: Uint8Array, limits: JsonLimits, end = buf.length): void {
+  if (end <= limits.maxStringBytes && !moreOpenersThan(buf, end, limits.maxJsonDepth)) return;
   let depth = 0;
   let inString = false;
   let strStart = 0;
@@ -34,4 +35,18 @@ export function checkJsonLimits(buf: Uint8Array, limits: JsonLimits, end = buf.l
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
   if (inString && end - strStart > limits.maxStringBytes) throw invalidInput(`a JSON string of ${end - strStart} bytes exceeds the limit of ${limits.maxStringBytes}`, 'body');
+}
+
+/**
+ * Whether `buf[0, end)` holds more than `n` bytes `[` or `{`: when it does not, no nesting
+ * can be deeper than `n`, and a body of numbers (a V2 tensor) skips the byte-by-byte pass.
+ * Buffer#indexOf searches natively: 20 KB of numbers in about a microsecond instead of 30.
+ */
+function moreOpenersThan(buf: Uint8Array, end: number, n: number): boolean {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, end);
+  let count = 0;
+  for (const opener of [0x5b, 0x7b]) {
+    for (let at = b.indexOf(opener); at >= 0; at = b.indexOf(opener, at + 1)) if (++count > n) return true;
+  }
+  return false;
 }

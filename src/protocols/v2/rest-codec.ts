@@ -3,6 +3,7 @@ import { isDatatype } from '../../api/datatype.js';
 import { elementCount, type InferRequest, type InferResponse, type Parameters, type RequestedOutput, type Tensor } from '../../api/inference.js';
 import { flatten, fromValues, toValues } from '../tensor-values.js';
 import { decodeRaw, encodeRaw } from './binary-tensor.js';
+import { JsonNumbers } from './json-body.js';
 
 const MAX_RANK = 32;
 
@@ -33,6 +34,23 @@ function shapeOf(v: unknown, field: string, limits: Limits): number[] {
   }
   if (count > limits.maxTensorElements) throw invalidInput(`${field}: ${count} elements exceed the limit of ${limits.maxTensorElements}`, field);
   return v as number[];
+}
+
+/** Tensor data that the request parser read as runs of numbers (flat, or rows nested within the rank), joined. */
+function joinedNumbers(data: unknown, rank: number): JsonNumbers | undefined {
+  if (data instanceof JsonNumbers) return data;
+  const parts: JsonNumbers[] = [];
+  const rows = (v: unknown, depth: number): boolean => {
+    if (v instanceof JsonNumbers) return parts.push(v) > 0 && depth <= rank;
+    return Array.isArray(v) && v.length > 0 && v.every((x) => rows(x, depth + 1));
+  };
+  return rows(data, 1) && parts.length > 0 ? JsonNumbers.concat(parts) : undefined;
+}
+
+/** Data mixing runs of numbers with other values, as plain arrays for the general path and its messages. */
+function plainArrays(data: unknown): unknown {
+  if (data instanceof JsonNumbers) return Array.from(data.exactValues());
+  return Array.isArray(data) ? data.map(plainArrays) : data;
 }
 
 /**
@@ -67,11 +85,13 @@ export function decodeInferRequest(body: unknown, binary: Uint8Array | undefined
       offset += binarySize;
     } else {
       if (data === undefined) throw invalidInput(`${field}.data: required (or parameters.binary_data_size)`, `${field}.data`);
-      const flat = flatten(data, shape.length, `${field}.data`);
+      const numbers = joinedNumbers(data, shape.length);
+      const flat = numbers ?? flatten(plainArrays(data), shape.length, `${field}.data`);
       if (flat.length !== count) {
         throw invalidInput(`${field}.data: ${flat.length} elements do not match shape [${shape.join(',')}] (${count} elements)`, `${field}.data`);
       }
-      values = fromValues(datatype, flat, `${field}.data`);
+      if (numbers && datatype === 'FP32') values = numbers.toFloat32();
+      else values = fromValues(datatype, numbers ? numbers.exactValues() : (flat as unknown[]), `${field}.data`);
     }
     const t: Tensor = { name, datatype, shape, data: values };
     if (params) t.parameters = params;
