@@ -3,9 +3,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { REPO_ROOT } from '../test/helpers/inferd-process.js';
 
-/** Starts bench/bare-server.ts in its own process: the HTTP floor every figure is compared with. */
-export async function bareServer(bodySize: number): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/bench/bare-server.js'), String(bodySize)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Starts a floor server in its own process: bench/bare-server.ts (fastify answering a fixed
+ * JSON body of `arg` bytes) or bench/bare-onnx-server.ts (fastify running the ONNX model `arg`).
+ */
+export async function bareServer(arg: number | string, script = 'bare-server'): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [join(REPO_ROOT, `dist/bench/${script}.js`), String(arg)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
   const { port } = JSON.parse(line) as { port: number };
   return { url: `http://127.0.0.1:${port}/v2/models/x/infer`, stop: () => child.kill() };

@@ -12,6 +12,7 @@ import { fmt, percentiles, type Figures } from './stats.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const OUT = join(REPO_ROOT, 'bench-out');
 const BIG = [1024, 2048, 2048, 1000];
+const TINY = join(REPO_ROOT, 'test/fixtures/onnx/mlp');
 
 /** The same row with the binary tensor data extension, asking for binary outputs too. */
 function binaryRow(width: number, seed: number): { body: Buffer; headers: Record<string, string> } {
@@ -57,7 +58,7 @@ export async function benchEngine(): Promise<string[]> {
     isvc('big-plain', '', dir),
     isvc('big-batched', '    batcher: {maxBatchSize: 32}\n', dir),
     isvc('big-overload', '    containerConcurrency: 2\n    timeout: 2\n', dir),
-    isvc('tiny', '', join(REPO_ROOT, 'test/fixtures/onnx/mlp')),
+    isvc('tiny', '', TINY),
     isvc('big-autoscale', '    minReplicas: 1\n    maxReplicas: 2\n    scaleTarget: 2\n', dir),
     isvc('big-cached', '', dir).replace('metadata: {name: big-cached}', 'metadata: {name: big-cached, annotations: {inferd.dev/prediction-cache: "true"}}'),
   ].join(''));
@@ -87,10 +88,14 @@ export async function benchEngine(): Promise<string[]> {
 
     const tinyBody = rowBody(4, 9);
     const floor = await run(bare.url, tinyBody, 64);
+    const bareOnnx = await bareServer(join(TINY, 'model.onnx'), 'bare-onnx-server');
+    const minimal = await run(bareOnnx.url, tinyBody, 64).finally(() => bareOnnx.stop());
     const tiny = await run(`${srv.http}/v2/models/tiny/infer`, tinyBody, 64);
     lines.push('-- a2) tiny model (56 multiply-adds), 64 clients');
     lines.push(fmt('bare fastify, fixed JSON body', floor));
+    lines.push(fmt('fastify + onnxruntime-node, nothing else', minimal, floor));
     lines.push(fmt('inferd V2 REST', tiny, floor));
+    lines.push(`   inferd vs fastify + onnxruntime-node: ${((tiny.rps / minimal.rps) * 100).toFixed(0)}% (auth, routing, queue, deadline, validation, metrics)`);
 
     const rssBefore = await rssOf(srv.child.pid!);
     const over = await run(`${srv.http}/v2/models/big-overload/infer`, big, 256, { allowErrors: true });

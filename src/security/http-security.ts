@@ -71,31 +71,43 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
     app.addHook('onClose', async () => stop());
   }
 
-  app.addHook('onRequest', async (req, reply) => {
+  /** The gate: credentials, namespace, permission, per-key bucket. A Promise only when a step must wait (scrypt, OIDC, Redis). */
+  const gate = (req: FastifyRequest, reply: FastifyReply): Promise<void> | void => {
     if (req.routeOptions.url === undefined) return; // no route: the 404 handler answers
     const permission = permissionOf(req);
     if (permission === 'static' || (permission === 'public' && security.cfg.publicHealth)) return;
     const p = presented(req);
-    let principal: Principal;
-    try {
-      principal = await security.authenticate(p);
-    } catch (err) {
+    const admit = (principal: Principal): Promise<void> | void => {
+      setPrincipal(req, principal);
+      const ns = (req.params as Record<string, unknown> | undefined)?.namespace;
+      if (typeof ns === 'string') security.hideNamespace(principal, ns, p);
+      security.authorize(principal, permission, p);
+      const admitted = () => {
+        (req as unknown as Record<symbol, boolean>)[ADMITTED] = true;
+      };
+      const taken = security.takeKey(principal);
+      if (!taken) return admitted();
+      return taken.then((t) => {
+        setRateHeaders(reply, t);
+        if (!t.allowed) throw rateLimited(t, 'this credential');
+        admitted();
+      });
+    };
+    const challenge = (err: unknown): never => {
       if (InferdError.is(err) && err.code === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="inferd"');
       throw err;
+    };
+    let principal: Principal | Promise<Principal>;
+    try {
+      principal = security.authenticate(p);
+    } catch (err) {
+      return challenge(err);
     }
-    setPrincipal(req, principal);
-    const ns = (req.params as Record<string, unknown> | undefined)?.namespace;
-    if (typeof ns === 'string') security.hideNamespace(principal, ns, p);
-    security.authorize(principal, permission, p);
-    const taken = await security.takeKey(principal);
-    if (taken) {
-      setRateHeaders(reply, taken);
-      if (!taken.allowed) throw rateLimited(taken, 'this credential');
-    }
-    (req as unknown as Record<symbol, boolean>)[ADMITTED] = true;
-  });
+    return principal instanceof Promise ? principal.then(admit, challenge) : admit(principal);
+  };
 
-  app.addHook('preHandler', async (req, reply) => {
+  /** JSON bounds, then the per-model bucket for inference routes. */
+  const admitBody = (req: FastifyRequest, reply: FastifyReply): Promise<void> | void => {
     const body = req.body;
     if (Buffer.isBuffer(body) && body.length > 0) {
       let end = body.length;
@@ -115,14 +127,18 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
     } catch {
       return; // the route answers 404/503 itself
     }
-    const taken = await security.takeModel(ep.namespace, ep.name);
-    if (taken) {
+    return security.takeModel(ep.namespace, ep.name)?.then((taken) => {
       setRateHeaders(reply, taken);
       if (!taken.allowed) throw rateLimited(taken, `model ${ep.name}`);
-    }
-  });
+    });
+  };
 
-  app.addHook('onResponse', async (req, reply) => {
+  // Callback hooks with synchronous fast paths: an async hook costs every request a promise
+  // chain, and these run on every request (about a fifth of a tiny model's requests/s).
+  app.addHook('onRequest', (req, reply, done) => settle(() => gate(req, reply), done));
+  app.addHook('preHandler', (req, reply, done) => settle(() => admitBody(req, reply), done));
+
+  const audit = (req: FastifyRequest, reply: FastifyReply): void => {
     if (req.routeOptions.url === undefined || req.method === 'GET' || req.method === 'HEAD') return;
     const permission = permissionOf(req);
     const principal = principalOf(req);
@@ -140,10 +156,14 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
       requestId: req.id,
       details: { status: reply.statusCode, route: `${req.method} ${req.routeOptions.url}` },
     });
+  };
+  app.addHook('onResponse', (req, reply, done) => {
+    audit(req, reply);
+    done();
   });
 
   // What an apply changed, for the audit entry.
-  app.addHook('onSend', async (req, reply, payload) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     if (req.method === 'POST' && typeof payload === 'string' && reply.statusCode < 300 && /\/apply$|\/inferenceservices$/.test(req.routeOptions.url ?? '')) {
       try {
         const applied = (JSON.parse(payload) as { applied?: Array<{ kind: string; namespace: string; name: string; action: string }> }).applied ?? [];
@@ -152,10 +172,22 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
         // Not JSON: audited without the list.
       }
     }
-    return payload;
+    done(null, payload);
   });
 
   // The key and whoami routes live in src/protocols/http/dashboard-keys.ts, registered by the HTTP server.
+}
+
+/** Runs a step that may return a Promise, calling fastify's `done` once: at once when it did not. */
+function settle(step: () => Promise<void> | void, done: (err?: Error) => void): void {
+  let pending: Promise<void> | void;
+  try {
+    pending = step();
+  } catch (err) {
+    return done(err as Error);
+  }
+  if (pending) pending.then(() => done(), (err: unknown) => done(err as Error));
+  else done();
 }
 
 const APPLIED = Symbol('inferd.applied');

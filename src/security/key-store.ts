@@ -116,8 +116,11 @@ export class KeyStore {
     return info;
   }
 
-  /** The key's record when the key is valid, active and unexpired; undefined otherwise. */
-  async verify(key: string): Promise<ApiKeyInfo | undefined> {
+  /**
+   * The key's record when the key is valid, active and unexpired; undefined otherwise.
+   * Synchronous for a key verified (or refused) recently; a Promise only while scrypt runs.
+   */
+  verify(key: string): ApiKeyInfo | undefined | Promise<ApiKeyInfo | undefined> {
     const m = /^ik_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/.exec(key);
     if (!m) return undefined;
     const id = m[1]!;
@@ -126,17 +129,21 @@ export class KeyStore {
     const info = toInfo(row);
     if (info.state !== 'active') return undefined;
     const digest = createHash('sha256').update(key).digest('base64');
-    if (this.verified.get(digest) !== id) {
-      const failedAt = this.failed.get(digest);
-      if (failedAt !== undefined && Date.now() - failedAt < 60_000) return undefined;
-      if (!(await checkHash(m[2]!, row.hash))) {
+    const valid = (): ApiKeyInfo => {
+      this.touch(id);
+      return info;
+    };
+    if (this.verified.get(digest) === id) return valid();
+    const failedAt = this.failed.get(digest);
+    if (failedAt !== undefined && Date.now() - failedAt < 60_000) return undefined;
+    return checkHash(m[2]!, row.hash).then((ok) => {
+      if (!ok) {
         remember(this.failed, digest, Date.now());
         return undefined;
       }
       remember(this.verified, digest, id);
-    }
-    this.touch(id);
-    return info;
+      return valid();
+    });
   }
 
   private lastTouch = new Map<string, number>();

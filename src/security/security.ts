@@ -4,7 +4,7 @@ import { InferdError } from '../api/errors.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { AuditLog, type AuditEvent } from './audit.js';
-import { KeyStore } from './key-store.js';
+import { KeyStore, type ApiKeyInfo } from './key-store.js';
 import { OidcRejection, OidcVerifier } from './oidc.js';
 import { ANONYMOUS_ADMIN, namespaceAllowed, type Principal } from './principal.js';
 import { MemoryBuckets, RedisBuckets, type BucketStore, type TakeResult } from './rate-limit.js';
@@ -82,27 +82,35 @@ export class Security {
     this.log.info({ adminKeyFile: file, prefix: info.prefix }, `created the bootstrap admin API key; it is in ${file} (mode 0600), which the inferd CLI reads by default`);
   }
 
-  /** Who is calling. Throws 401 (never echoing the credential). */
-  async authenticate(p: Presented): Promise<Principal> {
+  /**
+   * Who is calling. Throws 401 (never echoing the credential). A Promise only when the
+   * credential needs work that waits: a key not verified before (scrypt) or an OIDC token.
+   */
+  authenticate(p: Presented): Principal | Promise<Principal> {
     if (this.authOff) return { ...ANONYMOUS_ADMIN, bucket: `ip:${p.remote ?? '?'}` };
     const token = p.token;
     if (!token) throw this.denied(p, 'unauthenticated', 'missing credentials', 'credentials required: send Authorization: Bearer <API key or token>');
     if (this.keysOn && token.startsWith('ik_')) {
-      const info = await this.keys.verify(token);
-      if (!info) throw this.denied(p, 'unauthenticated', `key ${token.slice(0, 15)} invalid, revoked or expired`, 'invalid, revoked or expired API key');
-      return { id: `key:${info.id}`, kind: 'key', roles: [info.role], namespaces: info.namespaces, bucket: `key:${info.id}` };
+      const principal = (info: ApiKeyInfo | undefined): Principal => {
+        if (!info) throw this.denied(p, 'unauthenticated', `key ${token.slice(0, 15)} invalid, revoked or expired`, 'invalid, revoked or expired API key');
+        return { id: `key:${info.id}`, kind: 'key', roles: [info.role], namespaces: info.namespaces, bucket: `key:${info.id}` };
+      };
+      const info = this.keys.verify(token);
+      return info instanceof Promise ? info.then(principal) : principal(info);
     }
-    if (this.oidc && OidcVerifier.looksLikeJwt(token)) {
-      try {
-        const id = await this.oidc.verify(token);
-        return { id: `oidc:${id.subject}`, kind: 'oidc', roles: id.roles, namespaces: id.namespaces, bucket: `oidc:${id.subject}` };
-      } catch (err) {
-        const reason = err instanceof OidcRejection ? err.message : 'JWKS unavailable';
-        if (!(err instanceof OidcRejection)) this.log.warn({ err: (err as Error).message }, 'OIDC verification failed');
-        throw this.denied(p, 'unauthenticated', reason.slice(0, 200), 'invalid or expired token');
-      }
-    }
+    if (this.oidc && OidcVerifier.looksLikeJwt(token)) return this.authenticateOidc(token, p);
     throw this.denied(p, 'unauthenticated', 'unrecognised credential', 'invalid credentials');
+  }
+
+  private async authenticateOidc(token: string, p: Presented): Promise<Principal> {
+    try {
+      const id = await this.oidc!.verify(token);
+      return { id: `oidc:${id.subject}`, kind: 'oidc', roles: id.roles, namespaces: id.namespaces, bucket: `oidc:${id.subject}` };
+    } catch (err) {
+      const reason = err instanceof OidcRejection ? err.message : 'JWKS unavailable';
+      if (!(err instanceof OidcRejection)) this.log.warn({ err: (err as Error).message }, 'OIDC verification failed');
+      throw this.denied(p, 'unauthenticated', reason.slice(0, 200), 'invalid or expired token');
+    }
   }
 
   /** 403 unless one of the principal's roles carries the permission. */
