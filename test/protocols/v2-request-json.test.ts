@@ -93,6 +93,15 @@ describe('V2 request JSON, parsed from the bytes', () => {
     }), { numRuns: 1500 });
   });
 
+  it('reads rows longer than its first allocation, and short numbers after a long first one', () => {
+    const long = Array.from({ length: 200_000 }, (_, i) => (i % 7) - 3 + i / 8);
+    const mixed = [0.30000001192092896, ...Array.from({ length: 300 }, (_, i) => i)];
+    for (const row of [long, mixed]) {
+      const got = (parseRequestJson(Buffer.from(JSON.stringify({ data: row }))) as { data: JsonNumbers }).data;
+      assert.deepEqual(Array.from(got.exactValues()), row);
+    }
+  });
+
   it('keeps "__proto__" an own property and never touches the prototype', () => {
     const v = parseRequestJson(Buffer.from('{"__proto__":{"polluted":true},"data":[1,2]}')) as Record<string, unknown>;
     assert.equal(Object.getPrototypeOf(v), Object.prototype);

@@ -16,6 +16,8 @@ const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 /** Relative error of a 16–19 digit mantissa accumulated in doubles, with a wide margin (see toFloat32). */
 const APPROX = 2 ** -48;
 const EMPTY = new Float64Array(0);
+/** Largest first allocation for an array of numbers (512 KB); longer rows grow by doubling. */
+const MAX_GUESS = 1 << 16;
 /** Deeper than this the recursion stops and JSON.parse (iterative) takes the body. */
 const MAX_DEPTH = 512;
 
@@ -200,9 +202,11 @@ class Parser {
       this.i = next;
       if (n === 0) {
         // Sized from the first number's width and where the array can end, so a row of
-        // similar numbers fills one allocation.
+        // similar numbers fills one allocation; capped, so a hostile body cannot make the
+        // guess allocate a multiple of its own size before failing to be an array of numbers.
         const close = b.indexOf(0x5d, at);
-        values = new Float64Array(Math.max(16, Math.ceil(((close < 0 ? this.end : close) - at) / (this.i - at + 1) * 1.25)));
+        const guess = Math.ceil(((close < 0 ? this.end : close) - at) / (this.i - at + 1) * 1.25);
+        values = new Float64Array(Math.min(MAX_GUESS, Math.max(16, guess)));
       } else if (n === values.length) {
         const grown = new Float64Array(n * 2);
         grown.set(values);
