@@ -82,15 +82,12 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
       const ns = (req.params as Record<string, unknown> | undefined)?.namespace;
       if (typeof ns === 'string') security.hideNamespace(principal, ns, p);
       security.authorize(principal, permission, p);
-      const admitted = () => {
-        (req as unknown as Record<symbol, boolean>)[ADMITTED] = true;
-      };
       const taken = security.takeKey(principal);
-      if (!taken) return admitted();
+      if (!taken) return markAdmitted(req);
       return taken.then((t) => {
         setRateHeaders(reply, t);
         if (!t.allowed) throw rateLimited(t, 'this credential');
-        admitted();
+        markAdmitted(req);
       });
     };
     const challenge = (err: unknown): never => {
@@ -192,6 +189,11 @@ function settle(step: () => Promise<void> | void, done: (err?: Error) => void): 
 
 const APPLIED = Symbol('inferd.applied');
 const ADMITTED = Symbol('inferd.admitted');
+
+/** Passed the gate: the audit hook records only admitted requests (refusals are audited at the gate). */
+function markAdmitted(req: FastifyRequest): void {
+  (req as unknown as Record<symbol, boolean>)[ADMITTED] = true;
+}
 
 function actionName(method: string, url: string): string {
   const parts = url.split('/').filter((s) => s && !s.startsWith(':') && s !== 'apis' && s !== 'namespaces' && !/^(serving\.kserve\.io|inferd\.dev|v1|v1beta1|v1alpha1)$/.test(s));

@@ -37,6 +37,8 @@ export function checkJsonLimits(buf: Uint8Array, limits: JsonLimits, end = buf.l
   if (inString && end - strStart > limits.maxStringBytes) throw invalidInput(`a JSON string of ${end - strStart} bytes exceeds the limit of ${limits.maxStringBytes}`, 'body');
 }
 
+const OPENERS = [0x5b, 0x7b];
+
 /**
  * Whether `buf[0, end)` holds more than `n` bytes `[` or `{`: when it does not, no nesting
  * can be deeper than `n`, and a body of numbers (a V2 tensor) skips the byte-by-byte pass.
@@ -45,7 +47,7 @@ export function checkJsonLimits(buf: Uint8Array, limits: JsonLimits, end = buf.l
 function moreOpenersThan(buf: Uint8Array, end: number, n: number): boolean {
   const b = Buffer.from(buf.buffer, buf.byteOffset, end);
   let count = 0;
-  for (const opener of [0x5b, 0x7b]) {
+  for (const opener of OPENERS) {
     for (let at = b.indexOf(opener); at >= 0; at = b.indexOf(opener, at + 1)) if (++count > n) return true;
   }
   return false;

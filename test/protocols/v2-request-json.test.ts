@@ -110,8 +110,9 @@ describe('V2 request JSON, parsed from the bytes', () => {
   });
 
   it('stops at the JSON header of a binary-extension body even when the bytes after it look like numbers', () => {
+    // Read on past the header, `…"n":7` + `5}` would be a valid body with n = 75.
     const head = Buffer.from('{"inputs":[{"name":"x","datatype":"FP32","shape":[2],"data":[1,2]}],"n":7');
-    const body = Buffer.concat([head, Buffer.from('5]}')]);
+    const body = Buffer.concat([head, Buffer.from('5}')]);
     assert.throws(() => splitBinaryBody(body, String(head.length)), /malformed JSON/);
     const ok = Buffer.from('{"inputs":[{"name":"x","datatype":"FP32","shape":[2],"parameters":{"binary_data_size":8}}],"n":7}');
     const split = splitBinaryBody(Buffer.concat([ok, Buffer.from(new Float32Array([3, 4]).buffer)]), String(ok.length));
@@ -124,6 +125,9 @@ describe('V2 request JSON, parsed from the bytes', () => {
       { datatype: 'FP32', shape: [2, 3], data: [[0.1, 0.2, 0.30000001192092896], [1e-40, -3.4028234663852886e38, 7]] },
       { datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] },
       { datatype: 'FP64', shape: [3], data: [0.1, 0.12345678901234568, 1e300] },
+      { datatype: 'FP64', shape: [3, 2], data: [[1, 2], [0.1, 0.12345678901234568], [3, 0.30000001192092896]] },
+      { datatype: 'BYTES', shape: [2, 1], data: [['a'], ['b']] },
+      { datatype: 'FP32', shape: [2, 2], data: [['a', 1], [2, 3]] },
       { datatype: 'INT64', shape: [2], data: [9007199254740993, -5] },
       { datatype: 'INT8', shape: [2], data: [127, -128] },
       { datatype: 'INT8', shape: [2], data: [128, 0] },

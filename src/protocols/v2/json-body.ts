@@ -24,6 +24,9 @@ const MAX_DEPTH = 512;
 /** Thrown inside the parser to hand the body to JSON.parse: one shared object, no stack trace. */
 const GIVE_UP = Object.freeze({ giveUp: true });
 
+/** Where an array's numbers come from: exact doubles, or the text to read again. */
+type Source = Float64Array | { buf: Buffer; start: number; end: number };
+
 /**
  * A JSON array of numbers. `values` holds each number as a double: exactly when `exact`,
  * else within a relative 2^-48 of it (mantissas of 16 to 19 digits, as Python writes a
@@ -33,8 +36,8 @@ export class JsonNumbers {
   constructor(
     readonly values: Float64Array,
     readonly exact: boolean,
-    /** Where the arrays' text lies, read again only when `values` is not exact enough. */
-    private readonly sources: ReadonlyArray<{ buf: Buffer; start: number; end: number }>,
+    /** Row by row, what `exactValues()` reads when `exact` is false. */
+    private readonly sources: readonly Source[],
   ) {}
 
   get length(): number {
@@ -46,9 +49,9 @@ export class JsonNumbers {
     if (this.exact) return this.values;
     const out = new Float64Array(this.values.length);
     let at = 0;
-    for (const { buf, start, end } of this.sources) {
+    for (const src of this.sources) {
       // Numeric text is ASCII: latin1 reads it as written.
-      const part = JSON.parse(buf.toString('latin1', start, end)) as number[];
+      const part = src instanceof Float64Array ? src : (JSON.parse(src.buf.toString('latin1', src.start, src.end)) as number[]);
       out.set(part, at);
       at += part.length;
     }
@@ -82,27 +85,30 @@ export class JsonNumbers {
       values.set(p.values, at);
       at += p.length;
     }
-    return new JsonNumbers(values, parts.every((p) => p.exact), parts.flatMap((p) => p.sources));
+    return new JsonNumbers(values, parts.every((p) => p.exact), parts.flatMap((p) => (p.exact ? [p.values] : p.sources)));
   }
 }
 
-/** Parses `buf[0, end)` as JSON (see the module comment). Throws JSON.parse's error for malformed input. */
-export function parseRequestJson(buf: Buffer, end = buf.length): unknown {
-  const p = new Parser(buf, end);
+/** Parses `buf` as JSON (see the module comment). Throws JSON.parse's error for malformed input. */
+export function parseRequestJson(buf: Buffer): unknown {
+  const p = new Parser(buf);
   try {
     const v = p.value(0, false);
     p.skipWs();
-    if (p.i !== end) throw GIVE_UP;
+    if (p.i !== buf.length) throw GIVE_UP;
     return v;
   } catch (err) {
     if (err !== GIVE_UP) throw err;
-    return JSON.parse(buf.toString('utf8', 0, end));
+    return JSON.parse(buf.toString('utf8'));
   }
 }
 
 class Parser {
   i = 0;
-  constructor(private readonly b: Buffer, private readonly end: number) {}
+  private readonly end: number;
+  constructor(private readonly b: Buffer) {
+    this.end = b.length;
+  }
 
   skipWs(): void {
     const b = this.b;
@@ -123,53 +129,48 @@ class Parser {
     throw GIVE_UP;
   }
 
-  private object(depth: number): Record<string, unknown> {
-    if (depth > MAX_DEPTH) throw GIVE_UP;
+  /** `open element (, element)* close`, the cursor on `open`; `element` reads one at the cursor. */
+  private elements(close: number, element: () => void): void {
     const b = this.b;
-    const o: Record<string, unknown> = {};
     this.i++;
     this.skipWs();
-    if (b[this.i] === 0x7d) {
+    if (b[this.i] === close) {
       this.i++;
-      return o;
+      return;
     }
     for (;;) {
+      element();
       this.skipWs();
-      if (b[this.i] !== 0x22) throw GIVE_UP;
+      const c = b[this.i++];
+      if (c === 0x2c) continue;
+      if (c === close) return;
+      throw GIVE_UP;
+    }
+  }
+
+  private object(depth: number): Record<string, unknown> {
+    if (depth > MAX_DEPTH) throw GIVE_UP;
+    const o: Record<string, unknown> = {};
+    this.elements(0x7d, () => {
+      this.skipWs();
+      if (this.b[this.i] !== 0x22) throw GIVE_UP;
       const key = this.string();
       this.skipWs();
-      if (b[this.i] !== 0x3a) throw GIVE_UP;
+      if (this.b[this.i] !== 0x3a) throw GIVE_UP;
       this.i++;
       const v = this.value(depth, key === 'data');
       // JSON.parse makes "__proto__" an own property; assignment would set the prototype.
       if (key === '__proto__') Object.defineProperty(o, key, { value: v, writable: true, enumerable: true, configurable: true });
       else o[key] = v;
-      this.skipWs();
-      const c = b[this.i++];
-      if (c === 0x2c) continue;
-      if (c === 0x7d) return o;
-      throw GIVE_UP;
-    }
+    });
+    return o;
   }
 
   private array(depth: number, inData: boolean): unknown[] {
     if (depth > MAX_DEPTH) throw GIVE_UP;
-    const b = this.b;
     const a: unknown[] = [];
-    this.i++;
-    this.skipWs();
-    if (b[this.i] === 0x5d) {
-      this.i++;
-      return a;
-    }
-    for (;;) {
-      a.push(this.value(depth, inData));
-      this.skipWs();
-      const c = b[this.i++];
-      if (c === 0x2c) continue;
-      if (c === 0x5d) return a;
-      throw GIVE_UP;
-    }
+    this.elements(0x5d, () => a.push(this.value(depth, inData)));
+    return a;
   }
 
   /** Tensor data: a run of numbers becomes JsonNumbers; nested rows and other element types stay arrays. */
@@ -197,7 +198,7 @@ class Parser {
       }
       if (c !== 0x2d && !(c !== undefined && c >= 0x30 && c <= 0x39)) return undefined;
       const at = this.i;
-      const next = scanNumber(b, at, this.end);
+      const next = scanNumber(b, at);
       if (next < 0) return undefined;
       this.i = next;
       if (n === 0) {
@@ -229,7 +230,7 @@ class Parser {
 
   private number(): number {
     const start = this.i;
-    const next = scanNumber(this.b, start, this.end);
+    const next = scanNumber(this.b, start);
     if (next < 0) throw GIVE_UP;
     this.i = next;
     return scanned.exact ? scanned.num : Number(this.b.toString('latin1', start, next));
@@ -267,8 +268,8 @@ class Parser {
   }
 
   private literal<T>(word: string, value: T): T {
+    // Past the end of the buffer a byte reads as undefined and fails the comparison.
     for (let k = 0; k < word.length; k++) if (this.b[this.i + k] !== word.charCodeAt(k)) throw GIVE_UP;
-    if (this.i + word.length > this.end) throw GIVE_UP;
     this.i += word.length;
     return value;
   }
@@ -283,7 +284,7 @@ const scanned = { num: 0, exact: true };
  * rounds once); 16–19 digits are close (see JsonNumbers); the rest are read by Number().
  * Returns the position after it (-1 when it is not a number); the value goes to `scanned`.
  */
-function scanNumber(b: Buffer, i: number, end: number): number {
+function scanNumber(b: Buffer, i: number): number {
   const start = i;
   const neg = b[i] === 0x2d;
   if (neg) i++;
@@ -324,7 +325,6 @@ function scanNumber(b: Buffer, i: number, end: number): number {
     } while (c !== undefined && c >= 0x30 && c <= 0x39);
     exp += sign * e;
   }
-  if (i > end) return -1;
   if (digits > 19 || exp < -22 || exp > 22) {
     scanned.num = Number(b.toString('latin1', start, i));
     scanned.exact = true;

@@ -36,18 +36,27 @@ function shapeOf(v: unknown, field: string, limits: Limits): number[] {
   return v as number[];
 }
 
-/** Tensor data that the request parser read as runs of numbers (flat, or rows nested within the rank), joined. */
-function joinedNumbers(data: unknown, rank: number): JsonNumbers | undefined {
+/**
+ * Tensor data, flat: one JsonNumbers when the request parser read every row (within the
+ * rank) as numbers, else plain values for the general path and its messages.
+ */
+function flatData(data: unknown, rank: number, field: string): JsonNumbers | unknown[] {
   if (data instanceof JsonNumbers) return data;
   const parts: JsonNumbers[] = [];
-  const rows = (v: unknown, depth: number): boolean => {
-    if (v instanceof JsonNumbers) return parts.push(v) > 0 && depth <= rank;
-    return Array.isArray(v) && v.length > 0 && v.every((x) => rows(x, depth + 1));
+  let rows = true;
+  const walk = (v: unknown, depth: number): void => {
+    if (v instanceof JsonNumbers) {
+      parts.push(v);
+      if (depth > rank) rows = false;
+    } else if (Array.isArray(v) && v.length > 0) for (const x of v) walk(x, depth + 1);
+    else rows = false;
   };
-  return rows(data, 1) && parts.length > 0 ? JsonNumbers.concat(parts) : undefined;
+  walk(data, 1);
+  if (rows && parts.length > 0) return JsonNumbers.concat(parts);
+  return flatten(parts.length > 0 ? plainArrays(data) : data, rank, field);
 }
 
-/** Data mixing runs of numbers with other values, as plain arrays for the general path and its messages. */
+/** Data mixing runs of numbers with other values, as plain arrays. */
 function plainArrays(data: unknown): unknown {
   if (data instanceof JsonNumbers) return Array.from(data.exactValues());
   return Array.isArray(data) ? data.map(plainArrays) : data;
@@ -85,13 +94,12 @@ export function decodeInferRequest(body: unknown, binary: Uint8Array | undefined
       offset += binarySize;
     } else {
       if (data === undefined) throw invalidInput(`${field}.data: required (or parameters.binary_data_size)`, `${field}.data`);
-      const numbers = joinedNumbers(data, shape.length);
-      const flat = numbers ?? flatten(plainArrays(data), shape.length, `${field}.data`);
+      const flat = flatData(data, shape.length, `${field}.data`);
       if (flat.length !== count) {
         throw invalidInput(`${field}.data: ${flat.length} elements do not match shape [${shape.join(',')}] (${count} elements)`, `${field}.data`);
       }
-      if (numbers && datatype === 'FP32') values = numbers.toFloat32();
-      else values = fromValues(datatype, numbers ? numbers.exactValues() : (flat as unknown[]), `${field}.data`);
+      if (!(flat instanceof JsonNumbers)) values = fromValues(datatype, flat, `${field}.data`);
+      else values = datatype === 'FP32' ? flat.toFloat32() : fromValues(datatype, flat.exactValues(), `${field}.data`);
     }
     const t: Tensor = { name, datatype, shape, data: values };
     if (params) t.parameters = params;
