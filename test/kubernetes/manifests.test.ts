@@ -193,6 +193,13 @@ describe('Containerfile', () => {
     assert.match(last, /^node:20-bookworm-slim|\/node:20-bookworm-slim/);
   });
 
+  it('copies the patches that npm ci applies (postinstall) before it runs', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    assert.match(pkg.scripts.postinstall ?? '', /patch-package/);
+    const build = stages[0]!;
+    assert.ok(build.indexOf('COPY patches') >= 0 && build.indexOf('COPY patches') < build.indexOf('RUN npm ci'), 'patches/ is copied before npm ci');
+  });
+
   it('runs as a numeric non-root user with a node-based HEALTHCHECK, both ports and the inferd entrypoint', () => {
     const user = /^USER\s+(\d+)(?::(\d+))?\s*$/m.exec(last);
     assert.ok(user, 'numeric USER in the last stage');

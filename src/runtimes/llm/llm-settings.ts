@@ -21,7 +21,8 @@ export interface LlmSettings {
   toolCallParser?: string;
   /** A built-in wrapper name (`chatML`, `llama3`, …), a Jinja template file, or the Jinja text. */
   chatTemplate?: string;
-  flashAttention: boolean;
+  /** `auto` (llama.cpp's default: on where the backend has it) unless `--flash-attention on|off` says. */
+  flashAttention: boolean | 'auto';
   /** Default seed when a request gives none. */
   seed?: number;
 }
@@ -44,6 +45,14 @@ const bool = (flags: Map<string, string>, key: string): boolean => {
   const raw = flags.get(key);
   return raw !== undefined && raw !== 'false' && raw !== '0';
 };
+
+/** `--flash-attention` alone or `on`/`true`/`1` forces it on, `off`/`false`/`0` off; `auto` or absent leaves it to llama.cpp. */
+function flashAttention(raw: string | undefined): boolean | 'auto' {
+  if (raw === undefined || raw === 'auto') return 'auto';
+  if (['off', 'false', '0'].includes(raw)) return false;
+  if (['on', 'true', '1', ''].includes(raw)) return true;
+  throw new Error(`runtime arg --flash-attention must be on, off or auto, got "${raw}"`);
+}
 
 /** `--served-model-name a b` takes several values, so it is read from the raw args. */
 function servedNames(args: readonly string[]): string[] {
@@ -76,7 +85,7 @@ export function parseLlmSettings(args: readonly string[], modelName: string): Ll
     maxQueue: num(flags, ['max_queue', 'max_waiting']) ?? 256,
     gpu,
     enableAutoToolChoice: bool(flags, 'enable_auto_tool_choice'),
-    flashAttention: bool(flags, 'flash_attention') || bool(flags, 'flash_attn'),
+    flashAttention: flashAttention(flags.get('flash_attention') ?? flags.get('flash_attn')),
   };
   if (settings.maxNumSeqs < 1) throw new Error('runtime arg --max-num-seqs must be at least 1');
   const maxLen = num(flags, ['max_model_len', 'ctx_size', 'context_size', 'n_ctx']);

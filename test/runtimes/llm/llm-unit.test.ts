@@ -4,6 +4,8 @@ import { InferdError } from '../../../src/api/errors.js';
 import { toChatHistory } from '../../../src/runtimes/llm/chat-history.js';
 import { parseLlmSettings } from '../../../src/runtimes/llm/llm-settings.js';
 import { SequencePool } from '../../../src/runtimes/llm/sequence-pool.js';
+import { StepBatching, fill } from '../../../src/runtimes/llm/step-batching.js';
+import type { BatchItem, LlamaContext } from 'node-llama-cpp';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +32,13 @@ describe('LLM settings from runtime args', () => {
     assert.throws(() => parseLlmSettings(['--max-model-len', 'lots'], 'x'), /max-model-len/);
     assert.throws(() => parseLlmSettings(['--gpu-memory-utilization', '1.5'], 'x'), /gpu-memory-utilization/);
   });
+  it('leaves flash attention to llama.cpp unless --flash-attention says on or off', () => {
+    assert.equal(parseLlmSettings([], 'x').flashAttention, 'auto');
+    assert.equal(parseLlmSettings(['--flash-attention'], 'x').flashAttention, true);
+    assert.equal(parseLlmSettings(['--flash-attn', 'off'], 'x').flashAttention, false);
+    assert.equal(parseLlmSettings(['--flash-attention=on'], 'x').flashAttention, true);
+    assert.throws(() => parseLlmSettings(['--flash-attention=maybe'], 'x'), /flash-attention must be on, off or auto/);
+  });
 });
 
 describe('SequencePool', () => {
@@ -47,6 +56,49 @@ describe('SequencePool', () => {
     pool.release(a);
     await b;
     assert.deepEqual(order, ['b:s1']);
+  });
+  it('hands out the first free sequence in order, so busy sequences stay contiguous', async () => {
+    const pool = new SequencePool([0, 1, 2, 3], 4);
+    const got = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    assert.deepEqual(got, [0, 1, 2]);
+    pool.release(2);
+    pool.release(0);
+    assert.equal(await pool.acquire(), 0);
+    assert.equal(await pool.acquire(), 2);
+    assert.equal(await pool.acquire(), 3);
+  });
+});
+
+describe('StepBatching', () => {
+  const item = (n: number): BatchItem => ({ tokens: Array.from({ length: n }, () => 1) as never, logits: [], evaluationPriority: 5 });
+  /** node-llama-cpp's queue entries, in the same order as the items it builds from them. */
+  const contextWith = (entries: Array<[BatchItem, number]>) => ({ _queuedDecodes: entries.map(([i, sequenceId]) => ({ tokens: i.tokens, sequenceId })) }) as unknown as LlamaContext;
+  const strategy = (b: StepBatching) => b.options.itemPrioritizationStrategy as (o: { items: readonly BatchItem[]; size: number }) => Array<{ item: BatchItem; processAmount: number }>;
+
+  it('shares the batch like maximum parallelism and hands the rest out in order', () => {
+    const [a, b, c] = [item(1), item(100), item(3)];
+    assert.deepEqual(fill([a, b, c], 8).map((p) => p.processAmount), [1, 5, 2]);
+    assert.deepEqual(fill([b, c], 512).map((p) => p.processAmount), [100, 3]);
+    assert.deepEqual(fill([item(5), item(5)], 1).map((p) => p.processAmount), [1]);
+  });
+  it('orders a batch by sequence id and holds it (boundedly) until every generating sequence queued', () => {
+    const [s0, s1, s2] = [item(1), item(1), item(1)];
+    const b = new StepBatching();
+    let generating = 3;
+    b.attach(contextWith([[s2, 2], [s0, 0], [s1, 1]]), () => generating);
+    const order = strategy(b)({ items: [s2, s0, s1], size: 512 }).map((p) => p.item);
+    assert.deepEqual(order, [s0, s1, s2]);
+    generating = 4;
+    const answers = Array.from({ length: 12 }, () => strategy(b)({ items: [s2, s0, s1], size: 512 }).length);
+    assert.deepEqual(answers.slice(0, 8), [0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.equal(answers[8], 3, 'a sequence that never queues delays the batch a bounded number of times');
+    assert.equal(answers[9], 0, 'and the next step holds again');
+  });
+  it('keeps the given order when the context queue does not mirror the items', () => {
+    const [s0, s1] = [item(1), item(1)];
+    const b = new StepBatching();
+    b.attach(contextWith([[s0, 0]]), () => 2);
+    assert.deepEqual(strategy(b)({ items: [s1, s0], size: 512 }).map((p) => p.item), [s1, s0]);
   });
 });
 
@@ -87,14 +139,19 @@ describe('GGUF generator', () => {
 });
 
 describe('inferd-llm runtime in-process (tiny random GGUF)', () => {
-  it('loads, generates, counts metrics, answers V2 and unloads', async () => {
+  /** </s>, <|im_start|>, <|im_end|>: banned so generations run to max_tokens. */
+  const bias = { '2': -100, '3': -100, '4': -100 };
+  const loadTiny = (seed: number, sequences: number) => {
     const dir = mkdtempSync(join(tmpdir(), 'llm-unit-'));
-    writeGguf(join(dir, 'm.gguf'), { preset: 'tiny', seed: 3 });
-    const model = await llmRuntime.load({ name: 'm', path: dir, format: { name: 'gguf' }, args: ['--max-model-len=256', '--max-num-seqs=2'], env: {}, threads: { intraOp: 1, interOp: 1 }, log: createLogger('silent') });
+    writeGguf(join(dir, 'm.gguf'), { preset: 'tiny', seed });
+    return llmRuntime.load({ name: 'm', path: dir, format: { name: 'gguf' }, args: ['--max-model-len=256', `--max-num-seqs=${sequences}`], env: {}, threads: { intraOp: 1, interOp: 1 }, log: createLogger('silent') });
+  };
+
+  it('loads, generates, counts metrics, answers V2 and unloads', async () => {
+    const model = await loadTiny(3, 2);
     try {
       const llm = model.llm!;
       assert.equal(llm.maxModelLen, 256);
-      const bias = { '2': -100, '3': -100, '4': -100 };
       const r = await llm.chat({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 8, logitBias: bias });
       assert.equal(r.finishReason, 'length');
       assert.equal(r.completionTokens, 8);
@@ -114,6 +171,28 @@ describe('inferd-llm runtime in-process (tiny random GGUF)', () => {
       assert.equal(out[0]!.name, 'text_output');
       assert.ok(model.memoryBytes() > 500_000);
       await assert.rejects(llm.chat({ messages: [{ role: 'user', content: 'x '.repeat(400) }] }), /maximum context length is 256 tokens/);
+    } finally {
+      await model.unload();
+    }
+  });
+  it('lets a request join on a used sequence while others generate, instead of after them', async () => {
+    const model = await loadTiny(4, 3);
+    try {
+      const llm = model.llm!;
+      // Every sequence holds old tokens, so the joining request must erase its sequence's tail first.
+      await Promise.all(['alpha beta', 'gamma delta', 'epsilon zeta'].map((prompt) => llm.complete({ prompt, maxTokens: 8, logitBias: bias })));
+      const events: string[] = [];
+      /** Resolves once the generation is under way, with its end. */
+      const long = (prompt: string) => new Promise<{ done: Promise<unknown> }>((going) => {
+        let tokens = 0;
+        const done = llm.complete({ prompt, maxTokens: 200, temperature: 0, logitBias: bias }, () => {
+          if (++tokens === 5) going({ done });
+        }).then((r) => events.push(`long:${r.finishReason}:${r.completionTokens}`));
+      });
+      const longs = (await Promise.all([long('alpha beta gamma'), long('gamma delta alpha')])).map((l) => l.done);
+      const short = llm.complete({ prompt: 'omega sigma tau', maxTokens: 4, temperature: 0, logitBias: bias }).then((r) => events.push(`short:${r.finishReason}:${r.completionTokens}`));
+      await Promise.all([...longs, short]);
+      assert.deepEqual(events, ['short:length:4', 'long:length:200', 'long:length:200']);
     } finally {
       await model.unload();
     }
