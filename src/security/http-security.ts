@@ -71,36 +71,35 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
     app.addHook('onClose', async () => stop());
   }
 
-  /** The gate: credentials, namespace, permission, per-key bucket. A Promise only when a step must wait (scrypt, OIDC, Redis). */
+  /** After authentication: namespace, permission, per-key bucket. */
+  const admit = (req: FastifyRequest, reply: FastifyReply, p: Presented, permission: Permission, principal: Principal): Promise<void> | void => {
+    setPrincipal(req, principal);
+    const ns = (req.params as Record<string, unknown> | undefined)?.namespace;
+    if (typeof ns === 'string') security.hideNamespace(principal, ns, p);
+    security.authorize(principal, permission, p);
+    const taken = security.takeKey(principal);
+    if (!taken) return markAdmitted(req);
+    return taken.then((t) => {
+      setRateHeaders(reply, t);
+      if (!t.allowed) throw rateLimited(t, 'this credential');
+      markAdmitted(req);
+    });
+  };
+
+  /** The gate: credentials, then `admit`. A Promise only when a step must wait (scrypt, OIDC, Redis). */
   const gate = (req: FastifyRequest, reply: FastifyReply): Promise<void> | void => {
     if (req.routeOptions.url === undefined) return; // no route: the 404 handler answers
     const permission = permissionOf(req);
     if (permission === 'static' || (permission === 'public' && security.cfg.publicHealth)) return;
     const p = presented(req);
-    const admit = (principal: Principal): Promise<void> | void => {
-      setPrincipal(req, principal);
-      const ns = (req.params as Record<string, unknown> | undefined)?.namespace;
-      if (typeof ns === 'string') security.hideNamespace(principal, ns, p);
-      security.authorize(principal, permission, p);
-      const taken = security.takeKey(principal);
-      if (!taken) return markAdmitted(req);
-      return taken.then((t) => {
-        setRateHeaders(reply, t);
-        if (!t.allowed) throw rateLimited(t, 'this credential');
-        markAdmitted(req);
-      });
-    };
-    const challenge = (err: unknown): never => {
-      if (InferdError.is(err) && err.code === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="inferd"');
-      throw err;
-    };
     let principal: Principal | Promise<Principal>;
     try {
       principal = security.authenticate(p);
     } catch (err) {
-      return challenge(err);
+      return challenge(reply, err);
     }
-    return principal instanceof Promise ? principal.then(admit, challenge) : admit(principal);
+    if (principal instanceof Promise) return principal.then((pr) => admit(req, reply, p, permission, pr), (err: unknown) => challenge(reply, err));
+    return admit(req, reply, p, permission, principal);
   };
 
   /** JSON bounds, then the per-model bucket for inference routes. */
@@ -132,8 +131,8 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
 
   // Callback hooks with synchronous fast paths: an async hook costs every request a promise
   // chain, and these run on every request (about a fifth of a tiny model's requests/s).
-  app.addHook('onRequest', (req, reply, done) => settle(() => gate(req, reply), done));
-  app.addHook('preHandler', (req, reply, done) => settle(() => admitBody(req, reply), done));
+  app.addHook('onRequest', (req, reply, done) => settle(gate, req, reply, done));
+  app.addHook('preHandler', (req, reply, done) => settle(admitBody, req, reply, done));
 
   const audit = (req: FastifyRequest, reply: FastifyReply): void => {
     if (req.routeOptions.url === undefined || req.method === 'GET' || req.method === 'HEAD') return;
@@ -175,16 +174,27 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
   // The key and whoami routes live in src/protocols/http/dashboard-keys.ts, registered by the HTTP server.
 }
 
-/** Runs a step that may return a Promise, calling fastify's `done` once: at once when it did not. */
-function settle(step: () => Promise<void> | void, done: (err?: Error) => void): void {
+/** Runs a hook step that may return a Promise, calling fastify's `done` once: at once when it did not. */
+function settle(
+  step: (req: FastifyRequest, reply: FastifyReply) => Promise<void> | void,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  done: (err?: Error) => void,
+): void {
   let pending: Promise<void> | void;
   try {
-    pending = step();
+    pending = step(req, reply);
   } catch (err) {
     return done(err as Error);
   }
   if (pending) pending.then(() => done(), (err: unknown) => done(err as Error));
   else done();
+}
+
+/** A 401 carries the Bearer challenge (RFC 6750); the error goes on to fastify's handler. */
+function challenge(reply: FastifyReply, err: unknown): never {
+  if (InferdError.is(err) && err.code === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="inferd"');
+  throw err;
 }
 
 const APPLIED = Symbol('inferd.applied');

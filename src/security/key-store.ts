@@ -66,6 +66,8 @@ export class KeyStore {
   private readonly verified = new Map<string, string>();
   /** sha256(key) of recent failures, so a wrong key repeated does not cost a hash each time. */
   private readonly failed = new Map<string, number>();
+  /** Prepared once: `verify` runs it on every authenticated request (preparing cost ~10 µs each time). */
+  private readonly rowById: Database.Statement<[string], Row>;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -73,6 +75,7 @@ export class KeyStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.rowById = this.db.prepare<[string], Row>('SELECT * FROM api_keys WHERE id = ?');
   }
 
   count(): number {
@@ -98,7 +101,7 @@ export class KeyStore {
   }
 
   get(id: string): ApiKeyInfo | undefined {
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as Row | undefined;
+    const row = this.rowById.get(id);
     return row && toInfo(row);
   }
 
@@ -124,16 +127,12 @@ export class KeyStore {
     const m = /^ik_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/.exec(key);
     if (!m) return undefined;
     const id = m[1]!;
-    const row = this.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as Row | undefined;
+    const row = this.rowById.get(id);
     if (!row) return undefined;
     const info = toInfo(row);
     if (info.state !== 'active') return undefined;
     const digest = createHash('sha256').update(key).digest('base64');
-    const valid = (): ApiKeyInfo => {
-      this.touch(id);
-      return info;
-    };
-    if (this.verified.get(digest) === id) return valid();
+    if (this.verified.get(digest) === id) return this.touch(id, info);
     const failedAt = this.failed.get(digest);
     if (failedAt !== undefined && Date.now() - failedAt < 60_000) return undefined;
     return checkHash(m[2]!, row.hash).then((ok) => {
@@ -142,17 +141,18 @@ export class KeyStore {
         return undefined;
       }
       remember(this.verified, digest, id);
-      return valid();
+      return this.touch(id, info);
     });
   }
 
   private lastTouch = new Map<string, number>();
-  /** last_used_at, written at most once a minute per key. */
-  private touch(id: string): void {
+  /** Records a use (last_used_at, written at most once a minute per key) and passes the key's record on. */
+  private touch(id: string, info: ApiKeyInfo): ApiKeyInfo {
     const now = Date.now();
-    if (now - (this.lastTouch.get(id) ?? 0) < 60_000) return;
+    if (now - (this.lastTouch.get(id) ?? 0) < 60_000) return info;
     this.lastTouch.set(id, now);
     this.db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').run(new Date(now).toISOString(), id);
+    return info;
   }
 
   close(): void {

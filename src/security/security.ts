@@ -91,15 +91,16 @@ export class Security {
     const token = p.token;
     if (!token) throw this.denied(p, 'unauthenticated', 'missing credentials', 'credentials required: send Authorization: Bearer <API key or token>');
     if (this.keysOn && token.startsWith('ik_')) {
-      const principal = (info: ApiKeyInfo | undefined): Principal => {
-        if (!info) throw this.denied(p, 'unauthenticated', `key ${token.slice(0, 15)} invalid, revoked or expired`, 'invalid, revoked or expired API key');
-        return { id: `key:${info.id}`, kind: 'key', roles: [info.role], namespaces: info.namespaces, bucket: `key:${info.id}` };
-      };
       const info = this.keys.verify(token);
-      return info instanceof Promise ? info.then(principal) : principal(info);
+      return info instanceof Promise ? info.then((i) => this.keyPrincipal(i, token, p)) : this.keyPrincipal(info, token, p);
     }
     if (this.oidc && OidcVerifier.looksLikeJwt(token)) return this.authenticateOidc(token, p);
     throw this.denied(p, 'unauthenticated', 'unrecognised credential', 'invalid credentials');
+  }
+
+  private keyPrincipal(info: ApiKeyInfo | undefined, token: string, p: Presented): Principal {
+    if (!info) throw this.denied(p, 'unauthenticated', `key ${token.slice(0, 15)} invalid, revoked or expired`, 'invalid, revoked or expired API key');
+    return { id: `key:${info.id}`, kind: 'key', roles: [info.role], namespaces: info.namespaces, bucket: `key:${info.id}` };
   }
 
   private async authenticateOidc(token: string, p: Presented): Promise<Principal> {

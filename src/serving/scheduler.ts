@@ -57,20 +57,29 @@ export class InferScheduler {
   private readonly counters = { batches: 0, batchedRequests: 0, completed: 0 };
 
   private readonly opts: SchedulerOptions;
+  /**
+   * A model on the main thread, under the default cap and without batching: its calls cannot
+   * overlap anyway, and a cap would only make each one wait a whole event-loop turn for the one
+   * before (onnxruntime-node answers through setImmediate): 1.7x the requests/s for a tiny ONNX
+   * model at 64 clients. The queue bound still refuses overload.
+   */
+  private readonly uncapped: boolean;
 
   constructor(private readonly model: LoadedModel, opts: SchedulerOptions) {
     this.opts = { ...opts };
     this.batching = opts.batch !== undefined && opts.batch.maxBatchSize > 1 && canBatch(model.inputs, model.outputs);
-    // On the main thread calls cannot overlap; a default cap would only make each call wait a whole
-    // event-loop turn for the one before (onnxruntime-node answers through setImmediate): 1.7x the
-    // requests/s for a tiny ONNX model at 64 clients. The queue bound still refuses overload.
-    if (model.onMainThread && !opts.concurrencySet && !this.batching) this.opts.concurrency = Math.max(opts.concurrency, opts.maxQueue);
+    this.uncapped = model.onMainThread === true && !opts.concurrencySet && !this.batching;
+    this.opts.concurrency = this.cap(opts.concurrency);
   }
 
   /** Follows the replica count: calls in flight scale with replicas. */
   setConcurrency(n: number): void {
-    this.opts.concurrency = Math.max(1, n);
+    this.opts.concurrency = this.cap(n);
     this.pump();
+  }
+
+  private cap(n: number): number {
+    return this.uncapped ? Math.max(n, this.opts.maxQueue) : Math.max(1, n);
   }
 
   get inflight(): number {
