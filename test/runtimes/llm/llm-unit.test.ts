@@ -95,9 +95,10 @@ describe('StepBatching', () => {
     assert.equal(answers[9], 0, 'and the next step holds again');
   });
   it('keeps the given order when the context queue does not mirror the items', () => {
-    const [s0, s1] = [item(1), item(1)];
+    const [s0, s1, s2] = [item(1), item(1), item(1)];
     const b = new StepBatching();
-    b.attach(contextWith([[s0, 0]]), () => 2);
+    // Ids are known for both items, but the queue holds one entry more than the batch: not its mirror.
+    b.attach(contextWith([[s1, 1], [s0, 0], [s2, 2]]), () => 2);
     assert.deepEqual(strategy(b)({ items: [s1, s0], size: 512 }).map((p) => p.item), [s1, s0]);
   });
 });
