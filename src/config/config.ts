@@ -82,8 +82,20 @@ export const configSchema = z.strictObject({
   observability: observabilitySchema,
   /** Shared state between inferd processes: rate-limit buckets and the prediction cache (docs/configuration.md). */
   redis: redisSchema,
+  /**
+   * What runtimes a non-admin may make inferd run (docs/security.md, "Runtime policy"):
+   * command prefixes (`python3 -m kserve_sklearnserver`) and directories a custom module's
+   * real path must lie inside. Empty: only admins and `serve -f` manifests run either.
+   */
+  runtimes: z
+    .strictObject({
+      allowCommands: z.array(z.string().trim().min(1)).default([]),
+      moduleRoots: z.array(z.string().min(1)).default([]),
+    })
+    .default({ allowCommands: [], moduleRoots: [] }),
 });
 export type Config = z.infer<typeof configSchema>;
+export type RuntimesConfig = Config['runtimes'];
 
 export interface ThreadCounts {
   intraOp: number;
@@ -128,5 +140,6 @@ export async function loadConfigFile(path: string): Promise<Config> {
   config.dataDir = resolve(base, config.dataDir);
   for (const [name, root] of Object.entries(config.storage.pvcs)) config.storage.pvcs[name] = resolve(base, root);
   resolveSecurityPaths(config.security, (p) => resolve(base, p));
+  config.runtimes.moduleRoots = config.runtimes.moduleRoots.map((r) => resolve(base, r));
   return config;
 }

@@ -4,6 +4,7 @@ import type { LoadedResource } from '../api/resources/manifest.js';
 import type { ServingRuntime } from '../api/resources/serving-runtime.js';
 import type { InferenceServiceStatus } from './isvc-status.js';
 import type { Reconciler } from './reconciler.js';
+import { RuntimePolicy } from './runtime-policy.js';
 import { ResourceApi, type ApplyOptions, type ApplyResult } from './resource-api.js';
 import { MAIN, revisionName } from './revision-spec.js';
 import type { ResourceStore, StoredEvent } from './store.js';
@@ -24,7 +25,7 @@ export class ControlPlane {
   readonly resources: ResourceApi;
 
   constructor(private readonly store: ResourceStore, private readonly reconciler: Reconciler, log: ConstructorParameters<typeof ResourceApi>[1]) {
-    this.resources = new ResourceApi(store, log);
+    this.resources = new ResourceApi(store, log, new RuntimePolicy(reconciler.runtimePolicy));
   }
 
   apply(items: readonly LoadedResource[], opts: ApplyOptions): ApplyResult[] {

@@ -22,7 +22,7 @@ export class ManifestSync {
   /** Applies the manifests once; throws (for the caller to report) if any is invalid. */
   async sync(): Promise<void> {
     const items = await loadManifests(this.paths);
-    const results = this.control.apply(items, { baseDir: process.cwd(), sourceOf: (i) => i.source.file });
+    const results = this.control.apply(items, { baseDir: process.cwd(), sourceOf: (i) => i.source.file, trust: 'operator' });
     const present = new Set(items.map((i) => `${i.resource.kind}/${i.resource.metadata.namespace}/${i.resource.metadata.name}`));
     for (const path of this.paths) {
       for (const r of this.control.resources.sourcedFrom(path)) {

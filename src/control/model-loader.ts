@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { InferenceService, PredictorSpec } from '../api/resources/inference-service.js';
+import type { InferenceService, ModelSpec, PredictorSpec } from '../api/resources/inference-service.js';
 import { MODULE_ANNOTATION, type ServingRuntime } from '../api/resources/serving-runtime.js';
 import type { Config, ThreadCounts } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
@@ -13,6 +13,7 @@ import type { WorkerTarget } from '../serving/replicas/worker-protocol.js';
 import type { StorageProgress } from '../storage/download.js';
 import { integrityOf } from '../storage/integrity.js';
 import { resolveStorageUri } from '../storage/storage-uri.js';
+import { RuntimePolicy, isTrusted } from './runtime-policy.js';
 import { selectRuntime } from './runtime-selection.js';
 import { expandTemplate } from './template.js';
 
@@ -26,7 +27,7 @@ export const ISOLATION_ANNOTATION = 'inferd.dev/isolation';
 
 /** Starts `count` worker-thread replicas of one model; all must load. */
 async function startReplicas(target: WorkerTarget, ctx: LoadContext, count: number, logLevel: string, probeBelowMicros?: number): Promise<ReplicaSet> {
-  const { log: _log, ...plain } = ctx;
+  const { log: _log, signal: _signal, ...plain } = ctx;
   let probe = probeBelowMicros;
   const start = () => {
     // Only the first replica is probed: the answer is the model's, not the replica's.
@@ -64,6 +65,36 @@ export interface LoadResult {
   runtime: ServingRuntime;
 }
 
+/** A policy refusal at load time becomes the revision's failure condition. */
+function allowed<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw new LoadError('RuntimeNotAllowed', (err as Error).message);
+  }
+}
+
+/** An operator's or admin's module path as given; anyone else's only by real path inside `runtimes.moduleRoots`. */
+function checkedModule(deps: LoaderDeps, runtime: RuntimeEntry, modulePath: string): string {
+  if (isTrusted(runtime.resource)) return resolve(runtime.baseDir, modulePath);
+  return new RuntimePolicy(deps.config.runtimes).checkModule(`${runtime.resource.kind} ${runtime.resource.metadata.name}`, modulePath, runtime.baseDir);
+}
+
+/**
+ * The apply-time rules again, on what is stored now: a resource stored by a tenant under
+ * wider allow-lists (or before they existed) cannot run what the operator allows no more.
+ */
+function checkStored(deps: LoaderDeps, isvc: InferenceService, spec: ModelSpec, runtime: RuntimeEntry, command: readonly string[] | undefined): void {
+  const policy = new RuntimePolicy(deps.config.runtimes);
+  const rt = runtime.resource;
+  if (!isTrusted(rt)) {
+    const what = `${rt.kind} ${rt.metadata.name}`;
+    if (command) policy.checkCommand(what, command);
+    for (const c of rt.spec.containers) policy.checkEnvAndArgs(what, c.env, c.args);
+  }
+  if (!isTrusted(isvc)) policy.checkEnvAndArgs(`InferenceService ${isvc.metadata.name}`, spec.env, spec.args);
+}
+
 /** Selects the runtime for a predictor, resolves its storage and loads the model. */
 export async function loadPredictor(
   deps: LoaderDeps,
@@ -72,6 +103,7 @@ export async function loadPredictor(
   baseDir: string,
   log: Logger,
   onProgress?: (p: StorageProgress) => void,
+  signal?: AbortSignal,
 ): Promise<LoadResult> {
   const spec = predictor.model;
   if (!spec) throw new LoadError('InvalidPredictorSpec', 'spec.predictor.containers without spec.predictor.model is not yet supported');
@@ -85,6 +117,11 @@ export async function loadPredictor(
   }
   const runtime = [...namespaced, ...cluster].find((r) => r.resource === chosen)!;
   const container = chosen.spec.containers.find((c) => c.name === 'kserve-container') ?? chosen.spec.containers[0]!;
+  const modulePath = chosen.metadata.annotations?.[MODULE_ANNOTATION];
+  const impl = runtimeForFormat(spec.modelFormat.name);
+  const runsProcess = !modulePath && (!impl || chosen.metadata.annotations?.[PROCESS_ANNOTATION] === 'true') && !!container.command?.length;
+  const module = !modulePath ? undefined : allowed(() => checkedModule(deps, runtime, modulePath));
+  allowed(() => checkStored(deps, isvc, spec, runtime, runsProcess ? container.command : undefined));
   const env: Record<string, string> = {};
   for (const e of [...(container.env ?? []), ...(spec.env ?? [])]) if (e.value !== undefined) env[e.name] = expandTemplate(e.value, meta);
   const path = spec.storageUri ? await resolveStorageUri(spec.storageUri, deps.config.storage, { baseDir, dataDir: deps.config.dataDir, env, onProgress, ...integrityOf(isvc, predictor) }) : baseDir;
@@ -96,17 +133,15 @@ export async function loadPredictor(
     env,
     threads: deps.threads,
     log,
+    ...(signal ? { signal } : {}),
   };
-  const modulePath = chosen.metadata.annotations?.[MODULE_ANNOTATION];
   const isolation = chosen.metadata.annotations?.[ISOLATION_ANNOTATION];
   const replicas = Math.max(1, predictor.minReplicas ?? 1);
-  if (modulePath) {
-    const module = resolve(runtime.baseDir, modulePath);
+  if (module !== undefined) {
     if (isolation === 'worker') return { model: await startReplicas({ module }, ctx, replicas, deps.logLevel), runtime: chosen };
     return { model: await loadCustomModel(module, ctx), runtime: chosen };
   }
-  const impl = runtimeForFormat(spec.modelFormat.name);
-  if ((!impl || chosen.metadata.annotations?.[PROCESS_ANNOTATION] === 'true') && container.command?.length) {
+  if (runsProcess) {
     const options = { namespace: meta.namespace ?? 'default', container, annotations: chosen.metadata.annotations ?? {}, baseDir: runtime.baseDir, dataDir: deps.config.dataDir };
     const model = await loadProcessModel(ctx, options).catch((err: unknown) => {
       throw err instanceof ProcessLoadError ? new LoadError(err.reason, err.message) : err;

@@ -58,6 +58,8 @@ export class Reconciler {
   private readonly builtins = builtinServingRuntimes();
   private closed = false;
   private readonly stopProcessEvents: () => void;
+  /** Aborts a revision's load when it leaves (a delete while an external process starts). */
+  private readonly loadAborts = new WeakMap<ModelEndpoint, AbortController>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     // Crashes and restarts of external processes become events of their InferenceService.
@@ -92,6 +94,11 @@ export class Reconciler {
         this.enqueue(ns, name);
       }
     }
+  }
+
+  /** The operator's runtime allow-lists, for apply-time checks. */
+  get runtimePolicy(): Config['runtimes'] {
+    return this.deps.config.runtimes;
   }
 
   /** User runtimes plus the built-ins that no user runtime of the same name replaces. */
@@ -214,7 +221,8 @@ export class Reconciler {
       if (p.done) live.downloads.delete(rec.number);
       else live.downloads.set(rec.number, p);
     };
-    const loadModel = () => loadPredictor({ ...this.deps, logLevel: this.deps.config.logLevel, runtimes: (ns) => this.runtimes(ns) }, isvc, predictor, baseDir, log, onProgress);
+    const abort = new AbortController();
+    const loadModel = () => loadPredictor({ ...this.deps, logLevel: this.deps.config.logLevel, runtimes: (ns) => this.runtimes(ns) }, isvc, predictor, baseDir, log, onProgress, abort.signal);
     const options = endpointOptions(predictor, this.deps.config, isvc.metadata.annotations);
     options.memory = this.deps.memory;
     const revName = revisionName(name, rec.variant, rec.number);
@@ -232,6 +240,7 @@ export class Reconciler {
       };
     }
     const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revName, options);
+    this.loadAborts.set(endpoint, abort);
     this.deps.memory.register(endpoint);
     endpoint.setLoading();
     live.endpoints.set(rec.number, endpoint);
@@ -272,6 +281,7 @@ export class Reconciler {
   /** Drains and unloads a revision that left the traffic, timed for the unload metrics. */
   private async unload(e: ModelEndpoint): Promise<void> {
     const started = performance.now();
+    this.loadAborts.get(e)?.abort();
     const wasLoaded = e.state === 'Loaded';
     await e.close();
     this.deps.observability?.payloads.unregister(e.namespace, e.revisionName);

@@ -6,6 +6,7 @@ import type { LoadedResource, Resource } from '../api/resources/manifest.js';
 import { unsupportedFields } from '../api/resources/unsupported.js';
 import type { Logger } from '../observability/logger.js';
 import { canonicalJson, specHash, variantsOf } from './revision-spec.js';
+import { RuntimePolicy, TRUSTED_ANNOTATION, runsCode, type ApplyTrust } from './runtime-policy.js';
 import type { ResourceStore } from './store.js';
 
 export interface ApplyResult {
@@ -23,6 +24,8 @@ export interface ApplyOptions {
   createOnly?: boolean;
   /** Manifest file a resource came from, recorded for GitOps pruning. */
   sourceOf?: (item: LoadedResource) => string | undefined;
+  /** Who applies: decides which commands and modules the resources may carry (runtime-policy.ts). */
+  trust: ApplyTrust;
 }
 
 const DEPLOYMENT_MODE = 'serving.kserve.io/deploymentMode';
@@ -42,7 +45,7 @@ export interface Changed {
 export class ResourceApi {
   private readonly reported = new Set<string>();
 
-  constructor(private readonly store: ResourceStore, private readonly log: Logger) {}
+  constructor(private readonly store: ResourceStore, private readonly log: Logger, private readonly policy: RuntimePolicy) {}
 
   apply(items: readonly LoadedResource[], opts: ApplyOptions): { results: ApplyResult[]; changed: Changed } {
     const seen = new Set<string>();
@@ -51,12 +54,13 @@ export class ResourceApi {
       if (seen.has(id)) throw new InferdError('conflict', `${resource.kind} "${resource.metadata.name}" appears twice in namespace ${resource.metadata.namespace}`);
       seen.add(id);
     }
+    for (const item of items) this.policy.checkApply(item.resource, opts.trust, item.source.file ? dirname(item.source.file) : opts.baseDir);
     const changed: Changed = { isvcs: [], runtimes: [] };
     const results = this.store.transaction(() =>
       items.map((item) => {
         const baseDir = item.source.file ? dirname(item.source.file) : opts.baseDir;
         const source = opts.sourceOf?.(item);
-        const result = this.applyOne(item.resource, baseDir, source, opts.createOnly === true);
+        const result = this.applyOne(item.resource, baseDir, source, opts.createOnly === true, opts.trust);
         if (result.action !== 'unchanged') {
           if (item.resource.kind === 'InferenceService') changed.isvcs.push({ namespace: result.namespace, name: result.name });
           else changed.runtimes.push(result.name);
@@ -68,7 +72,7 @@ export class ResourceApi {
     return { results, changed };
   }
 
-  private applyOne(input: Resource, baseDir: string, source: string | undefined, createOnly: boolean): ApplyResult {
+  private applyOne(input: Resource, baseDir: string, source: string | undefined, createOnly: boolean, trust: ApplyTrust): ApplyResult {
     const ns = input.metadata.namespace ?? 'default';
     const { name } = input.metadata;
     const existing = this.store.get(input.kind, ns, name)?.resource;
@@ -89,6 +93,8 @@ export class ResourceApi {
     const annotations = { ...input.metadata.annotations };
     if (source) annotations[SOURCE_ANNOTATION] = source;
     else delete annotations[SOURCE_ANNOTATION];
+    if (trust !== 'tenant' && runsCode(input)) annotations[TRUSTED_ANNOTATION] = trust;
+    else delete annotations[TRUSTED_ANNOTATION];
     const specChanged = !existing || canonicalJson(existing.spec) !== canonicalJson(input.spec);
     const metaChanged = !existing || canonicalJson(existing.metadata.labels ?? {}) !== canonicalJson(input.metadata.labels ?? {}) || canonicalJson(existing.metadata.annotations ?? {}) !== canonicalJson(annotations);
     const stored = this.store.get(input.kind, ns, name);

@@ -15,6 +15,8 @@ export interface LoadContext {
   /** Native thread counts decided by the server's thread policy. */
   threads: { intraOp: number; interOp: number };
   log: Logger;
+  /** Aborted when the revision goes away while it loads: a runtime that starts a process stops it. */
+  signal?: AbortSignal;
 }
 
 export interface ModelSignature {

@@ -221,6 +221,16 @@ export function visibleTo(req: FastifyRequest): (item: { metadata: { namespace?:
 }
 
 /**
+ * For apply: an admin's resources may run any command or module; everyone else's only
+ * what `runtimes` allows (src/control/runtime-policy.ts). No principal: no security hook
+ * ran (in-process use), which is the operator's own.
+ */
+export function trustOf(req: FastifyRequest): 'admin' | 'tenant' {
+  const p = principalOf(req);
+  return !p || p.roles.includes('admin') ? 'admin' : 'tenant';
+}
+
+/**
  * For apply: every resource must be in a namespace the caller may write (403 names it);
  * cluster-scoped kinds need admin.
  */

@@ -3,7 +3,7 @@ import { invalidInput } from '../../api/errors.js';
 import { parseManifest } from '../../api/resources/manifest.js';
 import type { ControlPlane } from '../../control/control-plane.js';
 import { OPENAPI_YAML } from './openapi.js';
-import { assertCanApply, visibleTo } from '../../security/http-security.js';
+import { assertCanApply, trustOf, visibleTo } from '../../security/http-security.js';
 
 const ISVC = '/apis/serving.kserve.io/v1beta1';
 const SR = '/apis/serving.kserve.io/v1alpha1';
@@ -29,14 +29,14 @@ export function registerAdminRoutes(app: FastifyInstance, control: ControlPlane,
   };
 
   app.get(`${INFERD}/openapi.yaml`, async (_req, reply) => reply.type('application/yaml').send(OPENAPI_YAML));
-  app.post(`${INFERD}/apply`, async (req: FastifyRequest<Body>) => ({ applied: control.apply(body(req), { baseDir }) }));
+  app.post(`${INFERD}/apply`, async (req: FastifyRequest<Body>) => ({ applied: control.apply(body(req), { baseDir, trust: trustOf(req) }) }));
 
   app.get(`${ISVC}/inferenceservices`, async (req) => list(control.listIsvcs().filter(visibleTo(req))));
   app.get(`${ISVC}/namespaces/:namespace/inferenceservices`, async (req: FastifyRequest<{ Params: Ns }>) => list(control.listIsvcs(req.params.namespace)));
   app.post(`${ISVC}/namespaces/:namespace/inferenceservices`, async (req: FastifyRequest<{ Params: Ns } & Body>, reply) => {
     const items = body(req).filter((i) => i.resource.kind === 'InferenceService');
     for (const i of items) i.resource.metadata.namespace ??= req.params.namespace;
-    return reply.code(201).send({ applied: control.apply(items, { baseDir, createOnly: true }) });
+    return reply.code(201).send({ applied: control.apply(items, { baseDir, createOnly: true, trust: trustOf(req) }) });
   });
   app.get(`${ISVC}/namespaces/:namespace/inferenceservices/:name`, async (req: FastifyRequest<{ Params: Named }>) => control.getIsvc(req.params.namespace, req.params.name));
   app.delete(`${ISVC}/namespaces/:namespace/inferenceservices/:name`, async (req: FastifyRequest<{ Params: Named }>) => {

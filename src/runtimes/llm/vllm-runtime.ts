@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { invalidInput } from '../../api/errors.js';
 import type { Tensor, TensorSpec } from '../../api/inference.js';
+import { inheritedEnv, LOOPBACK } from '../process/command.js';
 import type { LoadContext, LoadedModel, Runtime } from '../types.js';
 
 /** How long vLLM may take to load before the load fails (big models download and compile). */
@@ -61,7 +62,7 @@ export function vllmCommand(ctx: Pick<LoadContext, 'args' | 'env' | 'path'>, por
     args.push(a.replace(/\/mnt\/models/g, ctx.path));
   }
   if (!hasModel) args.unshift('--model', ctx.path);
-  return [...base, ...args, '--host', '127.0.0.1', '--port', String(port)];
+  return [...base, ...args, '--host', LOOPBACK, '--port', String(port)];
 }
 
 class VllmProcessModel implements LoadedModel {
@@ -116,7 +117,9 @@ export const vllmRuntime: Runtime = {
     const pathEnv = ctx.env.PATH ?? process.env.PATH;
     const cmd = vllmCommand(ctx, port, pathEnv);
     ctx.log.info({ command: cmd.join(' ') }, 'starting vLLM');
-    const child = spawn(cmd[0]!, cmd.slice(1), { env: { ...process.env, ...ctx.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (ctx.signal?.aborted) throw new Error('the revision was removed before vLLM started');
+    // inferd's own credentials stay out of the process, as for every external process.
+    const child = spawn(cmd[0]!, cmd.slice(1), { env: { ...inheritedEnv(), ...ctx.env, HOST: LOOPBACK }, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
     const keep = (b: Buffer) => {
       tail = (tail + b.toString()).slice(-4000);
@@ -139,11 +142,16 @@ export const vllmRuntime: Runtime = {
       throw new Error(`vLLM did not answer ${baseUrl}/health within ${START_TIMEOUT_MS / 1000} s`);
     })();
     const model = new VllmProcessModel(child, baseUrl, ctx.name);
+    // A delete while vLLM starts stops it now: the exit rejects `failed`.
+    const abandon = () => void model.unload();
+    ctx.signal?.addEventListener('abort', abandon, { once: true });
     try {
       await Promise.race([ready, failed]);
     } catch (err) {
       await model.unload();
       throw err;
+    } finally {
+      ctx.signal?.removeEventListener('abort', abandon);
     }
     ctx.log.info({ baseUrl }, 'vLLM ready');
     return model;

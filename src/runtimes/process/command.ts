@@ -10,6 +10,9 @@ import { dirname } from 'node:path';
  *  - sets env `PORT=P` (over any PORT the container sets),
  *  - rewrites the value of the port flags KServe's model servers use, `--http_port`,
  *    `--http-port` and `--port` (`--flag=N` or `--flag N`), to P.
+ * Host: env `HOST=127.0.0.1` (over any HOST the container sets) and the value of
+ * `--host`, `--http_host`, `--http-host`, `--bind`, `--address` and `--listen` becomes
+ * 127.0.0.1, so no process inferd starts listens beside inferd's own authentication.
  * A second free port G replaces `{{.GrpcPort}}` and the value of `--grpc_port` /
  * `--grpc-port`, so a KServe Python server does not try to bind 8081 (inferd's own gRPC
  * port by default). inferd talks to the process over HTTP on P only.
@@ -23,6 +26,9 @@ import { dirname } from 'node:path';
 export const MODEL_MOUNT = '/mnt/models';
 
 const HTTP_PORT_FLAGS = ['--http_port', '--http-port', '--port'];
+/** Flags that choose the listen address: always loopback, whoever set them (docs/security.md). */
+const HOST_FLAGS = ['--host', '--http_host', '--http-host', '--bind', '--address', '--listen'];
+export const LOOPBACK = '127.0.0.1';
 const GRPC_PORT_FLAGS = ['--grpc_port', '--grpc-port'];
 
 export interface CommandTemplate {
@@ -62,6 +68,17 @@ export function materialize(template: CommandTemplate, modelDir: string, ports: 
     const eq = arg.indexOf('=');
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     // Only args after the program name are flags.
+    if (i > 0 && HOST_FLAGS.includes(flag)) {
+      // `--bind 0.0.0.0:8080` (gunicorn) names the port too: loopback and inferd's port.
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[i + 1];
+      const host = value !== undefined && /:\d+$/.test(value) ? `${LOOPBACK}:${ports.http}` : LOOPBACK;
+      if (eq > 0) out.push(`${flag}=${host}`);
+      else if (value !== undefined && !value.startsWith('-')) {
+        out.push(arg, host);
+        i++;
+      } else out.push(arg, host);
+      continue;
+    }
     const port = i === 0 ? undefined : HTTP_PORT_FLAGS.includes(flag) ? ports.http : GRPC_PORT_FLAGS.includes(flag) ? ports.grpc : undefined;
     if (port === undefined) {
       out.push(arg);
@@ -77,6 +94,7 @@ export function materialize(template: CommandTemplate, modelDir: string, ports: 
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(template.env)) env[k] = expandPorts(mapModelMount(v, modelDir), ports);
   env.PORT = String(ports.http);
+  env.HOST = LOOPBACK;
   return { argv: out, env };
 }
 

@@ -104,7 +104,11 @@ export async function loadProcessModel(ctx: LoadContext, opts: ProcessRuntimeOpt
       emitProcessEvent({ namespace: opts.namespace, name: ctx.name, ...(revision !== undefined ? { revision } : {}), type, reason, message: `revision ${revision ?? '?'}: ${message}` }),
   });
   const unregister = registerProcess({ namespace: opts.namespace, name: ctx.name, ...(revision !== undefined ? { revision } : {}), process: proc, logs });
+  // A delete while the process starts stops it now, not once it is ready (or its startup timeout).
+  const abandon = () => void proc.stop();
+  ctx.signal?.addEventListener('abort', abandon, { once: true });
   try {
+    if (ctx.signal?.aborted) throw new ProcessStartError('Stopped', 'the revision was removed before its process started');
     await proc.start();
   } catch (err) {
     await proc.stop();
@@ -112,6 +116,8 @@ export async function loadProcessModel(ctx: LoadContext, opts: ProcessRuntimeOpt
     logs.close();
     if (err instanceof ProcessStartError) throw new ProcessLoadError(err.reason, err.message);
     throw err;
+  } finally {
+    ctx.signal?.removeEventListener('abort', abandon);
   }
   const meta = await fetchMetadata(proc.baseUrl, ctx.name);
   return new ProcessModel(ctx.name, proc, meta, async () => {
