@@ -119,6 +119,8 @@ export function clusterManifest(resource: Obj, opts: ExportOptions, warn: (msg: 
   const annotations = { ...(meta.annotations as Obj | undefined) };
   // kubectl's copy of a previous apply may hold values this export removes.
   delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
+  // inferd's own record of who applied a command runtime (runtime-policy.ts); set by the server on apply.
+  delete annotations['inferd.dev/trusted-by'];
   const metadata: Obj = { name: meta.name, namespace };
   if (meta.labels && Object.keys(meta.labels as Obj).length) metadata.labels = meta.labels;
   if (Object.keys(annotations).length) metadata.annotations = annotations;

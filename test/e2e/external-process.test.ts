@@ -74,7 +74,17 @@ describe('external-process runtime: command-line rules', () => {
       { http: 4001, grpc: 4002 },
     );
     assert.deepEqual(argv, ['python', '-m', 'srv', '--port', '4001', '--grpc_port=4002', '--model=/data/m/m.gguf', '--dir=/data/m', '--x=4001', '--y=/mnt/modelsX', '--http-port=4001']);
-    assert.deepEqual(env, { PORT: '4001', URL: 'http://127.0.0.1:4001', G: '4002', MODEL: '/data/m' });
+    assert.deepEqual(env, { PORT: '4001', URL: 'http://127.0.0.1:4001', G: '4002', MODEL: '/data/m', HOST: '127.0.0.1' });
+  });
+
+  it('binds every process to loopback, whatever host flag or HOST env it is given', () => {
+    const { argv, env } = materialize(
+      { argv: ['srv', '--host', '0.0.0.0', '--host=::', '--bind', '0.0.0.0:8080', '--address=10.0.0.1', '--listen', '--x'], env: { HOST: '0.0.0.0' } },
+      '/data/m',
+      { http: 4001, grpc: 4002 },
+    );
+    assert.deepEqual(argv, ['srv', '--host', '127.0.0.1', '--host=127.0.0.1', '--bind', '127.0.0.1:4001', '--address=127.0.0.1', '--listen', '127.0.0.1', '--x']);
+    assert.equal(env.HOST, '127.0.0.1');
   });
 });
 
