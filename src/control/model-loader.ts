@@ -84,15 +84,11 @@ function checkedModule(deps: LoaderDeps, runtime: RuntimeEntry, modulePath: stri
  * The apply-time rules again, on what is stored now: a resource stored by a tenant under
  * wider allow-lists (or before they existed) cannot run what the operator allows no more.
  */
-function checkStored(deps: LoaderDeps, isvc: InferenceService, spec: ModelSpec, runtime: RuntimeEntry, command: readonly string[] | undefined): void {
+function checkStored(deps: LoaderDeps, isvc: InferenceService, spec: ModelSpec, runtime: RuntimeEntry): void {
   const policy = new RuntimePolicy(deps.config.runtimes);
   const rt = runtime.resource;
-  if (!isTrusted(rt)) {
-    const what = `${rt.kind} ${rt.metadata.name}`;
-    if (command) policy.checkCommand(what, command);
-    for (const c of rt.spec.containers) policy.checkEnvAndArgs(what, c.env, c.args);
-  }
-  if (!isTrusted(isvc)) policy.checkEnvAndArgs(`InferenceService ${isvc.metadata.name}`, spec.env, spec.args);
+  if (!isTrusted(rt)) policy.checkContainers(`${rt.kind} ${rt.metadata.name}`, rt.spec.containers);
+  if (!isTrusted(isvc)) policy.checkContainers(`InferenceService ${isvc.metadata.name}`, [spec]);
 }
 
 /** Selects the runtime for a predictor, resolves its storage and loads the model. */
@@ -121,7 +117,7 @@ export async function loadPredictor(
   const impl = runtimeForFormat(spec.modelFormat.name);
   const runsProcess = !modulePath && (!impl || chosen.metadata.annotations?.[PROCESS_ANNOTATION] === 'true') && !!container.command?.length;
   const module = !modulePath ? undefined : allowed(() => checkedModule(deps, runtime, modulePath));
-  allowed(() => checkStored(deps, isvc, spec, runtime, runsProcess ? container.command : undefined));
+  allowed(() => checkStored(deps, isvc, spec, runtime));
   const env: Record<string, string> = {};
   for (const e of [...(container.env ?? []), ...(spec.env ?? [])]) if (e.value !== undefined) env[e.name] = expandTemplate(e.value, meta);
   const path = spec.storageUri ? await resolveStorageUri(spec.storageUri, deps.config.storage, { baseDir, dataDir: deps.config.dataDir, env, onProgress, ...integrityOf(isvc, predictor) }) : baseDir;

@@ -118,9 +118,12 @@ export class RuntimePolicy {
     this.checkContainers(what, resource.spec.containers);
   }
 
-  private checkContainers(what: string, containers: readonly Container[] | undefined): void {
+  /** A container's command, workingDir, env and args, as a tenant gave them. */
+  checkContainers(what: string, containers: readonly Container[] | undefined): void {
     for (const c of containers ?? []) {
       if (c.command?.length) this.checkCommand(what, c.command);
+      // An allowed `python3 -m srv` imports `srv` from its working directory first.
+      if (c.workingDir !== undefined) throw forbidden(what, 'container workingDir needs the admin role');
       this.checkEnvAndArgs(what, c.env, c.args);
     }
   }
