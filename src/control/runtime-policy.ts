@@ -129,10 +129,14 @@ export class RuntimePolicy {
   }
 }
 
-/** Whether a stored resource was applied by the operator or an admin. */
-export function isTrusted(resource: { metadata: { annotations?: Record<string, string> | undefined; labels?: Record<string, string> | undefined } }): boolean {
+/**
+ * Whether a stored resource was applied by the operator or an admin. Only the server's own
+ * mark counts (a label or annotation from a body never does); built-in runtimes need none,
+ * as they carry no command, module or env.
+ */
+export function isTrusted(resource: { metadata: { annotations?: Record<string, string> | undefined } }): boolean {
   const by = resource.metadata.annotations?.[TRUSTED_ANNOTATION];
-  return by === 'operator' || by === 'admin' || resource.metadata.labels?.['inferd.dev/builtin'] === 'true';
+  return by === 'operator' || by === 'admin';
 }
 
 /** Whether a resource carries anything this policy governs (so it gets the trust mark). */

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Resource } from '../../src/api/resources/manifest.js';
+import { RuntimePolicy } from '../../src/control/runtime-policy.js';
 import { REPO_ROOT, startInferd, type InferdProcess } from '../helpers/inferd-process.js';
 
 /**
@@ -180,7 +182,8 @@ describe('tenant runtimes: no code or commands from a tenant', () => {
 
   it('runs an allow-listed command for a deployer, bound to loopback whatever host it asks for', async () => {
     const report = join(work, 'bind.json');
-    const rt = runtime('allowed', { command: [process.execPath, FIXTURE], args: ['--model_name={{.Name}}', '--http_port=8080'], env: [{ name: 'HOST', value: '0.0.0.0' }, { name: 'REPORT_FILE', value: report }] });
+    // The trust mark is the server's: one in the body is dropped, so the load-time re-check still applies.
+    const rt = runtime('allowed', { command: [process.execPath, FIXTURE], args: ['--model_name={{.Name}}', '--http_port=8080'], env: [{ name: 'HOST', value: '0.0.0.0' }, { name: 'REPORT_FILE', value: report }] }, { 'inferd.dev/trusted-by': 'admin' });
     const model = isvc('bound', 'allowed', { args: ['--host=0.0.0.0'] });
     const r = await req(srv.http, 'POST', APPLY, deployer, [rt, model]);
     assert.equal(r.status, 200, r.text);
@@ -189,6 +192,9 @@ describe('tenant runtimes: no code or commands from a tenant', () => {
     const told = JSON.parse(readFileSync(report, 'utf8')) as { pid: number; host: string };
     pids.push(told.pid);
     assert.equal(told.host, '127.0.0.1');
+    const stored = await req(srv.http, 'GET', '/apis/serving.kserve.io/v1alpha1/namespaces/team-a/servingruntimes', deployer);
+    const allowed = (JSON.parse(stored.text) as { items: Array<{ metadata: { name: string; annotations?: Record<string, string> } }> }).items.find((i) => i.metadata.name === 'allowed');
+    assert.equal(allowed?.metadata.annotations?.['inferd.dev/trusted-by'], undefined);
   });
 
   it('stops an external process when its InferenceService is deleted while it is still starting', async () => {
@@ -203,5 +209,32 @@ describe('tenant runtimes: no code or commands from a tenant', () => {
     assert.equal(d.status, 200, d.text);
     // Bounded wait (the startup timeout is 300 s): the delete, not the timeout, ends it.
     await waitFor(`pid ${pid} to exit`, () => (alive(pid) ? undefined : true));
+  });
+});
+
+describe('runtime policy rules (unit)', () => {
+  const policy = new RuntimePolicy({ allowCommands: ['/usr/bin/python3 -m kserve_sklearnserver'], moduleRoots: [] });
+  const rt = (container: Record<string, unknown>) => runtime('r', container) as unknown as Resource;
+
+  it('matches allowCommands token by token, as a prefix', () => {
+    assert.equal(policy.commandAllowed(['/usr/bin/python3', '-m', 'kserve_sklearnserver', '--http_port=8080']), true);
+    assert.equal(policy.commandAllowed(['/usr/bin/python3', '-m', 'kserve_sklearnserver_evil']), false);
+    assert.equal(policy.commandAllowed(['/usr/bin/python3', '-c', 'import os']), false);
+    assert.equal(policy.commandAllowed(['/usr/bin/python3']), false);
+  });
+
+  it('refuses tenant workingDir and --trust-remote-code, never an operator or admin', () => {
+    const wd = rt({ command: ['/usr/bin/python3', '-m', 'kserve_sklearnserver'], workingDir: '/tmp/tenant' });
+    assert.throws(() => policy.checkApply(wd, 'tenant', '/'), /workingDir needs the admin role/);
+    const trc = rt({ image: 'x', args: ['--trust-remote-code'] });
+    assert.throws(() => policy.checkApply(trc, 'tenant', '/'), /--trust-remote-code runs code from the model files/);
+    for (const trust of ['operator', 'admin'] as const) {
+      policy.checkApply(wd, trust, '/');
+      policy.checkApply(trc, trust, '/');
+    }
+  });
+
+  it('refuses a module for a tenant when moduleRoots is empty (the default)', () => {
+    assert.throws(() => policy.checkModule('ServingRuntime r', './m.mjs', REPO_ROOT), /needs the admin role or a runtimes\.moduleRoots entry/);
   });
 });
