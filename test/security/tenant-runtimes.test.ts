@@ -197,6 +197,20 @@ describe('tenant runtimes: no code or commands from a tenant', () => {
     assert.equal(allowed?.metadata.annotations?.['inferd.dev/trusted-by'], undefined);
   });
 
+  it('does not serve a process that listens beyond loopback anyway (a host inside a shell string)', async () => {
+    const report = join(work, 'wide.json');
+    const shell = `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(FIXTURE)} --model_name=wide --host=0.0.0.0`;
+    const rt = runtime('wide', { command: ['sh', '-c', shell], env: [{ name: 'REPORT_FILE', value: report }] }, { 'inferd.dev/startup-timeout-seconds': '60' });
+    const r = await req(srv.http, 'POST', APPLY, admin, [rt, isvc('wide', 'wide')]);
+    assert.equal(r.status, 200, r.text);
+    const cond = await settled(srv.http, admin, 'wide');
+    assert.equal(cond.status, 'False');
+    assert.equal(cond.reason, 'ListensBeyondLoopback', cond.message);
+    const { pid } = JSON.parse(readFileSync(report, 'utf8')) as { pid: number };
+    pids.push(pid);
+    await waitFor(`pid ${pid} to exit`, () => (alive(pid) ? undefined : true));
+  });
+
   it('stops an external process when its InferenceService is deleted while it is still starting', async () => {
     const report = join(work, 'slow.json');
     const rt = runtime('slow', { command: [process.execPath, FIXTURE], args: ['--model_name={{.Name}}'], env: [{ name: 'STARTUP_DELAY_MS', value: '600000' }, { name: 'REPORT_FILE', value: report }] }, { 'inferd.dev/startup-timeout-seconds': '300' });

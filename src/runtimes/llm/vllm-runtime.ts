@@ -5,6 +5,7 @@ import { delimiter, join } from 'node:path';
 import { invalidInput } from '../../api/errors.js';
 import type { Tensor, TensorSpec } from '../../api/inference.js';
 import { inheritedEnv, LOOPBACK } from '../process/command.js';
+import { nonLoopbackListeners } from '../process/listen-check.js';
 import type { LoadContext, LoadedModel, Runtime } from '../types.js';
 
 /** How long vLLM may take to load before the load fails (big models download and compile). */
@@ -147,6 +148,8 @@ export const vllmRuntime: Runtime = {
     ctx.signal?.addEventListener('abort', abandon, { once: true });
     try {
       await Promise.race([ready, failed]);
+      const open = nonLoopbackListeners(child.pid);
+      if (open.length) throw new Error(`vLLM listens on ${open.slice(0, 3).join(', ')}: it must listen on 127.0.0.1 only (check VLLM_COMMAND passes --host on)`);
     } catch (err) {
       await model.unload();
       throw err;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { Logger } from '../../observability/logger.js';
 import { describeCommand, inheritedEnv, materialize, type CommandTemplate, type Ports } from './command.js';
+import { nonLoopbackListeners } from './listen-check.js';
 import type { LogBuffer } from './log-buffer.js';
 import { requestOnce } from './upstream.js';
 
@@ -221,6 +222,7 @@ export class ManagedProcess {
     this.run = run;
     try {
       await this.waitReady(run);
+      this.assertLoopback(run);
     } catch (err) {
       if (!run.exit) {
         signalGroup(run.child, 'SIGKILL');
@@ -286,6 +288,16 @@ export class ManagedProcess {
       await Promise.race([sleep(Math.min(delay, Math.max(0, deadline - Date.now()))), run.exited]);
       delay = Math.min(delay * 2, 500);
     }
+  }
+
+  /** A process listening beyond loopback would serve without inferd's authentication: it does not start. */
+  private assertLoopback(run: Run): void {
+    const open = nonLoopbackListeners(run.child.pid);
+    if (open.length === 0) return;
+    throw new ProcessStartError(
+      'ListensBeyondLoopback',
+      `external process ${this.command} listens on ${open.slice(0, 3).join(', ')}: it must listen on 127.0.0.1 only (it gets HOST=127.0.0.1 and its --host flags rewritten; a shell string must pass them on)`,
+    );
   }
 
   private probeText(): string {
