@@ -83,7 +83,7 @@ describe('external-process runtime: command-line rules', () => {
       '/data/m',
       { http: 4001, grpc: 4002 },
     );
-    assert.deepEqual(argv, ['srv', '--host', '127.0.0.1', '--host=127.0.0.1', '--bind', '127.0.0.1:4001', '--address=127.0.0.1', '--listen', '127.0.0.1', '--x']);
+    assert.deepEqual(argv, ['srv', '--host', '127.0.0.1', '--host=127.0.0.1', '--bind', '127.0.0.1:4001', '--address=127.0.0.1', '--listen', '--x']);
     assert.equal(env.HOST, '127.0.0.1');
   });
 });

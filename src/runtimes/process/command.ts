@@ -76,7 +76,7 @@ export function materialize(template: CommandTemplate, modelDir: string, ports: 
       else if (value !== undefined && !value.startsWith('-')) {
         out.push(arg, host);
         i++;
-      } else out.push(arg, host);
+      } else out.push(arg); // no value: a boolean flag of this server, not an address
       continue;
     }
     const port = i === 0 ? undefined : HTTP_PORT_FLAGS.includes(flag) ? ports.http : GRPC_PORT_FLAGS.includes(flag) ? ports.grpc : undefined;
