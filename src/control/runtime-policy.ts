@@ -143,5 +143,6 @@ export function isTrusted(resource: { metadata: { annotations?: Record<string, s
 export function runsCode(resource: Resource): boolean {
   if (resource.kind !== 'InferenceService' && resource.metadata.annotations?.[MODULE_ANNOTATION] !== undefined) return true;
   // Serialized JSON quotes keys as `"key":`; inside a string value the quotes are escaped.
-  return /"(command|env|args)":\[[^\]]/.test(JSON.stringify(resource.spec));
+  const spec = JSON.stringify(resource.spec);
+  return /"(command|env|args)":\[[^\]]/.test(spec) || spec.includes('"workingDir":');
 }
