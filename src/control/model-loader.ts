@@ -25,12 +25,12 @@ export interface RuntimeEntry {
 export const ISOLATION_ANNOTATION = 'inferd.dev/isolation';
 
 /** Starts `count` worker-thread replicas of one model; all must load. */
-async function startReplicas(target: WorkerTarget, ctx: LoadContext, count: number, logLevel: string, probeBelowMicros?: number): Promise<ReplicaSet> {
+async function startReplicas(target: WorkerTarget, ctx: LoadContext, count: number, logLevel: string, probeBelowMicros?: number, heapLimitMb?: number): Promise<ReplicaSet> {
   const { log: _log, ...plain } = ctx;
   let probe = probeBelowMicros;
   const start = () => {
     // Only the first replica is probed: the answer is the model's, not the replica's.
-    const init = { target, ctx: plain, logLevel, ...(probe !== undefined ? { probeBelowMicros: probe } : {}) };
+    const init = { target, ctx: plain, logLevel, ...(probe !== undefined ? { probeBelowMicros: probe } : {}), ...(heapLimitMb !== undefined ? { heapLimitMb } : {}) };
     probe = undefined;
     return WorkerModel.start(init);
   };
@@ -95,6 +95,7 @@ export async function loadPredictor(
     args: [...(container.args ?? []), ...(spec.args ?? [])].map((a) => expandTemplate(a, meta)),
     env,
     threads: deps.threads,
+    maxDecodedBytes: deps.config.limits.maxModelDecodedBytes,
     log,
   };
   const modulePath = chosen.metadata.annotations?.[MODULE_ANNOTATION];
@@ -121,7 +122,9 @@ export async function loadPredictor(
   // faster than the runtime's threshold moves to the main thread (probed in its worker first,
   // so a slow model never blocks the event loop, not even while loading).
   const single = isolation === undefined && replicas === 1 && (predictor.maxReplicas ?? 1) <= 1;
-  const set = await startReplicas({ runtime: impl.name }, ctx, replicas, deps.logLevel, single ? impl.inlineBelowMicros : undefined);
+  // Room for the decoded model twice over (parse values, then the built structures) plus the runtime itself.
+  const heapLimitMb = impl.boundedHeap ? 256 + Math.ceil((2 * deps.config.limits.maxModelDecodedBytes) / (1024 * 1024)) : undefined;
+  const set = await startReplicas({ runtime: impl.name }, ctx, replicas, deps.logLevel, single ? impl.inlineBelowMicros : undefined, heapLimitMb);
   const micros = set.probeMicros;
   if (micros === undefined || impl.inlineBelowMicros === undefined || micros >= impl.inlineBelowMicros) return { model: set, runtime: chosen };
   const inline = await impl.load(ctx);
