@@ -215,7 +215,7 @@ export function checkShape(shape: PyVal, maxElements: number): number[] {
   const out: number[] = [];
   for (const d of dims) {
     const v = typeof d === 'bigint' ? Number(d) : d;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad('malformed numpy array shape');
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw bad('malformed numpy array shape');
     out.push(v);
   }
   const n = checkedProduct(out, maxElements);
