@@ -17,7 +17,8 @@ export class LoadMarkers {
     this.dir = join(dataDir, 'loading');
   }
 
-  private path(id: string): string {
+  /** The marker's file, for logs (tests simulate a crash by leaving it in place). */
+  path(id: string): string {
     return join(this.dir, createHash('sha256').update(id).digest('hex').slice(0, 40));
   }
 

@@ -252,7 +252,7 @@ export class Reconciler {
     }
     this.markers.set(marker);
     const started = performance.now();
-    log.info('loading model');
+    log.info({ loadingMarker: this.markers.path(marker) }, 'loading model');
     const load = (options.onDemand ? this.deps.memory.serialize(loadModel) : loadModel()).then(
       async ({ model, runtime }) => {
         if (live.endpoints.get(rec.number) !== endpoint || this.closed) return model.unload();
