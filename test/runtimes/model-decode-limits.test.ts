@@ -84,3 +84,10 @@ test('xgboost and lightgbm charge their compiled trees against the limit', async
   await assert.rejects(xgboostRuntime.load({ ...context(join(HOSTILE, 'xgboost-absurd-counts')), format: { name: 'xgboost' } }), limitError(/num_trees says/));
   await assert.rejects(lightgbmRuntime.load({ ...context(join(HOSTILE, 'lightgbm-absurd-leaves')), format: { name: 'lightgbm' } }), limitError(/expected 16777216/));
 });
+
+test('xgboost and lightgbm files are charged before they are read', async () => {
+  const xgb = { ...context(join(REPO_ROOT, 'test/fixtures/xgboost/binary_logistic/model.json')), format: { name: 'xgboost' }, maxDecodedBytes: 1024 };
+  await assert.rejects(xgboostRuntime.load(xgb), limitError(/model file would decode to \d+ bytes, beyond the limit of 1024/));
+  const lgb = { ...context(join(REPO_ROOT, 'test/fixtures/lightgbm/lgbm-binary-bc/model.txt')), format: { name: 'lightgbm' }, maxDecodedBytes: 1024 };
+  await assert.rejects(lightgbmRuntime.load(lgb), limitError(/model file would decode/));
+});

@@ -25,9 +25,12 @@ export const lightgbmRuntime: Runtime = {
   boundedHeap: true,
   async load(ctx: LoadContext) {
     const file = await findModelFile(ctx.path, { names: ['model.txt', 'model.bst'], extensions: ['.txt', '.bst'] });
-    const bytes = await readFile(file);
     const size = (await stat(file)).size;
-    const built = buildLightgbm(bytes, ctx.args, file, new DecodeBudget(ctx.maxDecodedBytes));
+    const budget = new DecodeBudget(ctx.maxDecodedBytes);
+    // The file and the text or JSON values parsed from it, before the read allocates them.
+    budget.charge(2 * size, 'file');
+    const bytes = await readFile(file);
+    const built = buildLightgbm(bytes, ctx.args, file, budget);
     ctx.log.info({ model: ctx.name, trees: built.trees, layout: built.layout, objective: built.objective }, 'LightGBM model compiled');
     return built.loaded(size);
   },

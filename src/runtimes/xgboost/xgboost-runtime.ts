@@ -47,9 +47,12 @@ export const xgboostRuntime: Runtime = {
   boundedHeap: true,
   async load(ctx: LoadContext) {
     const file = await findModelFile(ctx.path, { names: ['model.bst', 'model.json', 'model.ubj'], extensions: ['.json', '.ubj', '.bst'] });
-    const bytes = await readFile(file);
     const size = (await stat(file)).size;
-    const model = buildXgboost(bytes, ctx.args, file, new DecodeBudget(ctx.maxDecodedBytes));
+    const budget = new DecodeBudget(ctx.maxDecodedBytes);
+    // The file and the text or JSON values parsed from it, before the read allocates them.
+    budget.charge(2 * size, 'file');
+    const bytes = await readFile(file);
+    const model = buildXgboost(bytes, ctx.args, file, budget);
     ctx.log.info({ model: ctx.name, trees: model.trees, layout: model.layout, objective: model.objective }, 'XGBoost model compiled');
     return model.loaded(size);
   },
