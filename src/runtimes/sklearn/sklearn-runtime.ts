@@ -15,7 +15,6 @@ import { numMatrix, type Cell, type Matrix } from './matrix.js';
 import { DEFAULT_MAX_BYTES, readModelFile } from './model-reader.js';
 import { PyObject } from './py-values.js';
 
-
 export const MODEL_FILE_RULE = {
   names: ['model.joblib', 'model.pkl', 'model.pickle'],
   extensions: ['.joblib', '.pkl', '.pickle'],
