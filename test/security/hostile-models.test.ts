@@ -6,6 +6,7 @@
  * at the next start.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,7 +70,13 @@ describe('hostile model files cannot take the server down', { timeout: 240_000 }
   let dataDir: string;
   let srv: InferdProcess | undefined;
 
-  before(() => {
+  before(async () => {
+    // The test's own HTTP client starts lazily: warm it up so the first probe times the server, not it.
+    const warm = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1');
+    await new Promise((r) => warm.once('listening', r));
+    const { port } = warm.address() as { port: number };
+    await (await fetch(`http://127.0.0.1:${port}/`)).text();
+    warm.close();
     dir = mkdtempSync(join(tmpdir(), 'inferd-hostile-'));
     dataDir = mkdtempSync(join(tmpdir(), 'inferd-hostile-data-'));
     // A budget above the slow model's ~100 MB but low enough that the memo bomb fails fast on a shared CI machine.
