@@ -48,8 +48,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
       maxTensorElements: z.number().int().min(1).default(64 * 1024 * 1024),
+      /** Bytes one model file may decode into (arrays, compiled trees); a load past it fails. */
+      maxModelDecodedBytes: z.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
     })
-    .default({ maxBodyBytes: 64 * 1024 * 1024, maxTensorElements: 64 * 1024 * 1024 }),
+    .default({ maxBodyBytes: 64 * 1024 * 1024, maxTensorElements: 64 * 1024 * 1024, maxModelDecodedBytes: 1024 * 1024 * 1024 }),
   threads: z
     .strictObject({ intraOp: z.number().int().min(0).optional(), interOp: z.number().int().min(0).optional() })
     .default({}),

@@ -6,7 +6,9 @@ import type { Logger } from '../observability/logger.js';
 import { loadCustomModel } from '../runtimes/custom/custom-runtime.js';
 import { PROCESS_ANNOTATION, ProcessLoadError, loadProcessModel } from '../runtimes/process/process-runtime.js';
 import { runtimeForFormat } from '../runtimes/index.js';
+import { INLINE_BATCH_MICROS } from '../runtimes/classic-isolation.js';
 import type { LoadContext, LoadedModel } from '../runtimes/types.js';
+import { BatchSplitModel } from '../serving/replicas/batch-split-model.js';
 import { ReplicaSet } from '../serving/replicas/replica-set.js';
 import { WorkerModel } from '../serving/replicas/worker-model.js';
 import type { WorkerTarget } from '../serving/replicas/worker-protocol.js';
@@ -26,12 +28,12 @@ export interface RuntimeEntry {
 export const ISOLATION_ANNOTATION = 'inferd.dev/isolation';
 
 /** Starts `count` worker-thread replicas of one model; all must load. */
-async function startReplicas(target: WorkerTarget, ctx: LoadContext, count: number, logLevel: string, probeBelowMicros?: number): Promise<ReplicaSet> {
+async function startReplicas(target: WorkerTarget, ctx: LoadContext, count: number, logLevel: string, probeBelowMicros?: number, heapLimitMb?: number): Promise<ReplicaSet> {
   const { log: _log, signal: _signal, ...plain } = ctx;
   let probe = probeBelowMicros;
   const start = () => {
     // Only the first replica is probed: the answer is the model's, not the replica's.
-    const init = { target, ctx: plain, logLevel, ...(probe !== undefined ? { probeBelowMicros: probe } : {}) };
+    const init = { target, ctx: plain, logLevel, ...(probe !== undefined ? { probeBelowMicros: probe } : {}), ...(heapLimitMb !== undefined ? { heapLimitMb } : {}) };
     probe = undefined;
     return WorkerModel.start(init);
   };
@@ -128,6 +130,7 @@ export async function loadPredictor(
     args: [...(container.args ?? []), ...(spec.args ?? [])].map((a) => expandTemplate(a, meta)),
     env,
     threads: deps.threads,
+    maxDecodedBytes: deps.config.limits.maxModelDecodedBytes,
     log,
     ...(signal ? { signal } : {}),
   };
@@ -152,11 +155,21 @@ export async function loadPredictor(
   // faster than the runtime's threshold moves to the main thread (probed in its worker first,
   // so a slow model never blocks the event loop, not even while loading).
   const single = isolation === undefined && replicas === 1 && (predictor.maxReplicas ?? 1) <= 1;
-  const set = await startReplicas({ runtime: impl.name }, ctx, replicas, deps.logLevel, single ? impl.inlineBelowMicros : undefined);
+  // Room for the decoded model twice over (parse values, then the built structures) plus the runtime itself.
+  const heapLimitMb = impl.boundedHeap ? 256 + Math.ceil((2 * deps.config.limits.maxModelDecodedBytes) / (1024 * 1024)) : undefined;
+  const set = await startReplicas({ runtime: impl.name }, ctx, replicas, deps.logLevel, single ? impl.inlineBelowMicros : undefined, heapLimitMb);
   const micros = set.probeMicros;
   if (micros === undefined || impl.inlineBelowMicros === undefined || micros >= impl.inlineBelowMicros) return { model: set, runtime: chosen };
   const inline = await impl.load(ctx);
   await set.unload();
+  if (impl.boundedHeap) {
+    // Classic models take any number of rows per call: batches whose rows × the probed cost
+    // could stall the event loop go to a worker replica.
+    const maxInlineRows = Math.max(1, Math.floor(INLINE_BATCH_MICROS / Math.max(micros, 1)));
+    const startWorker = () => startReplicas({ runtime: impl.name }, ctx, 1, deps.logLevel, undefined, heapLimitMb);
+    log.info({ probeMicros: Math.round(micros * 10) / 10, maxInlineRows }, `model computes in ${micros.toFixed(0)} µs: batches up to ${maxInlineRows} rows are served on the main thread, larger ones in a worker`);
+    return { model: new BatchSplitModel(inline, startWorker, maxInlineRows), runtime: chosen };
+  }
   log.info({ probeMicros: Math.round(micros * 10) / 10 }, `model computes in ${micros.toFixed(0)} µs: served on the main thread (set ${ISOLATION_ANNOTATION}: worker on the runtime to keep a worker thread)`);
   return { model: Object.assign(inline, { onMainThread: true }), runtime: chosen };
 }

@@ -13,6 +13,7 @@ import type { TrafficTarget } from '../serving/traffic.js';
 import { builtinServingRuntimes } from './builtin-runtimes.js';
 import { endpointOptions } from './endpoint-options.js';
 import { setCondition, type Condition, type InferenceServiceStatus } from './isvc-status.js';
+import { LoadMarkers } from './load-markers.js';
 import { LoadError, loadPredictor, type RuntimeEntry } from './model-loader.js';
 import { MAIN, revisionName, variantsOf } from './revision-spec.js';
 import type { ResourceStore, RevisionRecord, RolloutState } from './store.js';
@@ -57,11 +58,13 @@ export class Reconciler {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly builtins = builtinServingRuntimes();
   private closed = false;
+  private readonly markers: LoadMarkers;
   private readonly stopProcessEvents: () => void;
   /** Aborts a revision's load when it leaves (a delete while an external process starts). */
   private readonly loadAborts = new WeakMap<ModelEndpoint, AbortController>();
 
   constructor(private readonly deps: ReconcilerDeps) {
+    this.markers = new LoadMarkers(deps.config.dataDir);
     // Crashes and restarts of external processes become events of their InferenceService.
     this.stopProcessEvents = onProcessEvent((e) => {
       if (!this.closed && deps.store.get('InferenceService', e.namespace, e.name)) deps.store.addEvent(e.namespace, e.name, { type: e.type, reason: e.reason, message: e.message });
@@ -126,6 +129,7 @@ export class Reconciler {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.markers.clearMine();
     this.stopProcessEvents();
     await this.settled();
     await Promise.allSettled([...this.live.values()].flatMap((l) => [...l.endpoints.values()].map((e) => e.close())));
@@ -244,8 +248,20 @@ export class Reconciler {
     this.deps.memory.register(endpoint);
     endpoint.setLoading();
     live.endpoints.set(rec.number, endpoint);
+    const marker = `${namespace}/${name}/${rec.number}/${rec.specHash}`;
+    if (this.markers.leftBehind(marker)) {
+      const reason = 'ModelLoadFailed';
+      const message = `the server stopped while loading revision ${rec.number} (a crash or a kill), so it is not loaded again at start; apply a changed spec to try again`;
+      endpoint.setFailed({ reason, message });
+      live.failure = { reason, message, time: new Date().toISOString() };
+      this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Failed', message);
+      this.deps.store.addEvent(namespace, name, { type: 'Warning', reason, message: `revision ${rec.number}: ${message}` });
+      log.error({ reason }, `model not loaded: ${message}`);
+      return;
+    }
+    this.markers.set(marker);
     const started = performance.now();
-    log.info('loading model');
+    log.info({ loadingMarker: this.markers.path(marker) }, 'loading model');
     const load = (options.onDemand ? this.deps.memory.serialize(loadModel) : loadModel()).then(
       async ({ model, runtime }) => {
         if (live.endpoints.get(rec.number) !== endpoint || this.closed) return model.unload();
@@ -272,6 +288,7 @@ export class Reconciler {
     );
     this.track(
       load.finally(() => {
+        this.markers.clear(marker);
         live.downloads.delete(rec.number);
         this.enqueue(namespace, name);
       }),

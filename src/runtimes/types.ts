@@ -14,6 +14,8 @@ export interface LoadContext {
   env: Record<string, string>;
   /** Native thread counts decided by the server's thread policy. */
   threads: { intraOp: number; interOp: number };
+  /** `limits.maxModelDecodedBytes`: what a model file may decode into (readers check before allocating). */
+  maxDecodedBytes?: number;
   log: Logger;
   /** Aborted when the revision goes away while it loads: a runtime that starts a process stops it. */
   signal?: AbortSignal;
@@ -75,5 +77,10 @@ export interface Runtime {
    * runs on the main thread instead: the thread hop would cost more than the model.
    */
   readonly inlineBelowMicros?: number;
+  /**
+   * Parses untrusted files in JS: its worker gets a V8 heap limit derived from
+   * `limits.maxModelDecodedBytes`, so a runaway parse fails the load, not the process.
+   */
+  readonly boundedHeap?: boolean;
   load(ctx: LoadContext): Promise<LoadedModel>;
 }

@@ -6,6 +6,8 @@ import { CompiledForest, ForestError } from '../trees/forest.js';
 import { TreeModel } from '../trees/tree-model.js';
 import type { LoadContext, Runtime } from '../types.js';
 import { LgbFormatError, parseLightgbmModel, type LgbModel } from './lightgbm-model.js';
+import { CLASSIC_INLINE_BELOW_MICROS } from '../classic-isolation.js';
+import { DecodeBudget } from '../decode-budget.js';
 
 /** LightGBM's kZeroThreshold (1e-35f widened to double): smaller magnitudes are read as 0. */
 const ZERO_THRESHOLD = Math.fround(1e-35);
@@ -15,11 +17,20 @@ type Transform = 'identity' | 'sigmoid' | 'softmax' | 'ova' | 'exp' | 'square' |
 export const lightgbmRuntime: Runtime = {
   name: 'inferd-lightgbm',
   formats: ['lightgbm'],
+  // Loaded and probed in a worker first (see model-loader): only a model whose one-row call
+  // takes under CLASSIC_INLINE_BELOW_MICROS moves to the main thread; a slow one (a tree bomb)
+  // keeps its worker, so it never blocks the event loop.
+  isolation: 'worker',
+  inlineBelowMicros: CLASSIC_INLINE_BELOW_MICROS,
+  boundedHeap: true,
   async load(ctx: LoadContext) {
     const file = await findModelFile(ctx.path, { names: ['model.txt', 'model.bst'], extensions: ['.txt', '.bst'] });
-    const bytes = await readFile(file);
     const size = (await stat(file)).size;
-    const built = buildLightgbm(bytes, ctx.args, file);
+    const budget = new DecodeBudget(ctx.maxDecodedBytes);
+    // The file and the text or JSON values parsed from it, before the read allocates them.
+    budget.charge(2 * size, 'file');
+    const bytes = await readFile(file);
+    const built = buildLightgbm(bytes, ctx.args, file, budget);
     ctx.log.info({ model: ctx.name, trees: built.trees, layout: built.layout, objective: built.objective }, 'LightGBM model compiled');
     return built.loaded(size);
   },
@@ -33,7 +44,7 @@ export interface BuiltLightgbm {
   predict(X: Float64Array, n: number): Float64Array;
 }
 
-export function buildLightgbm(bytes: Uint8Array, args: readonly string[], file = 'model'): BuiltLightgbm {
+export function buildLightgbm(bytes: Uint8Array, args: readonly string[], file = 'model', budget = new DecodeBudget()): BuiltLightgbm {
   const flags = parseRuntimeArgs(args);
   const raw = flags.get('raw_score');
   if (raw !== undefined && !['true', 'false', '1', '0'].includes(raw)) throw new InferdError('invalid_input', `--raw_score must be true or false, got "${raw}"`);
@@ -64,7 +75,7 @@ export function buildLightgbm(bytes: Uint8Array, args: readonly string[], file =
   let forest: CompiledForest;
   try {
     forest = new CompiledForest(trees, {
-      nFeatures: model.numFeature, nGroups: K, precision: 'f64', what: `LightGBM model ${file}`,
+      nFeatures: model.numFeature, nGroups: K, precision: 'f64', what: `LightGBM model ${file}`, budget,
       ...(layoutArg === undefined ? {} : { layout: layoutArg }),
     });
   } catch (err) {

@@ -146,6 +146,8 @@ function compileHist(predictors: PyVal[][], nIn: number, name: string): HistFore
     return n;
   });
   const total = nodes.reduce((s, n) => s + n.size, 0);
+  // A predictor shared by memo references is copied once per reference: each copy is charged.
+  if (nodes[0]) nodes[0].budget.charge(nodes.length * 4 + total * (8 * 2 + 4 * 3 + 2), `${name}: flattened trees`);
   const h: HistForest = {
     roots: new Int32Array(nodes.length), value: new Float64Array(total), feature: new Int32Array(total),
     threshold: new Float64Array(total), missingLeft: new Uint8Array(total), left: new Int32Array(total),

@@ -1,6 +1,7 @@
 /** Reads a joblib or pickle model file into plain data: detects compression, then runs the safe pickle VM. */
 import { readFile, stat } from 'node:fs/promises';
 import { gunzipSync, inflateSync } from 'node:zlib';
+import { DecodeBudget } from '../decode-budget.js';
 import { bad, type PyVal } from './py-values.js';
 import { Cursor, DEFAULT_LIMITS, readPickle, type PickleLimits } from './pickle-reader.js';
 
@@ -57,15 +58,17 @@ function inflate(run: () => Buffer, kind: string, maxBytes: number): Uint8Array 
 }
 
 /** Parses a model file held in memory. */
-export function readModelBytes(buf: Uint8Array, maxBytes = DEFAULT_MAX_BYTES, limits: PickleLimits = DEFAULT_LIMITS): ReadResult {
+export function readModelBytes(buf: Uint8Array, maxBytes = DEFAULT_MAX_BYTES, limits: PickleLimits = DEFAULT_LIMITS, budget = new DecodeBudget()): ReadResult {
   if (buf.byteLength > maxBytes) throw bad(`model file of ${buf.byteLength} bytes exceeds the limit of ${maxBytes}`);
   const { pickle, compression } = unwrap(buf, maxBytes);
-  const value = readPickle(new Cursor(pickle), { limits, joblib: true });
+  // The pickle stays referenced by the arrays read from it: it is part of what the model holds.
+  budget.charge(pickle.byteLength, 'file');
+  const value = readPickle(new Cursor(pickle), { limits, joblib: true, budget });
   return { value, bytes: pickle.byteLength, compression };
 }
 
-export async function readModelFile(path: string, maxBytes = DEFAULT_MAX_BYTES): Promise<ReadResult> {
+export async function readModelFile(path: string, maxBytes = DEFAULT_MAX_BYTES, budget = new DecodeBudget()): Promise<ReadResult> {
   const info = await stat(path);
   if (info.size > maxBytes) throw bad(`model file of ${info.size} bytes exceeds the limit of ${maxBytes} (SKLEARN_MAX_MODEL_BYTES)`);
-  return readModelBytes(new Uint8Array(await readFile(path)), maxBytes);
+  return readModelBytes(new Uint8Array(await readFile(path)), maxBytes, DEFAULT_LIMITS, budget);
 }

@@ -1,5 +1,6 @@
 /** numpy dtypes and arrays rebuilt from their pickled state, without numpy. */
 import { halfToFloat } from '../../api/datatype.js';
+import { checkedProduct, DecodeBudget } from '../decode-budget.js';
 import { bad, PyDict, type PyVal } from './py-values.js';
 
 export interface DField {
@@ -96,12 +97,16 @@ export class NdArray {
   objects: PyVal[] | null = null;
   fortran = false;
 
-  constructor(public dtype: DType, public shape: number[]) {}
+  /** Charged for every expansion into JS structures: a memo-shared array pays each time it is built on. */
+  constructor(public dtype: DType, public shape: number[], readonly budget: DecodeBudget = new DecodeBudget()) {}
 
   get size(): number {
-    let n = 1;
-    for (const d of this.shape) n *= d;
-    return n;
+    return checkedProduct(this.shape);
+  }
+
+  /** Reserves the bytes of an expansion of this array (`perElement` bytes each), before it is allocated. */
+  charge(perElement: number, what = 'numpy array'): void {
+    this.budget.charge(this.size * perElement, `${what} of ${this.size > 1e15 ? 'astronomically many' : this.size} elements`);
   }
 
   get ndim(): number {
@@ -135,6 +140,7 @@ export class NdArray {
 
   /** Elements as float64 in C order (ints and bools converted). */
   numbers(): Float64Array {
+    this.charge(8);
     const n = this.size;
     const out = new Float64Array(n);
     if (this.objects) {
@@ -158,6 +164,7 @@ export class NdArray {
   field(name: string): Float64Array {
     const f = this.dtype.fields?.find((x) => x.name === name);
     if (!f) throw bad(`numpy structured array has no field "${name}"`);
+    this.charge(8);
     const n = this.size;
     const out = new Float64Array(n);
     const view = this.view();
@@ -171,6 +178,8 @@ export class NdArray {
 
   /** Elements as JS values in C order: numbers, strings, or pickled objects. */
   values(): PyVal[] {
+    // A JS array slot plus a small string or number: 16 bytes is a floor, even for a zero-size dtype.
+    this.charge(16);
     if (this.objects) return this.objects.slice();
     const k = this.dtype.kind;
     if (k === 'U' || k === 'S') {
@@ -203,15 +212,14 @@ function ucs4(bytes: Uint8Array, le: boolean): string {
 export function checkShape(shape: PyVal, maxElements: number): number[] {
   const dims = typeof shape === 'number' ? [shape] : shape;
   if (!Array.isArray(dims) || dims.length > 32) throw bad('malformed numpy array shape');
-  let n = 1;
   const out: number[] = [];
   for (const d of dims) {
     const v = typeof d === 'bigint' ? Number(d) : d;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw bad('malformed numpy array shape');
-    n *= v;
-    if (n > maxElements) throw bad(`numpy array of ${n > 1e15 ? 'astronomically many' : n} elements exceeds the limit of ${maxElements}`);
     out.push(v);
   }
+  const n = checkedProduct(out, maxElements);
+  if (n > maxElements) throw bad(`numpy array of ${n === Infinity ? 'astronomically many' : n} elements exceeds the limit of ${maxElements}`);
   return out;
 }
 

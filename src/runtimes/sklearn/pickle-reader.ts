@@ -4,6 +4,7 @@
  * are rebuilt from their bytes. Every length is checked before it is trusted.
  */
 import { InferdError } from '../../api/errors.js';
+import { DecodeBudget } from '../decode-budget.js';
 import { isAllowed, SPECIAL } from './allow-list.js';
 import { checkShape, DType, fillArray, NdArray, setArrayState } from './ndarray.js';
 import { Cursor } from './cursor.js';
@@ -37,6 +38,8 @@ export interface ReadOptions {
   limits: PickleLimits;
   /** Interpret joblib's NumpyArrayWrapper: the array bytes follow in the stream. */
   joblib: boolean;
+  /** Charged by every array the model's builders expand (see NdArray.charge). */
+  budget?: DecodeBudget;
 }
 
 /** Runs one pickle stream from the cursor to its STOP opcode and returns the result. */
@@ -50,9 +53,11 @@ class Machine {
   private readonly memo = new Map<number, PyVal>();
   private readonly depth = new WeakMap<object, number>();
   private readonly limits: PickleLimits;
+  private readonly budget: DecodeBudget;
 
   constructor(private readonly cur: Cursor, private readonly opts: ReadOptions, private readonly nested: number) {
     this.limits = opts.limits;
+    this.budget = opts.budget ?? new DecodeBudget();
   }
 
   run(): PyVal {
@@ -279,7 +284,7 @@ class Machine {
     const special = SPECIAL.get(fn.full);
     const a0 = args[0];
     switch (special) {
-      case 'ndarray': return new NdArray(DType.parse('u1'), [0]);
+      case 'ndarray': return new NdArray(DType.parse('u1'), [0], this.budget);
       case 'dtype':
         if (typeof a0 !== 'string') throw bad('numpy.dtype with a non-string type');
         return DType.parse(a0);
@@ -287,7 +292,7 @@ class Machine {
       case 'frombuffer': {
         const [buf, dtype, shape, order] = args;
         if (!(dtype instanceof DType)) throw bad('numpy _frombuffer without a dtype');
-        const arr = new NdArray(dtype, checkShape(shape ?? null, this.limits.maxElements));
+        const arr = new NdArray(dtype, checkShape(shape ?? null, this.limits.maxElements), this.budget);
         arr.fortran = order === 'F';
         fillArray(arr, buf ?? null);
         return arr;
@@ -340,7 +345,7 @@ class Machine {
   private readWrappedArray(w: PyObject): NdArray {
     const dtype = w.dict.get('dtype');
     if (!(dtype instanceof DType)) throw bad('joblib array wrapper without a dtype');
-    const arr = new NdArray(dtype, checkShape(w.dict.get('shape') ?? null, this.limits.maxElements));
+    const arr = new NdArray(dtype, checkShape(w.dict.get('shape') ?? null, this.limits.maxElements), this.budget);
     const order = w.dict.get('order');
     if (dtype.kind === 'O') {
       if (this.nested > 2) throw bad('joblib object arrays nest too deeply');

@@ -5,6 +5,8 @@
 import { InferdError } from '../../api/errors.js';
 import type { Tensor, TensorSpec } from '../../api/inference.js';
 import { findModelFile } from '../../storage/model-file.js';
+import { CLASSIC_INLINE_BELOW_MICROS } from '../classic-isolation.js';
+import { DecodeBudget } from '../decode-budget.js';
 import type { LoadContext, LoadedModel, Runtime } from '../types.js';
 import { buildEstimator } from './build.js';
 import type { Block, Estimator } from './estimator.js';
@@ -21,10 +23,17 @@ export const MODEL_FILE_RULE = {
 export const sklearnRuntime: Runtime = {
   name: 'inferd-sklearn',
   formats: ['sklearn'],
+  // Loaded and probed in a worker first (see model-loader): only a model whose one-row call
+  // takes under CLASSIC_INLINE_BELOW_MICROS moves to the main thread; a slow one (a tree bomb)
+  // keeps its worker, so it never blocks the event loop.
+  isolation: 'worker',
+  inlineBelowMicros: CLASSIC_INLINE_BELOW_MICROS,
+  boundedHeap: true,
   async load(ctx: LoadContext): Promise<LoadedModel> {
     const file = await findModelFile(ctx.path, MODEL_FILE_RULE);
     const maxBytes = positiveInt(ctx.env.SKLEARN_MAX_MODEL_BYTES) ?? DEFAULT_MAX_BYTES;
-    const read = await readModelFile(file, maxBytes);
+    const budget = new DecodeBudget(ctx.maxDecodedBytes);
+    const read = await readModelFile(file, maxBytes, budget);
     const est = buildEstimator(read.value);
     const version = read.value instanceof PyObject ? read.value.dict.get('_sklearn_version') : undefined;
     const wantProba = /^(true|1|yes)$/i.test(ctx.env.PREDICT_PROBA ?? '');
@@ -32,7 +41,7 @@ export const sklearnRuntime: Runtime = {
       throw new InferdError('invalid_input', `PREDICT_PROBA=true but ${est.name} has no predict_proba`);
     }
     ctx.log.info({ model: ctx.name, estimator: est.name, sklearnVersion: version, compression: read.compression }, 'sklearn model loaded');
-    return new SklearnModel(est, read.bytes, wantProba);
+    return new SklearnModel(est, budget.used, wantProba);
   },
 };
 

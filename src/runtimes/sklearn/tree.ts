@@ -48,6 +48,8 @@ export function compileForest(trees: PyVal[], where: string): FlatForest {
   const width = ps[0]!.width;
   const nFeatures = ps[0]!.nFeatures;
   const total = ps.reduce((s, p) => s + p.count, 0);
+  // A tree shared by memo references is copied once per reference: each copy is charged.
+  ps[0]!.nodes.budget.charge(ps.length * 4 + total * (4 * 3 + 8 + 1 + 8 * Math.max(width, 0)), `${where}: flattened trees`);
   const f: FlatForest = {
     nTrees: ps.length, nFeatures, width,
     roots: new Int32Array(ps.length), left: new Int32Array(total), right: new Int32Array(total),

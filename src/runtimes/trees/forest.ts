@@ -23,6 +23,7 @@
  * Rows are processed in blocks, trees outer and rows inner, so each tree's nodes
  * stay in L1 while a block of rows goes through it, and no row allocates.
  */
+import type { DecodeBudget } from '../decode-budget.js';
 
 export const enum NodeKind {
   /**
@@ -76,6 +77,8 @@ export interface ForestOptions {
   what: string;
   /** Force a layout (tests). */
   layout?: 'dense' | 'general';
+  /** Charged with the compiled arrays before they are allocated. */
+  budget?: DecodeBudget;
 }
 
 export class ForestError extends Error {}
@@ -123,10 +126,12 @@ export class CompiledForest {
     const groups = Int32Array.from(trees, (t) => t.group);
     const K = nGroups;
     const T = trees.length;
+    const floatBytes = opts.precision === 'f32' ? 4 : 8;
     if (layout === 'dense') {
       const D = maxDepth;
       const NI = (1 << D) - 1;
       const NL = 1 << D;
+      opts.budget?.charge(T * NI * (4 + floatBytes + 1) + T * NL * floatBytes, `${what}: compiled trees`);
       const feat = new Int32Array(Math.max(1, T * NI));
       const thr = new F(Math.max(1, T * NI));
       const dr = new Uint8Array(Math.max(1, T * NI));
@@ -140,6 +145,7 @@ export class CompiledForest {
       let total = 0;
       const root = new Int32Array(T);
       trees.forEach((t, i) => { root[i] = total; total += t.size; });
+      opts.budget?.charge(T * 4 + total * (4 * 5 + 2 * floatBytes + 2), `${what}: compiled trees`);
       const feat = new Int32Array(total);
       const thr = new F(total);
       const left = new Int32Array(total);

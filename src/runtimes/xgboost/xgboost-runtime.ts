@@ -6,6 +6,8 @@ import { CompiledForest, ForestError } from '../trees/forest.js';
 import { TreeModel } from '../trees/tree-model.js';
 import type { LoadContext, Runtime } from '../types.js';
 import { parseXgboostModel, XgbFormatError, type XgbModel } from './xgboost-model.js';
+import { CLASSIC_INLINE_BELOW_MICROS } from '../classic-isolation.js';
+import { DecodeBudget } from '../decode-budget.js';
 
 /** How an objective maps margins to predictions, and base_score to a margin (ProbToMargin). */
 interface ObjectiveRule {
@@ -37,11 +39,20 @@ const OBJECTIVES: Record<string, ObjectiveRule> = {
 export const xgboostRuntime: Runtime = {
   name: 'inferd-xgboost',
   formats: ['xgboost'],
+  // Loaded and probed in a worker first (see model-loader): only a model whose one-row call
+  // takes under CLASSIC_INLINE_BELOW_MICROS moves to the main thread; a slow one (a tree bomb)
+  // keeps its worker, so it never blocks the event loop.
+  isolation: 'worker',
+  inlineBelowMicros: CLASSIC_INLINE_BELOW_MICROS,
+  boundedHeap: true,
   async load(ctx: LoadContext) {
     const file = await findModelFile(ctx.path, { names: ['model.bst', 'model.json', 'model.ubj'], extensions: ['.json', '.ubj', '.bst'] });
-    const bytes = await readFile(file);
     const size = (await stat(file)).size;
-    const model = buildXgboost(bytes, ctx.args, file);
+    const budget = new DecodeBudget(ctx.maxDecodedBytes);
+    // The file and the text or JSON values parsed from it, before the read allocates them.
+    budget.charge(2 * size, 'file');
+    const bytes = await readFile(file);
+    const model = buildXgboost(bytes, ctx.args, file, budget);
     ctx.log.info({ model: ctx.name, trees: model.trees, layout: model.layout, objective: model.objective }, 'XGBoost model compiled');
     return model.loaded(size);
   },
@@ -56,7 +67,7 @@ export interface BuiltXgboost {
 }
 
 /** Parses and compiles an XGBoost model; exported for tests and the bench. */
-export function buildXgboost(bytes: Uint8Array, args: readonly string[], file = 'model'): BuiltXgboost {
+export function buildXgboost(bytes: Uint8Array, args: readonly string[], file = 'model', budget = new DecodeBudget()): BuiltXgboost {
   const flags = parseRuntimeArgs(args);
   const outputMargin = boolFlag(flags, 'output_margin');
   const useBest = boolFlag(flags, 'use_best_iteration');
@@ -103,7 +114,7 @@ export function buildXgboost(bytes: Uint8Array, args: readonly string[], file = 
 
   let forest: CompiledForest;
   try {
-    forest = new CompiledForest(trees, { nFeatures: model.numFeature, nGroups: K, precision: 'f32', what: `XGBoost model ${file}`,
+    forest = new CompiledForest(trees, { nFeatures: model.numFeature, nGroups: K, precision: 'f32', what: `XGBoost model ${file}`, budget,
       ...(layoutArg === undefined ? {} : { layout: layoutArg }) });
   } catch (err) {
     if (err instanceof ForestError) throw new InferdError('invalid_input', err.message, { cause: err });

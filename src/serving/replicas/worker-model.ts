@@ -35,7 +35,8 @@ export class WorkerModel implements LoadedModel {
   private constructor(private readonly worker: Worker) {}
 
   static start(init: WorkerInit): Promise<WorkerModel> {
-    const worker = new Worker(ENTRY, { workerData: init });
+    const limits = init.heapLimitMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: init.heapLimitMb } };
+    const worker = new Worker(ENTRY, { workerData: init, ...limits });
     const model = new WorkerModel(worker);
     return new Promise((resolve, reject) => {
       worker.on('message', (m: FromWorker) => {
