@@ -63,7 +63,7 @@ describe('storage and payload-logger attacks by a namespace deployer', () => {
     for (const d of [dataDir, fileRoot, pvcRoot, logRoot, manifests, join(pvcRoot, 'escape'), join(fileRoot, 'xgb'), join(manifests, 'models/mlp')]) mkdirSync(d, { recursive: true });
     writeFileSync(join(work, 'outside.onnx'), `${SECRET_BYTES}\n`);
     symlinkSync(join(work, 'outside.onnx'), join(pvcRoot, 'escape/model.onnx'));
-    writeFileSync(join(fileRoot, 'xgb/model.json'), `{"${SECRET_BYTES}": oops}`);
+    writeFileSync(join(fileRoot, 'xgb/model.json'), `{"a": ${SECRET_BYTES}}`);
     copyFileSync(join(ONNX_FIXTURES, 'mlp/model.onnx'), join(fileRoot, 'model.onnx'));
     // The operator's own manifest keeps its relative file:// path under its directory.
     copyFileSync(join(ONNX_FIXTURES, 'mlp/model.onnx'), join(manifests, 'models/mlp/model.onnx'));
