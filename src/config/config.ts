@@ -27,6 +27,21 @@ export const configSchema = z.strictObject({
   storage: z
     .strictObject({
       pvcs: z.record(z.string(), z.string()).default({}),
+      /**
+       * Directories `file://` storageUris of API-applied InferenceServices may name (symlinks
+       * resolved). Manifests given to `inferd serve -f` may also name files under their own directory.
+       */
+      fileRoots: z.array(z.string()).default([]),
+      /** Bounds of every s3:// and http(s):// storage operation. */
+      timeouts: z
+        .strictObject({
+          connectSeconds: z.number().positive().default(10),
+          /** No bytes (or no response) for this long fails the attempt. */
+          idleSeconds: z.number().positive().default(60),
+          /** Whole resolve (listing, every retry, every file); then the model fails. */
+          totalSeconds: z.number().positive().default(3600),
+        })
+        .default({ connectSeconds: 10, idleSeconds: 60, totalSeconds: 3600 }),
       /** Content-addressed cache of s3:// and http(s):// downloads; default `<dataDir>/storage-cache`. */
       cacheDir: z.string().optional(),
       /** Bound on the cache (LRU cleanup; entries in use are kept); default 10 GiB. */
@@ -43,7 +58,7 @@ export const configSchema = z.strictObject({
         })
         .optional(),
     })
-    .default({ pvcs: {} }),
+    .default({ pvcs: {}, fileRoots: [], timeouts: { connectSeconds: 10, idleSeconds: 60, totalSeconds: 3600 } }),
   limits: z
     .strictObject({
       maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
@@ -141,6 +156,7 @@ export async function loadConfigFile(path: string): Promise<Config> {
   const base = dirname(resolve(path));
   config.dataDir = resolve(base, config.dataDir);
   for (const [name, root] of Object.entries(config.storage.pvcs)) config.storage.pvcs[name] = resolve(base, root);
+  config.storage.fileRoots = config.storage.fileRoots.map((root) => resolve(base, root));
   resolveSecurityPaths(config.security, (p) => resolve(base, p));
   config.runtimes.moduleRoots = config.runtimes.moduleRoots.map((r) => resolve(base, r));
   return config;

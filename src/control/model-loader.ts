@@ -122,7 +122,9 @@ export async function loadPredictor(
   allowed(() => checkStored(deps, isvc, spec, runtime));
   const env: Record<string, string> = {};
   for (const e of [...(container.env ?? []), ...(spec.env ?? [])]) if (e.value !== undefined) env[e.name] = expandTemplate(e.value, meta);
-  const path = spec.storageUri ? await resolveStorageUri(spec.storageUri, deps.config.storage, { baseDir, dataDir: deps.config.dataDir, env, onProgress, ...integrityOf(isvc, predictor) }) : baseDir;
+  // Without auth every caller is the operator; else file:// reaches storage.fileRoots, and a manifest of `serve -f` (it has a source) its own directory too.
+  const fileRoots = deps.config.security.auth === 'none' ? 'any' : [...deps.config.storage.fileRoots, ...(meta.annotations?.['inferd.dev/source'] ? [baseDir] : [])];
+  const path = spec.storageUri ? await resolveStorageUri(spec.storageUri, deps.config.storage, { baseDir, dataDir: deps.config.dataDir, env, onProgress, fileRoots, ...integrityOf(isvc, predictor) }) : baseDir;
   const ctx: LoadContext = {
     name: meta.name,
     path,

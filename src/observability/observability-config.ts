@@ -46,6 +46,8 @@ export const observabilitySchema = z
         /** Events waiting to be sent; beyond it events are dropped (and counted). */
         maxPending: z.number().int().min(1).default(1000),
         timeoutMs: z.number().int().min(1).default(5000),
+        /** The only directory `file://` logger URLs may write under (absolute); unset: http(s) sinks only. */
+        fileRoot: z.string().optional(),
       })
       .prefault({}),
     tracing: z

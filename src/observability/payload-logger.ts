@@ -9,7 +9,9 @@
  * Headers are never logged. Sending is fire-and-forget with a bounded number of
  * events in flight: beyond it events are dropped and counted.
  */
-import { appendFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { appendFile, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Counter } from 'prom-client';
 import type { Logger } from './logger.js';
@@ -26,7 +28,12 @@ export interface PayloadLoggerOptions {
   redactKeys: string[];
   maxPending: number;
   timeoutMs: number;
+  /** The only directory `file://` sinks may write under; unset: http(s) sinks only. */
+  fileRoot?: string | undefined;
 }
+
+// A file sink never follows a symlink at its last component (the root check covers the rest).
+const APPEND_NOFOLLOW = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 
 /** KServe's default sink (the Knative broker). */
 export const DEFAULT_LOGGER_URL = 'http://default-broker';
@@ -60,7 +67,28 @@ export class PayloadLogger {
       this.targets.delete(key);
       return;
     }
-    this.targets.set(key, { url: spec.url ?? DEFAULT_LOGGER_URL, mode: spec.mode ?? 'all', isvc, namespace, metadataHeaders: (spec.metadataHeaders ?? []).map((h) => h.toLowerCase()) });
+    const url = spec.url ?? DEFAULT_LOGGER_URL;
+    const refused = this.refusal(url);
+    if (refused) {
+      this.targets.delete(key);
+      this.log.warn({ namespace, isvc }, `payload logger: spec.predictor.logger.url refused: ${refused}`);
+      return;
+    }
+    this.targets.set(key, { url, mode: spec.mode ?? 'all', isvc, namespace, metadataHeaders: (spec.metadataHeaders ?? []).map((h) => h.toLowerCase()) });
+  }
+
+  /** Why a sink URL may not be used, or undefined: http(s), or a file under `fileRoot`. */
+  refusal(url: string): string | undefined {
+    if (/^https?:\/\//i.test(url)) return undefined;
+    if (!/^file:/i.test(url)) return 'only http(s):// or file:// sinks';
+    if (this.opts.fileRoot === undefined) return 'file:// sinks need observability.payloadLogger.fileRoot';
+    let path: string;
+    try {
+      path = fileURLToPath(url);
+    } catch {
+      return 'not a valid file:// URL';
+    }
+    return within(resolve(this.opts.fileRoot), resolve(path)) ? undefined : 'file:// sinks must lie under observability.payloadLogger.fileRoot';
   }
 
   unregister(namespace: string, revisionName: string): void {
@@ -100,6 +128,13 @@ export class PayloadLogger {
     return { data: cut ? Buffer.from(text).subarray(0, this.opts.maxBytes).toString('utf8') : text, truncated: cut, bytes: buf.length, json };
   }
 
+  /** Appends under the root as it really is (symlinked directories resolved), never through a final symlink. */
+  private async appendConfined(path: string, text: string): Promise<void> {
+    const [root, dir] = await Promise.all([realpath(resolve(this.opts.fileRoot ?? '/nonexistent')), realpath(dirname(path))]);
+    if (!within(root, resolve(dir, 'x'))) throw new Error('sink leaves observability.payloadLogger.fileRoot');
+    await appendFile(path, text, { flag: APPEND_NOFOLLOW });
+  }
+
   private redactValue(v: unknown, depth: number): unknown {
     if (depth > 64 || typeof v !== 'object' || v === null) return v;
     if (Array.isArray(v)) return v.map((x) => this.redactValue(x, depth + 1));
@@ -133,7 +168,7 @@ export class PayloadLogger {
     };
     if (target.url.startsWith('file:')) {
       const line = JSON.stringify({ ...ce, datacontenttype: enc.json ? 'application/json' : 'text/plain', truncated: enc.truncated, bytes: enc.bytes, metadata, data: enc.json && !enc.truncated ? JSON.parse(enc.data) : enc.data });
-      appendFile(fileURLToPath(target.url), `${line}\n`).then(() => done('sent'), (err: unknown) => done('failed', err));
+      this.appendConfined(fileURLToPath(target.url), `${line}\n`).then(() => done('sent'), (err: unknown) => done('failed', err));
       return;
     }
     const headers: Record<string, string> = {
@@ -152,6 +187,11 @@ export class PayloadLogger {
       (err: unknown) => done('failed', err),
     );
   }
+}
+
+function within(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 function redactUrl(url: string): string {

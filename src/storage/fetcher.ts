@@ -7,7 +7,7 @@ import { ContentCache, type CacheEntry, type CacheEntryMeta } from './cache.js';
 import { DEFAULT_RETRY, ProgressMeter, downloadResumable, isTransient, type Opener, type RetryPolicy, type StorageProgress } from './download.js';
 import { displayUrl, fileNameOf, httpOpener, probeHttp, type HttpValidators } from './http.js';
 import { digestsOf, matches, mismatchError, type Digests } from './integrity.js';
-import type { S3Config } from './s3.js';
+import type { S3Config, S3Timeouts } from './s3.js';
 
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 1024 ** 3;
 
@@ -18,6 +18,8 @@ export interface FetchOptions {
   signal?: AbortSignal | undefined;
   /** The model's env (InferenceService/ServingRuntime): S3 endpoint, region, credentials. */
   env?: Record<string, string> | undefined;
+  /** Connect/idle bounds of S3 requests (http(s) use the fetcher's policy). */
+  timeouts?: S3Timeouts | undefined;
 }
 
 export interface FetchResult {
@@ -109,7 +111,7 @@ export class StorageFetcher extends EventEmitter {
     const uriHash = sha(`s3\n${settings.endpoint ?? ''}\n${loc.bucket}\n${loc.path.replace(/\/+$/, '')}`);
     const known = await this.byDigest(uriHash, display, opts);
     if (known) return known;
-    const client = await s3Client(settings);
+    const client = await s3Client(settings, opts.timeouts);
     const planFor = async (): Promise<Plan> => {
       const { objects, single } = await listS3(client, loc, display, opts.signal);
       if (objects.length === 1 && ARCHIVE.test(objects[0]!.rel)) throw archiveError(display, objects[0]!.rel);

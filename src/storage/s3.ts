@@ -113,18 +113,25 @@ export async function s3Settings(config: S3Config | undefined, modelEnv: Record<
   };
   // Endpoint: model env, then config, then file/process env.
   const envEndpoint = (l: Record<string, string | undefined>) => l.AWS_ENDPOINT_URL || l.S3_ENDPOINT || undefined;
-  let endpoint = envEndpoint(modelEnv) ?? config?.endpoint ?? envEndpoint(fileEnv) ?? envEndpoint(processEnv);
+  const operatorEndpoint = config?.endpoint ?? envEndpoint(fileEnv) ?? envEndpoint(processEnv);
+  const tenantEndpoint = envEndpoint(modelEnv);
+  let endpoint = tenantEndpoint ?? operatorEndpoint;
+  // The operator's keys sign requests only to the operator's endpoint: a model that names its
+  // own endpoint brings its own keys (its env) or goes anonymous.
+  const ownEndpoint = tenantEndpoint !== undefined && normalEndpoint(tenantEndpoint) !== (operatorEndpoint && normalEndpoint(operatorEndpoint));
+  const keyLayers = ownEndpoint ? [modelEnv] : layers;
   if (endpoint && !/^https?:\/\//i.test(endpoint)) endpoint = `${falsy(get('S3_USE_HTTPS')) ? 'http' : 'https'}://${endpoint}`;
   const region = modelEnv.AWS_DEFAULT_REGION || config?.region || get('AWS_DEFAULT_REGION') || 'us-east-1';
   const virtual = truthy(get('S3_USER_VIRTUAL_BUCKET'));
   const forcePathStyle = config?.forcePathStyle ?? (virtual ? false : endpoint !== undefined);
   const verifySsl = falsy(modelEnv.S3_VERIFY_SSL) ? false : (config?.verifySsl ?? !falsy(get('S3_VERIFY_SSL')));
   const settings: S3Settings = { region, forcePathStyle, verifySsl, anonymous: truthy(get('awsAnonymousCredential')), secrets: [] };
+  if (ownEndpoint && !(modelEnv.AWS_ACCESS_KEY_ID && modelEnv.AWS_SECRET_ACCESS_KEY)) settings.anonymous = true;
   if (endpoint) settings.endpoint = endpoint;
   const ca = get('AWS_CA_BUNDLE');
   if (ca) settings.caBundle = ca;
   // Keys come as a pair from one layer, never mixed across sources.
-  for (const l of layers) {
+  for (const l of keyLayers) {
     const id = l.AWS_ACCESS_KEY_ID;
     const secret = l.AWS_SECRET_ACCESS_KEY;
     if (id && secret) {
@@ -137,15 +144,26 @@ export async function s3Settings(config: S3Config | undefined, modelEnv: Record<
   return settings;
 }
 
-export async function s3Client(s: S3Settings): Promise<S3Client> {
+/** Scheme-less and trailing-slash forms of one endpoint compare equal. */
+function normalEndpoint(endpoint: string): string {
+  return endpoint.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/\/+$/, '');
+}
+
+/** Connect and idle (no bytes) bounds of every S3 request, in ms. */
+export interface S3Timeouts {
+  connectMs: number;
+  idleMs: number;
+}
+
+export async function s3Client(s: S3Settings, timeouts: S3Timeouts = { connectMs: 10_000, idleMs: 60_000 }): Promise<S3Client> {
   const cfg: S3ClientConfig = { region: s.region, forcePathStyle: s.forcePathStyle, maxAttempts: 3 };
   if (s.endpoint) cfg.endpoint = s.endpoint;
   if (s.anonymous) cfg.signer = { sign: async (request) => request };
   else if (s.credentials) cfg.credentials = s.credentials;
   const ca = s.caBundle ? await readFile(s.caBundle).catch(() => undefined) : undefined;
   cfg.requestHandler = {
-    connectionTimeout: 30_000,
-    requestTimeout: 120_000,
+    connectionTimeout: timeouts.connectMs,
+    requestTimeout: timeouts.idleMs,
     httpAgent: new HttpAgent({ keepAlive: true }),
     httpsAgent: new HttpsAgent({ keepAlive: true, rejectUnauthorized: s.verifySsl, ...(ca ? { ca } : {}) }),
   };

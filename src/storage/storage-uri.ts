@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InferdError } from '../api/errors.js';
 import type { StorageProgress } from './download.js';
@@ -14,7 +14,19 @@ export interface StorageConfig {
   /** Cache bound in bytes (LRU cleanup, entries in use kept); default 10 GiB. */
   cacheMaxBytes?: number | undefined;
   s3?: S3Config | undefined;
+  /** Directories `file://` storageUris may name (see ResolveOptions.fileRoots). */
+  fileRoots?: string[] | undefined;
+  timeouts?: StorageTimeouts | undefined;
 }
+
+/** Bounds of every remote storage operation, in seconds. */
+export interface StorageTimeouts {
+  connectSeconds: number;
+  idleSeconds: number;
+  totalSeconds: number;
+}
+
+const DEFAULT_TIMEOUTS: StorageTimeouts = { connectSeconds: 10, idleSeconds: 60, totalSeconds: 3600 };
 
 export interface ResolveOptions {
   /** Directory of the manifest the URI came from, for relative `file://` paths. */
@@ -30,6 +42,11 @@ export interface ResolveOptions {
   env?: Record<string, string> | undefined;
   /** The downloaded entry is kept from LRU cleanup until this aborts (model unloaded); without it, for the process's life. */
   releaseSignal?: AbortSignal | undefined;
+  /**
+   * Where `file://` and plain paths may point (symlinks resolved, every file of a directory
+   * checked): 'any' for a caller that is the operator; default `storage.fileRoots` only.
+   */
+  fileRoots?: readonly string[] | 'any' | undefined;
   /** A fetcher to use instead of the shared one for the cache directory. */
   fetcher?: StorageFetcher | undefined;
 }
@@ -37,14 +54,15 @@ export interface ResolveOptions {
 const fetchers = new Map<string, StorageFetcher>();
 
 /** The shared fetcher (and its cache) for a storage config and data directory; `stats()` counts hits and downloads. */
-export function storageFetcher(config: Pick<StorageConfig, 'cacheDir' | 'cacheMaxBytes'>, dataDir?: string): StorageFetcher {
+export function storageFetcher(config: Pick<StorageConfig, 'cacheDir' | 'cacheMaxBytes' | 'timeouts'>, dataDir?: string): StorageFetcher {
   if (config.cacheDir === undefined && dataDir === undefined) {
     throw new InferdError('internal', 'remote storageUri: no download cache (set storage.cacheDir, or pass dataDir)');
   }
   const dir = resolve(config.cacheDir ?? join(dataDir!, 'storage-cache'));
   let f = fetchers.get(dir);
   if (!f) {
-    f = new StorageFetcher({ cacheDir: dir, maxBytes: config.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES });
+    const idleMs = (config.timeouts ?? DEFAULT_TIMEOUTS).idleSeconds * 1000;
+    f = new StorageFetcher({ cacheDir: dir, maxBytes: config.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES, retry: { openTimeoutMs: idleMs, idleTimeoutMs: idleMs } });
     fetchers.set(dir, f);
   }
   return f;
@@ -61,7 +79,15 @@ export async function resolveStorageUri(uri: string, config: StorageConfig, opti
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
   if (scheme === 's3' || scheme === 'http' || scheme === 'https') {
     const fetcher = options.fetcher ?? storageFetcher(config, options.dataDir);
-    const result = await fetcher.fetch(uri, config, { sha256, onProgress: options.onProgress, signal: options.signal, env: options.env });
+    const timeouts = config.timeouts ?? DEFAULT_TIMEOUTS;
+    // One deadline over listing, every retry and every file: a server that accepts and never answers fails the model.
+    const deadline = AbortSignal.timeout(timeouts.totalSeconds * 1000);
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    const s3Timeouts = { connectMs: timeouts.connectSeconds * 1000, idleMs: timeouts.idleSeconds * 1000 };
+    const result = await fetcher.fetch(uri, config, { sha256, onProgress: options.onProgress, signal, env: options.env, timeouts: s3Timeouts }).catch((err: unknown) => {
+      if (!deadline.aborted) throw err;
+      throw new InferdError('timeout', `storageUri ${displayUri(uri)}: timed out after ${timeouts.totalSeconds} s waiting for the storage (storage.timeouts.totalSeconds)`, { field: 'storageUri' });
+    });
     if (options.releaseSignal) {
       if (options.releaseSignal.aborted) result.release();
       else options.releaseSignal.addEventListener('abort', result.release, { once: true });
@@ -77,7 +103,10 @@ async function resolveLocal(uri: string, scheme: string | undefined, config: Sto
   if (scheme === undefined || scheme === 'file') {
     const rest = scheme ? uri.slice('file://'.length) : uri;
     const path = decodeURIComponent(rest);
-    return isAbsolute(path) ? resolve(path) : resolve(options.baseDir, path);
+    const target = isAbsolute(path) ? resolve(path) : resolve(options.baseDir, path);
+    const roots = options.fileRoots ?? config.fileRoots ?? [];
+    if (roots !== 'any') await confineFile(target, roots, uri);
+    return target;
   }
   if (scheme === 'pvc') {
     const rest = uri.slice('pvc://'.length);
@@ -100,9 +129,50 @@ async function confine(root: string, sub: string, uri: string): Promise<string> 
   const rootAbs = resolve(root);
   const target = resolve(rootAbs, sub);
   if (!inside(rootAbs, target)) throw escape();
-  const [realRoot, realTarget] = await Promise.all([realpath(rootAbs).catch(() => rootAbs), realpath(target).catch(() => target)]);
-  if (!inside(realRoot, realTarget)) throw escape();
+  const realRoot = await realpath(rootAbs).catch(() => rootAbs);
+  if (!(await allInside(target, [realRoot]))) throw escape();
   return target;
+}
+
+/** A `file://` path must lie, with every file under it, in one of `roots`. */
+async function confineFile(target: string, roots: readonly string[], uri: string): Promise<void> {
+  const realRoots = await Promise.all(roots.map((r) => realpath(resolve(r)).catch(() => resolve(r))));
+  if (realRoots.length === 0 || !(await allInside(target, realRoots))) {
+    throw new InferdError('forbidden', `storageUri ${displayUri(uri)}: file:// paths must lie under a directory in storage.fileRoots`, { field: 'storageUri' });
+  }
+}
+
+/** Bound on the entries walked under one model directory. */
+const MAX_ENTRIES = 100_000;
+
+/** True when `target` and, for a directory, every entry under it resolve (symlinks followed) inside one root. */
+async function allInside(target: string, realRoots: readonly string[]): Promise<boolean> {
+  const within = (p: string) => realRoots.some((r) => inside(r, p));
+  const real = await realpath(target).catch(() => undefined);
+  if (real === undefined) return realRoots.some((r) => inside(r, target));
+  if (!within(real)) return false;
+  const pending = [target];
+  let seen = 0;
+  while (pending.length > 0) {
+    const dir = pending.pop()!;
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+    if (!entries) continue;
+    for (const e of entries) {
+      if (++seen > MAX_ENTRIES) return false;
+      const path = join(dir, e.name);
+      if (e.isSymbolicLink()) {
+        const to = await realpath(path).catch(() => undefined);
+        if (to !== undefined && !within(to)) return false;
+      } else if (e.isDirectory()) pending.push(path);
+    }
+  }
+  return true;
+}
+
+/** A storageUri for a message: no credentials, no query, capped. */
+function displayUri(uri: string): string {
+  const clean = uri.replace(/\/\/[^/@]*@/, '//').replace(/[?#].*$/, '');
+  return clean.length > 200 ? `${clean.slice(0, 200)}...` : clean;
 }
 
 function inside(root: string, target: string): boolean {

@@ -63,6 +63,7 @@ describe('hostile input (fast-check fuzzing against inferd serve)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'inferd-hostile-'));
     const dataDir = join(dir, 'data');
     writeFileSync(join(dir, 'config.yaml'), `limits: {maxBodyBytes: ${MAX_BODY}, maxTensorElements: 100000}
+storage: {fileRoots: ["${join(REPO_ROOT, 'test/fixtures/onnx')}"]}
 security:
   limits: {maxHeaderBytes: 8192, headersTimeoutMs: 1000, requestTimeoutMs: 4000, maxJsonDepth: 64, maxStringBytes: 65536}
 `);

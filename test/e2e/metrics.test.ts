@@ -49,7 +49,7 @@ describe('metrics end to end: exact counts after a known sequence', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'inferd-metrics-'));
-    writeFileSync(join(dir, 'config.yaml'), 'serving:\n  maxQueue: 100\nobservability:\n  metrics: {port: 0}\n  requestLog: {level: info}\n');
+    writeFileSync(join(dir, 'config.yaml'), `serving:\n  maxQueue: 100\nobservability:\n  metrics: {port: 0}\n  requestLog: {level: info}\n  payloadLogger: {fileRoot: "${dir}"}\n`);
     writeFileSync(join(dir, 'models.yaml'), `
 apiVersion: serving.kserve.io/v1beta1
 kind: InferenceService

@@ -36,7 +36,7 @@ describe('inferd export: cluster-ready manifests from a running server', () => {
     const secretFile = join(work, 's3-secret.yaml');
     writeFileSync(secretFile, `apiVersion: v1\nkind: Secret\nmetadata: {name: s3}\nstringData:\n  awsAccessKeyID: FILEKEYID\n  awsSecretAccessKey: ${SECRETS.fileSecret}\n`);
     const config = join(work, 'inferd.yaml');
-    writeFileSync(config, `storage:\n  s3:\n    endpoint: http://127.0.0.1:9\n    credentialsFile: ${secretFile}\n`);
+    writeFileSync(config, `storage:\n  fileRoots: ["${ONNX_FIXTURES}"]\n  s3:\n    endpoint: http://127.0.0.1:9\n    credentialsFile: ${secretFile}\n`);
     // Keys on: the CLI must find the bootstrap admin key under --data-dir, as an operator's would.
     srv = await startInferd(['--auth', 'keys', '--config', config], {
       dataDir,

@@ -336,7 +336,7 @@ describe('integrity of local models and integrityOf()', () => {
     const dir = mkdtempSync(join(tmpdir(), 'inferd-local-'));
     mkdirSync(join(dir, 'm'));
     writeFileSync(join(dir, 'm/model.onnx'), MODEL);
-    const cfg = { pvcs: { claim: dir } };
+    const cfg = { pvcs: { claim: dir }, fileRoots: [dir] };
     assert.equal(await resolveStorageUri('pvc://claim/m', cfg, { baseDir: '/', sha256: sha(MODEL) }), join(dir, 'm'));
     assert.equal(await resolveStorageUri(`file://${dir}/m/model.onnx`, cfg, { baseDir: '/', sha256: sha(MODEL) }), join(dir, 'm/model.onnx'));
     await assert.rejects(resolveStorageUri('pvc://claim/m', cfg, { baseDir: '/', sha256: '0'.repeat(64) }), /sha256 mismatch: expected 0{64}/);

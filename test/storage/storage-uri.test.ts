@@ -12,7 +12,7 @@ describe('storage URIs', () => {
   const outside = mkdtempSync(join(tmpdir(), 'inferd-outside-'));
   symlinkSync(outside, join(root, 'models/escape'));
   const config = { pvcs: { claim: root } };
-  const opts = { baseDir: '/manifests' };
+  const opts = { baseDir: '/manifests', fileRoots: 'any' as const };
 
   it('resolves file:// absolute and relative to the manifest, and pvc:// under its root', async () => {
     assert.equal(await resolveStorageUri('file:///srv/m', config, opts), '/srv/m');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -50,7 +50,9 @@ describe('web dashboard against a real inferd serve (chromium)', { skip: skipRea
   before(async () => {
     ensureUiBuilt();
     const dataDir = mkdtempSync(join(tmpdir(), 'inferd-ui-'));
-    srv = await startInferd(['-f', 'examples/demo', '--auth', 'keys'], { dataDir });
+    const config = join(dataDir, 'config.yaml');
+    writeFileSync(config, `storage: {fileRoots: ["${join(REPO_ROOT, 'examples/demo/models')}"]}\n`);
+    srv = await startInferd(['-f', 'examples/demo', '--auth', 'keys', '--config', config], { dataDir });
     admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
     await waitReady(srv.http, 60_000);
     // A model in another namespace, which a team-a key must never see.

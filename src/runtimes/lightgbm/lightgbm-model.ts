@@ -45,7 +45,7 @@ export function parseLightgbmModel(text: string): LgbModel {
     throw new LgbFormatError('the file is not a LightGBM text model (its first line is not "tree")');
   }
   const version = header.get('version');
-  if (version !== undefined && !/^v[2-4]$/.test(version)) throw new LgbFormatError(`unsupported model version "${version.slice(0, 20)}"`);
+  if (version !== undefined && !/^v[2-4]$/.test(version)) throw new LgbFormatError(`unsupported model version (${version.length} characters; v2 to v4 are supported)`);
   const numClass = intValue(header, 'num_class', 1);
   const treesPerIteration = intValue(header, 'num_tree_per_iteration', 1);
   const maxFeatureIdx = intValue(header, 'max_feature_idx', 0);
@@ -88,7 +88,7 @@ function intValue(map: Map<string, string>, key: string, min: number): number {
   const raw = map.get(key);
   if (raw === undefined) throw new LgbFormatError(`the model header has no ${key}`);
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min || n > 1 << 28) throw new LgbFormatError(`${key}=${raw.slice(0, 30)} is invalid`);
+  if (!Number.isSafeInteger(n) || n < min || n > 1 << 28) throw new LgbFormatError(`${key} is invalid (${raw.length} characters)`);
   return n;
 }
 
@@ -99,8 +99,8 @@ function numbers(fields: Map<string, string>, key: string, count: number, where:
   if (count >= 0 && parts.length !== count) throw new LgbFormatError(`${where}: ${key} has ${parts.length} values, expected ${count}`);
   return parts.map((p, k) => {
     const v = parseNumber(p);
-    if (p === '' || Number.isNaN(v) && !/^-?nan$/i.test(p)) throw new LgbFormatError(`${where}: ${key}[${k}] = "${p.slice(0, 30)}" is not a number`);
-    if (integer && !Number.isSafeInteger(v)) throw new LgbFormatError(`${where}: ${key}[${k}] = ${p.slice(0, 30)} is not an integer`);
+    if (p === '' || Number.isNaN(v) && !/^-?nan$/i.test(p)) throw new LgbFormatError(`${where}: ${key}[${k}] is not a number`);
+    if (integer && !Number.isSafeInteger(v)) throw new LgbFormatError(`${where}: ${key}[${k}] is not an integer`);
     return v;
   });
 }

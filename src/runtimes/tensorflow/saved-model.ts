@@ -121,7 +121,9 @@ export async function loadTfjsModel(dir: string): Promise<LoadedGraphs> {
   try {
     json = JSON.parse(await readFile(file, 'utf8')) as TfjsModelJson;
   } catch (err) {
-    throw new InferdError('invalid_input', `cannot read TF.js model ${file}: ${(err as Error).message}`);
+    // JSON.parse's message quotes the file's text: only the kind of failure leaves.
+    const why = (err as NodeJS.ErrnoException).code ?? (err instanceof SyntaxError ? 'not valid JSON' : 'unreadable');
+    throw new InferdError('invalid_input', `cannot read TF.js model ${file}: ${why}`);
   }
   if (json.format !== undefined && json.format !== 'graph-model') {
     throw new InferdError('invalid_input', `${file} is a TF.js ${json.format}; inferd serves graph models (tensorflowjs_converter --output_format=tfjs_graph_model)`);

@@ -42,7 +42,8 @@ export function parseXgboostModel(bytes: Uint8Array): XgbModel {
       try {
         doc = JSON.parse(withoutNonFinite(text));
       } catch {
-        throw new XgbFormatError(`the file is not valid JSON (${(err as Error).message.slice(0, 200)}); is it truncated?`);
+        // JSON.parse's message quotes the text around the error: described, never echoed.
+        throw new XgbFormatError(`the file (${text.length} characters) is not valid JSON; is it truncated?`);
       }
     }
   } else {
