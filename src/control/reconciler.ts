@@ -66,19 +66,24 @@ export class Reconciler {
     });
   }
 
-  /** Brings every stored InferenceService up, e.g. after a restart. */
-  start(): void {
-    for (const { resource } of this.deps.store.list('InferenceService')) this.enqueue(resource.metadata.namespace ?? 'default', resource.metadata.name);
+  /**
+   * Brings every stored InferenceService up, e.g. after a restart. Resolves once each has had
+   * its first reconcile (its loads started, its route set): the startup pass server readiness
+   * waits for, not the loads themselves.
+   */
+  async start(): Promise<void> {
+    await Promise.all(this.deps.store.list('InferenceService').map(({ resource }) => this.enqueue(resource.metadata.namespace ?? 'default', resource.metadata.name)));
   }
 
-  enqueue(namespace: string, name: string): void {
-    if (this.closed) return;
+  enqueue(namespace: string, name: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
     const k = key(namespace, name);
     const next = (this.chains.get(k) ?? Promise.resolve())
       .then(() => this.reconcile(namespace, name))
       .catch((err: unknown) => this.deps.log.error({ namespace, model: name, err }, 'reconcile failed'));
     this.chains.set(k, next);
     this.track(next);
+    return next;
   }
 
   /** Runtime changes: InferenceServices that could not load get another try. */

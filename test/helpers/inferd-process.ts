@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,13 +17,19 @@ export interface InferdProcess {
   waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
+/** Data directories of the servers started here, by HTTP base URL: `waitReady` reads the admin key there. */
+const dataDirs = new Map<string, string>();
+
 /** Starts a real `inferd serve` on free ports and resolves once it listens. */
 export async function startInferd(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; dataDir?: string; serverDefaultAuth?: boolean } = {}): Promise<InferdProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'inferd-test-'));
   // Tests run without authentication unless they pass their own --auth (test/e2e/security.test.ts
   // does) or ask for the server's own default.
   const auth = args.includes('--auth') || opts.serverDefaultAuth ? [] : ['--auth', 'none'];
-  const child = spawn(process.execPath, [CLI, 'serve', '--http-port', '0', '--grpc-port', '0', '--data-dir', dataDir, ...auth, ...args], {
+  // Nothing balances load in front of a test server: no drain window after SIGTERM (so every
+  // stop does not wait it out) unless the test asks for one (test/e2e/shutdown*.test.ts).
+  const drain = args.includes('--shutdown-drain-seconds') ? [] : ['--shutdown-drain-seconds', '0'];
+  const child = spawn(process.execPath, [CLI, 'serve', '--http-port', '0', '--grpc-port', '0', '--data-dir', dataDir, ...auth, ...drain, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,8 +71,10 @@ export async function startInferd(args: string[], opts: { cwd?: string; env?: No
       check();
     });
   const listening = await waitForLog((l) => typeof l.httpPort === 'number');
+  const http = `http://127.0.0.1:${listening.httpPort as number}`;
+  dataDirs.set(http, dataDir);
   return {
-    http: `http://127.0.0.1:${listening.httpPort as number}`,
+    http,
     grpc: `127.0.0.1:${listening.grpcPort as number}`,
     child,
     logs,
@@ -78,15 +86,49 @@ export async function startInferd(args: string[], opts: { cwd?: string; env?: No
   };
 }
 
-/** Polls until the server reports every model ready. */
+/**
+ * Polls until the server is ready and every InferenceService it stores answers ready on its
+ * own `/v2/models/{m}/ready`. Server readiness alone no longer waits for models (KServe's
+ * meaning, unless `serving.strictReadiness`), so the models are listed through the admin API,
+ * with the bootstrap admin key when authentication is on; without an admin API (KServe
+ * model-server mode, strict by default) server readiness is the answer.
+ */
 export async function waitReady(base: string, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     const res = await fetch(`${base}/v2/health/ready`).catch(() => undefined);
-    if (res?.status === 200) return;
+    if (res?.status === 200) return waitModelsReady(base, undefined, Math.max(1, end - Date.now()));
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('server did not become ready');
+}
+
+/**
+ * Polls until each named model (`name` or `namespace/name`; default: every stored
+ * InferenceService) answers 200 on `/v2/models/{m}/ready`.
+ */
+export async function waitModelsReady(base: string, names?: string[], timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  const dataDir = dataDirs.get(base);
+  const keyFile = dataDir === undefined ? undefined : join(dataDir, 'admin.key');
+  const headers: Record<string, string> = keyFile && existsSync(keyFile) ? { authorization: `Bearer ${readFileSync(keyFile, 'utf8').trim()}` } : {};
+  let models = names;
+  if (!models) {
+    const res = await fetch(`${base}/apis/serving.kserve.io/v1beta1/inferenceservices`, { headers });
+    if (res.status === 404) return;
+    if (!res.ok) throw new Error(`listing InferenceServices: ${res.status} ${await res.text()}`);
+    const list = (await res.json()) as { items: Array<{ metadata: { name: string; namespace?: string } }> };
+    models = list.items.map((i) => `${i.metadata.namespace ?? 'default'}/${i.metadata.name}`);
+  }
+  for (const model of models) {
+    const [ns, name] = model.includes('/') ? (model.split('/', 2) as [string, string]) : ['default', model];
+    for (;;) {
+      const res = await fetch(`${base}/v2/models/${encodeURIComponent(name)}/ready`, { headers: { ...headers, 'inferd-namespace': ns } }).catch(() => undefined);
+      if (res?.status === 200) break;
+      if (Date.now() >= end) throw new Error(`model ${model} did not become ready (last status ${res?.status ?? 'no answer'})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 /** Polls an InferenceService until its Ready condition is no longer Unknown. */
