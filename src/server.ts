@@ -150,7 +150,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       await sleep(Math.min(config.shutdownDrainSeconds, config.shutdownGraceSeconds) * 1000, undefined, { signal: endDrain.signal }).catch(() => undefined);
       await closeGracefully(httpSrv);
       await new Promise<void>((resolve) => grpcSrv.tryShutdown(() => resolve()));
-      await reconciler.close();
+      await reconciler.close(router.cutSignal);
       memory.close();
       redirect?.close();
       metricsServer?.close();

@@ -122,10 +122,21 @@ export class Reconciler {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Waits for reconciles and loads still running, then closes every endpoint. `cut` (shutdown's
+   * grace period is over) stops the wait: a load that never ends (storage that accepts and never
+   * answers) must not hold the process past its deadline; its result is discarded when it lands.
+   */
+  async close(cut?: AbortSignal): Promise<void> {
     this.closed = true;
     this.stopProcessEvents();
-    await this.settled();
+    if (cut?.aborted) return this.closeEndpoints();
+    const onCut = cut && new Promise<void>((resolve) => cut.addEventListener('abort', () => resolve(), { once: true }));
+    await (onCut ? Promise.race([this.settled(), onCut]) : this.settled());
+    await this.closeEndpoints();
+  }
+
+  private async closeEndpoints(): Promise<void> {
     await Promise.allSettled([...this.live.values()].flatMap((l) => [...l.endpoints.values()].map((e) => e.close())));
   }
 

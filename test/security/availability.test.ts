@@ -52,7 +52,9 @@ kind: InferenceService
 metadata: {name: stuck}
 spec: {predictor: {model: {modelFormat: {name: onnx}, storageUri: "http://127.0.0.1:${port}/models/stuck/model.onnx"}}}
 `);
-  return ['-f', join(MANIFESTS, 'onnx-models.yaml'), '-f', stuck, '--config', join(MANIFESTS, 'inferd-config.yaml'), '--no-watch'];
+  // A short grace period: stopping waits for loads until then, and this one never ends.
+  writeFileSync(join(dir, 'inferd.yaml'), `shutdownGraceSeconds: 2\nstorage: {pvcs: {fixtures: ${JSON.stringify(join(MANIFESTS, '..'))}}}\n`);
+  return ['-f', join(MANIFESTS, 'onnx-models.yaml'), '-f', stuck, '--config', join(dir, 'inferd.yaml'), '--no-watch'];
 }
 
 const BODY = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
