@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,8 +17,8 @@ export interface InferdProcess {
   waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-/** Data directories of the servers started here, by HTTP base URL: `waitReady` reads the admin key there. */
-const dataDirs = new Map<string, string>();
+/** Log lines of the servers started here, by HTTP base URL: `waitReady` follows model loads in them. */
+const serverLogs = new Map<string, Array<Record<string, unknown>>>();
 
 /** Starts a real `inferd serve` on free ports and resolves once it listens. */
 export async function startInferd(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; dataDir?: string; serverDefaultAuth?: boolean } = {}): Promise<InferdProcess> {
@@ -72,7 +72,7 @@ export async function startInferd(args: string[], opts: { cwd?: string; env?: No
     });
   const listening = await waitForLog((l) => typeof l.httpPort === 'number');
   const http = `http://127.0.0.1:${listening.httpPort as number}`;
-  dataDirs.set(http, dataDir);
+  serverLogs.set(http, logs);
   return {
     http,
     grpc: `127.0.0.1:${listening.grpcPort as number}`,
@@ -87,40 +87,51 @@ export async function startInferd(args: string[], opts: { cwd?: string; env?: No
 }
 
 /**
- * Polls until the server is ready and every InferenceService it stores answers ready on its
- * own `/v2/models/{m}/ready`. Server readiness alone no longer waits for models (KServe's
- * meaning, unless `serving.strictReadiness`), so the models are listed through the admin API,
- * with the bootstrap admin key when authentication is on; without an admin API (KServe
- * model-server mode, strict by default) server readiness is the answer.
+ * Polls until the server is ready, then until every model it started loading has loaded its
+ * latest revision (as read from its log: no credentials, so no rate-limit bucket is touched).
+ * Server readiness alone no longer waits for models (KServe's meaning, unless
+ * `serving.strictReadiness`); the startup pass is done once it is 200, so every stored model
+ * has logged its load by then. A model that fails to load ends the wait with its error.
  */
 export async function waitReady(base: string, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     const res = await fetch(`${base}/v2/health/ready`).catch(() => undefined);
-    if (res?.status === 200) return waitModelsReady(base, undefined, Math.max(1, end - Date.now()));
+    if (res?.status === 200) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('server did not become ready');
+  if (Date.now() >= end) throw new Error('server did not become ready');
+  const logs = serverLogs.get(base);
+  if (!logs) return;
+  for (;;) {
+    // Per model: revisions started, loaded, failed. Traffic needs one loaded revision (what server
+    // readiness used to wait for); a model whose every started revision failed will never have one.
+    const models = new Map<string, { started: Set<unknown>; loaded: Set<unknown>; failed: Map<unknown, string> }>();
+    for (const l of logs) {
+      if (typeof l.model !== 'string' || l.revision === undefined || typeof l.msg !== 'string') continue;
+      const k = `${String(l.namespace)}/${l.model}`;
+      const m = models.get(k) ?? { started: new Set(), loaded: new Set(), failed: new Map() };
+      models.set(k, m);
+      if (l.msg === 'loading model') m.started.add(l.revision);
+      else if (l.msg === 'model loaded') m.loaded.add(l.revision);
+      else if (l.msg.startsWith('model failed to load')) m.failed.set(l.revision, l.msg);
+    }
+    const waiting: string[] = [];
+    for (const [k, m] of models) {
+      if (m.started.size === 0 || m.loaded.size > 0) continue;
+      if ([...m.started].every((r) => m.failed.has(r))) throw new Error(`model ${k}: ${[...m.failed.values()].join('; ')}`);
+      waiting.push(k);
+    }
+    if (waiting.length === 0) return;
+    if (Date.now() >= end) throw new Error(`server ready but models not loaded: ${waiting.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
-/**
- * Polls until each named model (`name` or `namespace/name`; default: every stored
- * InferenceService) answers 200 on `/v2/models/{m}/ready`.
- */
-export async function waitModelsReady(base: string, names?: string[], timeoutMs = 20_000): Promise<void> {
+/** Polls until each named model (`name` or `namespace/name`) answers 200 on `/v2/models/{m}/ready`. */
+export async function waitModelsReady(base: string, names: string[], timeoutMs = 20_000, headers: Record<string, string> = {}): Promise<void> {
   const end = Date.now() + timeoutMs;
-  const dataDir = dataDirs.get(base);
-  const keyFile = dataDir === undefined ? undefined : join(dataDir, 'admin.key');
-  const headers: Record<string, string> = keyFile && existsSync(keyFile) ? { authorization: `Bearer ${readFileSync(keyFile, 'utf8').trim()}` } : {};
-  let models = names;
-  if (!models) {
-    const res = await fetch(`${base}/apis/serving.kserve.io/v1beta1/inferenceservices`, { headers });
-    if (res.status === 404) return;
-    if (!res.ok) throw new Error(`listing InferenceServices: ${res.status} ${await res.text()}`);
-    const list = (await res.json()) as { items: Array<{ metadata: { name: string; namespace?: string } }> };
-    models = list.items.map((i) => `${i.metadata.namespace ?? 'default'}/${i.metadata.name}`);
-  }
-  for (const model of models) {
+  for (const model of names) {
     const [ns, name] = model.includes('/') ? (model.split('/', 2) as [string, string]) : ['default', model];
     for (;;) {
       const res = await fetch(`${base}/v2/models/${encodeURIComponent(name)}/ready`, { headers: { ...headers, 'inferd-namespace': ns } }).catch(() => undefined);
