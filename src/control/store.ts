@@ -86,7 +86,6 @@ export class ResourceStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
     this.db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
-    this.db.pragma('busy_timeout = 5000');
     this.created = (this.db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0;
     this.db.exec(SCHEMA);
     this.checkpoint();
@@ -94,8 +93,12 @@ export class ResourceStore {
     this.timer.unref();
   }
 
-  /** Copies every committed frame into the database file and empties the WAL (a no-op when a reader holds it; retried on the next tick). */
-  checkpoint(): void {
+  /**
+   * Copies every committed frame into the database file and empties the WAL. Without a busy
+   * timeout it never blocks the event loop: when another connection is busy it does what it can
+   * and the next tick tries again.
+   */
+  private checkpoint(): void {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 

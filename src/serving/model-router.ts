@@ -26,10 +26,10 @@ export class ModelRouter {
   draining = false;
   /** Set once the startup pass has put every stored InferenceService on its way (loading, not loaded). */
   started = false;
+  private readonly cut = new AbortController();
 
   /** `strictReadiness` (config `serving.strictReadiness`): see `serverReady`. */
   constructor(private readonly opts: { strictReadiness?: boolean } = {}) {}
-  private readonly cut = new AbortController();
 
   /** Aborted when shutdown's grace period is over (or a second signal came): work still running must end with an error. */
   get cutSignal(): AbortSignal {
