@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InferdError } from './api/errors.js';
 import type * as grpc from '@grpc/grpc-js';
 import { threadCounts, type Config } from './config/config.js';
@@ -6,6 +7,7 @@ import { ControlPlane } from './control/control-plane.js';
 import { ManifestSync } from './control/manifest-sync.js';
 import { Reconciler } from './control/reconciler.js';
 import { ResourceStore } from './control/store.js';
+import { storeHistoryGaps, storeLostHistory } from './control/store-history.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { startMetricsServer } from './observability/http-observability.js';
 import { Observability } from './observability/observability.js';
@@ -14,7 +16,7 @@ import { createHttpServer } from './protocols/http/http-server.js';
 import { closeGracefully } from './protocols/http/graceful-close.js';
 import { MemoryManager } from './serving/memory-manager.js';
 import { ModelRouter } from './serving/model-router.js';
-import { Security } from './security/security.js';
+import { auditPath, Security } from './security/security.js';
 import { grpcCredentials, startRedirect } from './security/tls.js';
 import { SharedRedis } from './shared-state/redis.js';
 import { redisUrlOf } from './shared-state/redis-config.js';
@@ -27,6 +29,8 @@ export interface ServerOptions {
   /** The admin API (resources, rollouts); off in KServe model-server mode. */
   admin?: boolean;
   log?: Logger;
+  /** `serve --allow-store-reset`: start on a store that lost its history (audited) instead of refusing. */
+  allowStoreReset?: boolean;
 }
 
 export interface RunningServer {
@@ -44,14 +48,20 @@ export interface RunningServer {
 }
 
 /**
- * Starts inferd: the store and manifests first (a broken manifest stops the start),
- * then the ports (liveness answers at once, readiness follows the models).
- * Closes in reverse order.
+ * Starts inferd: the store (refused when it lost history) and manifests first (a broken
+ * manifest stops the start), then the ports (liveness answers at once, readiness once the
+ * startup pass has put every model on its way). Closes in reverse order, after a drain window.
  */
 export async function startServer(config: Config, opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.logLevel);
   const store = new ResourceStore(config.dataDir);
-  const router = new ModelRouter();
+  const audited = config.security.audit.enabled ? auditPath(config) : undefined;
+  const gaps = storeHistoryGaps(config.dataDir, { created: store.created, version: store.version() }, audited);
+  if (gaps.length > 0 && !opts.allowStoreReset) {
+    store.close();
+    throw storeLostHistory(config.dataDir, gaps);
+  }
+  const router = new ModelRouter({ strictReadiness: config.serving.strictReadiness });
   const limits = { ...config.limits };
   let baseUrl = '';
   const memory = new MemoryManager({
@@ -74,8 +84,12 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   let metricsServer: import('node:http').Server | undefined;
   try {
     await sync.sync();
-    security = new Security(config, log, { annotations: (ns, name) => control.getIsvc(ns, name).metadata.annotations, ...(redis ? { redis } : {}) });
-    await security.bootstrap();
+    security = new Security(config, log, { annotations: (ns, name) => control.getIsvc(ns, name).metadata.annotations, storeVersion: () => store.version(), ...(redis ? { redis } : {}) });
+    if (gaps.length > 0) {
+      log.warn({ gaps }, 'starting on a store that lost its history (--allow-store-reset)');
+      security.recordChange({ principal: 'inferd', action: 'store.reset', resource: 'inferd.db', outcome: 'success', details: { gaps: gaps.join('; ').slice(0, 500) } });
+    }
+    await security.bootstrap({ allowStoreReset: opts.allowStoreReset === true });
     http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd(), admin: opts.admin !== false, security, observability });
     grpcServer = createGrpcServer({ router, log, limits, security, observability });
     await http.listen({ host: config.host, port: config.httpPort });
@@ -102,10 +116,13 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
   baseUrl = `${config.security.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${httpPort}`;
   const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : undefined;
   log.info({ httpPort, grpcPort, ...(metricsPort === undefined ? {} : { metricsPort }), host: config.host }, `inferd listening: HTTP ${baseUrl}, gRPC ${config.host}:${grpcPort}`);
-  reconciler.start();
+  void reconciler.start().then(() => {
+    router.started = true;
+  });
   if (opts.watch !== false) sync.watch();
   const grpcSrv = grpcServer;
   const httpSrv = http;
+  const endDrain = new AbortController();
   return {
     httpPort,
     grpcPort,
@@ -115,6 +132,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     router,
     log,
     cut() {
+      endDrain.abort();
       router.cutAll(new InferdError('not_ready', 'inferd is shutting down; retry on another replica', { retryAfter: 1 }));
       // The errors are answered on the next ticks; connections still open after that (a client not reading) are dropped.
       setTimeout(() => {
@@ -123,12 +141,16 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       }, 250).unref();
     },
     async close() {
-      // Kubernetes' order: not ready first, then stop accepting, then let in-flight work finish.
+      // Kubernetes' order: not ready first; for the drain window the listener stays open, so
+      // probes and pooled connections get 503 (new work: Retry-After, Connection: close) rather
+      // than a refused or reset connection while endpoints update; then stop accepting and let
+      // in-flight work finish.
       router.draining = true;
       await sync.close();
+      await sleep(Math.min(config.shutdownDrainSeconds, config.shutdownGraceSeconds) * 1000, undefined, { signal: endDrain.signal }).catch(() => undefined);
       await closeGracefully(httpSrv);
       await new Promise<void>((resolve) => grpcSrv.tryShutdown(() => resolve()));
-      await reconciler.close();
+      await reconciler.close(router.cutSignal);
       memory.close();
       redirect?.close();
       metricsServer?.close();

@@ -21,6 +21,9 @@ interface ServeOptions {
   modelName?: string;
   modelDir?: string;
   modelFormat?: string;
+  strictReadiness?: boolean;
+  shutdownDrainSeconds?: string;
+  allowStoreReset?: boolean;
 }
 
 function port(value: string, flag: string): number {
@@ -44,6 +47,10 @@ export function registerServe(program: Command): void {
     .option('--no-watch', 'do not re-apply the -f paths when they change')
     .option('--model-name <name>', "KServe model-server mode: serve one model (also --model_name)")
     .option('--model-dir <dir>', 'KServe model-server mode: the model directory (also --model_dir)')
+    .option('--strict-readiness', 'server readiness also needs every model ready (serving.strictReadiness; default in model-server mode)')
+    .option('--no-strict-readiness', 'server readiness means the server can serve, whatever state each model is in')
+    .option('--shutdown-drain-seconds <s>', 'after SIGTERM, keep the listener open answering 503 this long (shutdownDrainSeconds, default 5)')
+    .option('--allow-store-reset', 'start even if the store lost its history (a deleted WAL, an old copy): audited; see docs/security.md')
     .option('--model-format <format>', 'format of --model-dir when the files do not tell (onnx, sklearn, xgboost, lightgbm, tensorflow, gguf)')
     .action(async (opts: ServeOptions) => {
       const config: Config = opts.config ? await loadConfigFile(opts.config) : parseConfig({}, 'defaults');
@@ -53,6 +60,8 @@ export function registerServe(program: Command): void {
       if (opts.grpcPort !== undefined) config.grpcPort = port(opts.grpcPort, '--grpc-port');
       if (opts.auth) config.security.auth = parseConfig({ security: { auth: opts.auth } }, '--auth').security.auth;
       if (opts.logLevel) config.logLevel = parseConfig({ logLevel: opts.logLevel }, '--log-level').logLevel;
+      if (opts.strictReadiness !== undefined) config.serving.strictReadiness = opts.strictReadiness;
+      if (opts.shutdownDrainSeconds !== undefined) config.shutdownDrainSeconds = parseConfig({ shutdownDrainSeconds: Number(opts.shutdownDrainSeconds) }, '--shutdown-drain-seconds').shutdownDrainSeconds;
       let manifests = opts.file;
       let admin = true;
       if (opts.modelDir !== undefined) {
@@ -67,11 +76,14 @@ export function registerServe(program: Command): void {
         if (opts.host === undefined) config.host = '0.0.0.0';
         // KServe's model servers leave authentication to the cluster's ingress, and its clients
         // call them without credentials: so does this mode unless auth is chosen explicitly.
-        if (opts.auth === undefined && !(opts.config && (await configSetsAuth(opts.config)))) config.security.auth = 'none';
+        if (opts.auth === undefined && !(opts.config && (await configSets(opts.config, 'security', 'auth')))) config.security.auth = 'none';
+        // One model per server: the server is ready when its model is, as KServe's own model servers.
+        if (opts.strictReadiness === undefined && !(opts.config && (await configSets(opts.config, 'serving', 'strictReadiness')))) config.serving.strictReadiness = true;
       }
-      const server = await startServer(config, { manifests, watch: opts.watch && admin, admin });
-      // Kubernetes' termination: not ready and no new connections at once, in-flight work finishes
-      // within shutdownGraceSeconds; at the deadline or on a second signal the rest ends with errors.
+      const server = await startServer(config, { manifests, watch: opts.watch && admin, admin, allowStoreReset: opts.allowStoreReset === true });
+      // Kubernetes' termination: not ready at once, the listener answers 503 for the drain window,
+      // then closes; in-flight work finishes within shutdownGraceSeconds; at the deadline or on a
+      // second signal the rest ends with errors.
       // Either way the store and audit log are closed cleanly before exit 0.
       let stopping = false;
       const cut = (why: string) => {
@@ -81,7 +93,7 @@ export function registerServe(program: Command): void {
       const stop = (signal: string) => {
         if (stopping) return cut(`second ${signal}`);
         stopping = true;
-        server.log.info({ signal, graceSeconds: config.shutdownGraceSeconds }, 'shutting down');
+        server.log.info({ signal, graceSeconds: config.shutdownGraceSeconds, drainSeconds: Math.min(config.shutdownDrainSeconds, config.shutdownGraceSeconds) }, 'shutting down');
         const deadline = setTimeout(() => cut('grace period over'), config.shutdownGraceSeconds * 1000);
         server.close().then(() => {
           clearTimeout(deadline);
@@ -96,8 +108,8 @@ export function registerServe(program: Command): void {
     });
 }
 
-/** Whether a config file names `security.auth` itself (rather than taking the default). */
-async function configSetsAuth(path: string): Promise<boolean> {
-  const raw = parse(await readFile(path, 'utf8'), { maxAliasCount: 100 }) as { security?: { auth?: unknown } } | null;
-  return raw?.security?.auth !== undefined;
+/** Whether a config file names `section.field` itself (rather than taking the default). */
+async function configSets(path: string, section: string, field: string): Promise<boolean> {
+  const raw = parse(await readFile(path, 'utf8'), { maxAliasCount: 100 }) as Record<string, Record<string, unknown> | undefined> | null;
+  return raw?.[section]?.[field] !== undefined;
 }

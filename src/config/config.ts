@@ -19,11 +19,18 @@ export const configSchema = z.strictObject({
   dataDir: z.string().default('.inferd'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
-   * After SIGTERM/SIGINT: readiness turns false at once, new connections are refused and work
+   * After SIGTERM/SIGINT: readiness turns false at once, new work is refused (503) and work
    * in flight may finish for this long; what still runs then ends with 503 / UNAVAILABLE / a
    * stream error event. Keep it below Kubernetes' terminationGracePeriodSeconds (default 30).
    */
   shutdownGraceSeconds: z.number().positive().default(25),
+  /**
+   * After SIGTERM/SIGINT the HTTP listener stays open this long (at most shutdownGraceSeconds),
+   * answering readiness and new requests with 503 (Retry-After, Connection: close), so probes
+   * and pooled connections see "not ready" instead of a refused or reset connection while the
+   * load balancer catches up; then it closes.
+   */
+  shutdownDrainSeconds: z.number().min(0).default(5),
   storage: z
     .strictObject({
       pvcs: z.record(z.string(), z.string()).default({}),
@@ -91,8 +98,15 @@ export const configSchema = z.strictObject({
       stableWindowSeconds: z.number().positive().default(60),
       panicWindowSeconds: z.number().positive().default(6),
       autoscaleTickSeconds: z.number().positive().default(2),
+      /**
+       * Server readiness (`/v2/health/ready`, gRPC ServerReady) also needs every InferenceService
+       * ready, as Triton's --strict-readiness: one loading or failed model makes the whole server
+       * unready. Off: the server is ready when it can serve, and each model answers its own
+       * readiness. On by default in KServe model-server mode (one model per server).
+       */
+      strictReadiness: z.boolean().default(false),
     })
-    .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60, cacheMaxBytes: 64 * 1024 * 1024, cacheTtlSeconds: 300, idleUnloadSeconds: 300, minResidencySeconds: 5, stableWindowSeconds: 60, panicWindowSeconds: 6, autoscaleTickSeconds: 2 }),
+    .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60, cacheMaxBytes: 64 * 1024 * 1024, cacheTtlSeconds: 300, idleUnloadSeconds: 300, minResidencySeconds: 5, stableWindowSeconds: 60, panicWindowSeconds: 6, autoscaleTickSeconds: 2, strictReadiness: false }),
   /** Authentication, authorization, rate limits, TLS, request limits and audit (docs/security.md). */
   security: securitySchema,
   /** Metrics, request logs, payload logging and tracing (docs/observability.md). */

@@ -71,19 +71,24 @@ export class Reconciler {
     });
   }
 
-  /** Brings every stored InferenceService up, e.g. after a restart. */
-  start(): void {
-    for (const { resource } of this.deps.store.list('InferenceService')) this.enqueue(resource.metadata.namespace ?? 'default', resource.metadata.name);
+  /**
+   * Brings every stored InferenceService up, e.g. after a restart. Resolves once each has had
+   * its first reconcile (its loads started, its route set): the startup pass server readiness
+   * waits for, not the loads themselves.
+   */
+  async start(): Promise<void> {
+    await Promise.all(this.deps.store.list('InferenceService').map(({ resource }) => this.enqueue(resource.metadata.namespace ?? 'default', resource.metadata.name)));
   }
 
-  enqueue(namespace: string, name: string): void {
-    if (this.closed) return;
+  enqueue(namespace: string, name: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
     const k = key(namespace, name);
     const next = (this.chains.get(k) ?? Promise.resolve())
       .then(() => this.reconcile(namespace, name))
       .catch((err: unknown) => this.deps.log.error({ namespace, model: name, err }, 'reconcile failed'));
     this.chains.set(k, next);
     this.track(next);
+    return next;
   }
 
   /** Runtime changes: InferenceServices that could not load get another try. */
@@ -127,11 +132,22 @@ export class Reconciler {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Waits for reconciles and loads still running, then closes every endpoint. `cut` (shutdown's
+   * grace period is over) stops the wait: a load that never ends (storage that accepts and never
+   * answers) must not hold the process past its deadline; its result is discarded when it lands.
+   */
+  async close(cut?: AbortSignal): Promise<void> {
     this.closed = true;
     this.markers.clearMine();
     this.stopProcessEvents();
-    await this.settled();
+    if (cut?.aborted) return this.closeEndpoints();
+    const onCut = cut && new Promise<void>((resolve) => cut.addEventListener('abort', () => resolve(), { once: true }));
+    await (onCut ? Promise.race([this.settled(), onCut]) : this.settled());
+    await this.closeEndpoints();
+  }
+
+  private async closeEndpoints(): Promise<void> {
     await Promise.allSettled([...this.live.values()].flatMap((l) => [...l.endpoints.values()].map((e) => e.close())));
   }
 

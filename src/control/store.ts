@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferdError } from '../api/errors.js';
 import type { Resource } from '../api/resources/manifest.js';
@@ -55,20 +55,65 @@ CREATE INDEX IF NOT EXISTS events_by_object ON events (namespace, name, id);
 
 const MAX_EVENTS_PER_OBJECT = 50;
 
+/** How often a WAL with frames in it is checkpointed into the database file. */
+const CHECKPOINT_MS = 2000;
+/** SQLite's own checkpoint on commit, in pages (default 1000, ~4 MB: a store this small never reached it). */
+const AUTOCHECKPOINT_PAGES = 256;
+/** A WAL left larger than this after a checkpoint is truncated to it. */
+const JOURNAL_SIZE_LIMIT = 1024 * 1024;
+
 /**
  * Resources, revisions and rollout state in SQLite (WAL, synchronous=FULL), so a
  * write that returned survives a crash. Every multi-row change runs in one
- * transaction: an apply is all or nothing.
+ * transaction: an apply is all or nothing. The WAL is folded into the database file
+ * at open, every couple of seconds while it holds frames, and past a size bound:
+ * without that a process that is always killed (never closed) keeps every write in
+ * the WAL alone, and losing that one file loses everything.
  */
 export class ResourceStore {
   private readonly db: Database.Database;
+  private readonly walPath: string;
+  private readonly timer: NodeJS.Timeout;
+  /** The database had no tables when opened: a new store (see store-history.ts). */
+  readonly created: boolean;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, 'inferd.db'));
+    const file = join(dataDir, 'inferd.db');
+    this.walPath = `${file}-wal`;
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    this.db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+    this.db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+    this.created = (this.db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0;
     this.db.exec(SCHEMA);
+    this.checkpoint();
+    this.timer = setInterval(() => this.checkpointIfWritten(), CHECKPOINT_MS);
+    this.timer.unref();
+  }
+
+  /**
+   * Copies every committed frame into the database file and empties the WAL. Without a busy
+   * timeout it never blocks the event loop: when another connection is busy it does what it can
+   * and the next tick tries again.
+   */
+  private checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  private checkpointIfWritten(): void {
+    try {
+      if (statSync(this.walPath, { throwIfNoEntry: false })?.size) this.checkpoint();
+    } catch {
+      // Busy or closing: the next tick tries again.
+    }
+  }
+
+  /** The resourceVersion counter, as a number (0 before the first write). */
+  version(): number {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'resourceVersion'").get() as { value: string } | undefined;
+    return Number(row?.value ?? '0');
   }
 
   transaction<T>(fn: () => T): T {
@@ -168,6 +213,7 @@ export class ResourceStore {
   }
 
   close(): void {
+    clearInterval(this.timer);
     this.db.close();
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export const GENESIS = '0'.repeat(64);
@@ -24,6 +24,27 @@ export interface AuditEntry extends AuditEvent {
   prev: string;
 }
 
+/** What `<log>.head` holds: the last entry written and the highest store version an entry recorded. */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  /** `details.storeVersion` of the latest entry that carried one (control-plane changes): the store must be at least this far. */
+  storeVersion?: number;
+}
+
+/** The head is rewritten in place with each entry: one fixed-size write, padded with spaces (valid JSON). */
+const HEAD_BYTES = 256;
+
+export function readAuditHead(path: string): AuditHead | undefined {
+  try {
+    const head = JSON.parse(readFileSync(`${path}.head`, 'utf8')) as Partial<AuditHead>;
+    if (typeof head.seq !== 'number' || typeof head.hash !== 'string') return undefined;
+    return { seq: head.seq, hash: head.hash, ...(typeof head.storeVersion === 'number' ? { storeVersion: head.storeVersion } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
 export function entryHash(prev: string, body: string): string {
   return createHash('sha256').update(prev).update('\n').update(body).digest('hex');
 }
@@ -32,15 +53,20 @@ export function entryHash(prev: string, body: string): string {
  * Append-only, hash-chained JSON lines: every entry carries `prev` (the hash of the
  * previous entry) and `hash` = sha256(prev + the entry without `hash`). Editing,
  * removing or reordering a line breaks the chain at that line; the `.head` file holds
- * the last (seq, hash) so truncating the end is caught too. Rotation renames the file
- * to `.1` (older ones shift up) and the chain continues in the new file.
+ * the last (seq, hash), rewritten with every entry, so truncating the end is caught too.
+ * A log found shorter than its head at start (its tail removed while inferd was down)
+ * continues from the head, so the gap stays in the chain for `inferd audit verify`.
+ * Rotation renames the file to `.1` (older ones shift up) and the chain continues in the new file.
  */
 export class AuditLog {
   private fd: number;
+  private readonly headFd: number;
   private size: number;
   private seq = 0;
   private prev = GENESIS;
-  private headTimer: NodeJS.Timeout | undefined;
+  private storeVersion: number | undefined;
+  /** Set when the log ended before its head at start: the entries between were removed. */
+  readonly missingTail: { logSeq: number; headSeq: number } | undefined;
 
   constructor(readonly path: string, private readonly opts: { maxBytes: number; keep: number }) {
     mkdirSync(dirname(path), { recursive: true });
@@ -49,12 +75,26 @@ export class AuditLog {
       this.seq = last.seq;
       this.prev = last.hash;
     }
+    const head = readAuditHead(path);
+    this.storeVersion = head?.storeVersion;
+    if (head && head.seq > this.seq) {
+      this.missingTail = { logSeq: this.seq, headSeq: head.seq };
+      this.seq = head.seq;
+      this.prev = head.hash;
+    }
     this.fd = openSync(path, 'a', 0o600);
     this.size = fstatSync(this.fd).size;
+    // Overwritten in place (never truncated first): a crash at any point leaves a whole head.
+    this.headFd = openSync(`${path}.head`, existsSync(`${path}.head`) ? 'r+' : 'w+', 0o600);
+    this.writeHead();
   }
 
-  /** Appends one entry synchronously (the line is on disk, in order, before the call returns). */
-  record(event: AuditEvent): AuditEntry {
+  /**
+   * Appends one entry synchronously (the line is on disk, in order, before the call returns),
+   * then the head. `durable` also flushes the line to stable storage: a control-plane change
+   * and its entry survive a power loss together.
+   */
+  record(event: AuditEvent, durable = false): AuditEntry {
     const entry: AuditEntry = { seq: this.seq + 1, time: new Date().toISOString(), principal: event.principal, action: event.action, resource: event.resource, outcome: event.outcome, prev: this.prev };
     if (event.requestId !== undefined) entry.requestId = event.requestId;
     if (event.details !== undefined) entry.details = event.details;
@@ -63,25 +103,21 @@ export class AuditLog {
     const line = `${body.slice(0, -1)},"hash":"${hash}"}\n`;
     if (this.size > 0 && this.size + line.length > this.opts.maxBytes) this.rotate();
     writeSync(this.fd, line);
+    if (durable) fdatasyncSync(this.fd);
     this.size += Buffer.byteLength(line);
     this.seq = entry.seq;
     this.prev = hash;
-    this.headTimer ??= setTimeout(() => this.writeHead(), 200);
-    this.headTimer.unref?.();
+    const version = event.details?.storeVersion;
+    // The latest, not the highest: a store.reset entry lowers it on purpose; otherwise versions only grow.
+    if (typeof version === 'number') this.storeVersion = version;
+    this.writeHead();
     return entry;
   }
 
+  /** After the line, never before: a crash between the two leaves the head behind the log (fine), not ahead (a false alarm). */
   private writeHead(): void {
-    this.headTimer = undefined;
-    try {
-      const tmp = `${this.path}.head.tmp`;
-      const fd = openSync(tmp, 'w', 0o600);
-      writeSync(fd, JSON.stringify({ seq: this.seq, hash: this.prev }) + '\n');
-      closeSync(fd);
-      renameSync(tmp, `${this.path}.head`);
-    } catch {
-      // The head is a convenience for detecting truncation; the chain itself is in the log.
-    }
+    const head: AuditHead = { seq: this.seq, hash: this.prev, ...(this.storeVersion === undefined ? {} : { storeVersion: this.storeVersion }) };
+    writeSync(this.headFd, JSON.stringify(head).padEnd(HEAD_BYTES - 1, ' ') + '\n', 0);
   }
 
   private rotate(): void {
@@ -97,8 +133,7 @@ export class AuditLog {
   }
 
   close(): void {
-    if (this.headTimer) clearTimeout(this.headTimer);
-    this.writeHead();
+    closeSync(this.headFd);
     closeSync(this.fd);
   }
 }
@@ -182,15 +217,12 @@ export function verifyAudit(path: string): VerifyResult {
       lastLine = n;
     }
   }
-  const headPath = `${path}.head`;
-  if (existsSync(headPath)) {
-    try {
-      const head = JSON.parse(readFileSync(headPath, 'utf8')) as { seq: number; hash: string };
-      if (seq === undefined || head.seq > seq) return fail(lastFile, lastLine + 1, `the log ends at seq ${seq ?? 0} but ${head.seq} entries were written (lines removed at the end)`);
-      if (head.seq === seq && head.hash !== prev) return fail(lastFile, lastLine, `last entry seq ${seq} differs from the one written`);
-    } catch {
-      // An unreadable head is reported by nothing: the chain itself was verified.
-    }
+  const head = readAuditHead(path);
+  if (!head) {
+    if (entries > 0) return fail(`${path}.head`, 1, 'the head file is missing or unreadable (removed or edited), so a removed tail cannot be ruled out');
+  } else {
+    if (head.seq > (seq ?? 0)) return fail(lastFile, lastLine + 1, `the log ends at seq ${seq ?? 0} but ${head.seq} entries were written (lines removed at the end)`);
+    if (head.seq === seq && head.hash !== prev) return fail(lastFile, lastLine, `last entry seq ${seq} differs from the one written`);
   }
   return { ok: true, entries, files };
 }

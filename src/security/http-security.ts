@@ -60,7 +60,7 @@ function permissionOf(req: FastifyRequest): Permission {
  * later (the OpenAI API) are covered without code of their own: credentials → the
  * route's `:namespace` (404 when hidden) → the permission from the route table (403)
  * → the per-key bucket (429). `preHandler` then bounds JSON bodies and takes the
- * per-model bucket for inference routes; `onResponse` audits control-plane changes.
+ * per-model bucket for inference routes; `onSend` audits control-plane changes.
  */
 export function installHttpSecurity(app: FastifyInstance, security: Security, deps: { router: ModelRouter; admin: boolean }): void {
   const limits = security.cfg.limits;
@@ -144,21 +144,19 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
     if (req.routeOptions.url.startsWith(`${INFERD}/keys`)) return; // audited with more detail by the route
     const params = (req.params ?? {}) as Record<string, string>;
     const applied = (reply as unknown as { [APPLIED]?: string })[APPLIED];
-    security.record({
+    const event = {
       principal: principal.id,
       action: isChange ? actionName(req.method, req.routeOptions.url) : 'inference',
       resource: applied ?? ([params.namespace ?? req.headers['inferd-namespace'], params.name].filter((x) => typeof x === 'string' && x !== '').join('/') || req.url.split('?')[0]!.slice(0, 200)),
       outcome: reply.statusCode < 400 ? 'success' : `failure`,
       requestId: req.id,
       details: { status: reply.statusCode, route: `${req.method} ${req.routeOptions.url}` },
-    });
+    };
+    if (isChange) security.recordChange(event);
+    else security.record(event);
   };
-  app.addHook('onResponse', (req, reply, done) => {
-    audit(req, reply);
-    done();
-  });
-
-  // What an apply changed, for the audit entry.
+  // Audited before the answer is written, never after it (an `onResponse` hook): a client that
+  // saw its change acknowledged, or went away first, must find it in the audit log.
   app.addHook('onSend', (req, reply, payload, done) => {
     if (req.method === 'POST' && typeof payload === 'string' && reply.statusCode < 300 && /\/apply$|\/inferenceservices$/.test(req.routeOptions.url ?? '')) {
       try {
@@ -168,6 +166,7 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
         // Not JSON: audited without the list.
       }
     }
+    audit(req, reply);
     done(null, payload);
   });
 

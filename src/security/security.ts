@@ -1,9 +1,10 @@
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferdError } from '../api/errors.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { AuditLog, type AuditEvent } from './audit.js';
+import { storeLostHistory } from '../control/store-history.js';
 import { KeyStore, type ApiKeyInfo } from './key-store.js';
 import { OidcRejection, OidcVerifier } from './oidc.js';
 import { ANONYMOUS_ADMIN, namespaceAllowed, type Principal } from './principal.js';
@@ -23,6 +24,8 @@ export interface SecurityDeps {
   annotations?: (namespace: string, name: string) => Record<string, string> | undefined;
   /** The server's Redis connection (config `redis`): rate-limit buckets are shared through it. */
   redis?: SharedRedis;
+  /** The resource store's version, recorded with each control-plane change (checked against the store at start). */
+  storeVersion?: () => number;
 }
 
 /** Credentials as presented: the bearer token (or X-API-Key value) and where the call came from. */
@@ -53,7 +56,9 @@ export class Security {
     if (useOidc && !this.cfg.oidc) throw new InferdError('invalid_input', `security.auth ${this.cfg.auth} needs security.oidc (issuer, audience)`);
     this.oidc = useOidc ? new OidcVerifier(this.cfg.oidc!) : undefined;
     this.buckets = deps.redis ? new RedisBuckets(deps.redis) : new MemoryBuckets();
-    this.audit = this.cfg.audit.enabled ? new AuditLog(this.cfg.audit.path ?? join(config.dataDir, 'audit.log'), this.cfg.audit) : undefined;
+    this.audit = this.cfg.audit.enabled ? new AuditLog(auditPath(config), this.cfg.audit) : undefined;
+    const gap = this.audit?.missingTail;
+    if (gap) this.log.error({ auditLog: this.audit!.path, logSeq: gap.logSeq, headSeq: gap.headSeq }, `the audit log ends at entry ${gap.logSeq} but its head records ${gap.headSeq}: entries were removed while inferd was stopped; the chain continues from the head, so inferd audit verify reports the gap`);
   }
 
   get authOff(): boolean {
@@ -68,17 +73,20 @@ export class Security {
    * First start with keys on and no keys stored: create an admin key, keep only its
    * hash, and write the key to `<dataDir>/admin.key` (0600) for the local CLI.
    */
-  async bootstrap(): Promise<void> {
+  async bootstrap(opts: { allowStoreReset?: boolean } = {}): Promise<void> {
     if (this.authOff) {
       this.log.warn('security.auth is none: every API, including the admin API, answers anyone who can reach the port');
       return;
     }
     if (!this.keysOn || this.keys.count() > 0) return;
-    const { key, info } = await this.keys.create({ role: 'admin', namespaces: '*', description: 'bootstrap admin key' });
     const file = join(this.config.dataDir, ADMIN_KEY_FILE);
+    // An admin key file beside a store without keys: the store lost its keys (a deleted WAL, a
+    // restored old copy). Minting a new admin key would hide that and lock out every client.
+    if (existsSync(file) && !opts.allowStoreReset) throw storeLostHistory(this.config.dataDir, [`${file} exists but the store holds no API keys`]);
+    const { key, info } = await this.keys.create({ role: 'admin', namespaces: '*', description: 'bootstrap admin key' });
     writeFileSync(file, `${key}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
-    this.record({ principal: 'inferd', action: 'keys.bootstrap', resource: info.prefix, outcome: 'success', details: { role: 'admin', namespaces: '*' } });
+    this.recordChange({ principal: 'inferd', action: 'keys.bootstrap', resource: info.prefix, outcome: 'success', details: { role: 'admin', namespaces: '*' } });
     this.log.info({ adminKeyFile: file, prefix: info.prefix }, `created the bootstrap admin API key; it is in ${file} (mode 0600), which the inferd CLI reads by default`);
   }
 
@@ -140,10 +148,19 @@ export class Security {
     return new InferdError(code, message);
   }
 
-  record(event: AuditEvent): void {
+  /**
+   * A change to stored state (resources, keys): recorded with the store's version and
+   * flushed to disk before the caller answers, so an acknowledged change has its entry.
+   */
+  recordChange(event: AuditEvent): void {
+    const version = this.deps.storeVersion?.();
+    this.record(version === undefined ? event : { ...event, details: { ...event.details, storeVersion: version } }, true);
+  }
+
+  record(event: AuditEvent, durable = false): void {
     if (!this.audit) return;
     try {
-      this.audit.record(event);
+      this.audit.record(event, durable);
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'audit log write failed');
     }
@@ -199,4 +216,9 @@ export class Security {
 /** 429 in the one error type; the HTTP layer adds the RateLimit headers. */
 export function rateLimited(r: TakeResult, what: string): InferdError {
   return new InferdError('overloaded', `rate limit exceeded for ${what}; retry after ${r.retryAfterSeconds}s`, { retryAfter: r.retryAfterSeconds });
+}
+
+/** Where the audit log lives: `security.audit.path`, else `<dataDir>/audit.log`. */
+export function auditPath(config: Config): string {
+  return config.security.audit.path ?? join(config.dataDir, 'audit.log');
 }

@@ -19,9 +19,17 @@ interface Route {
  */
 export class ModelRouter {
   private readonly routes = new Map<string, Route>();
-  /** Set at shutdown: readiness turns false at once so load balancers stop sending. */
+  /**
+   * Set at shutdown: readiness turns false at once so load balancers stop sending, and new
+   * requests are refused with 503 + Retry-After while the listener stays open for the drain window.
+   */
   draining = false;
+  /** Set once the startup pass has put every stored InferenceService on its way (loading, not loaded). */
+  started = false;
   private readonly cut = new AbortController();
+
+  /** `strictReadiness` (config `serving.strictReadiness`): see `serverReady`. */
+  constructor(private readonly opts: { strictReadiness?: boolean } = {}) {}
 
   /** Aborted when shutdown's grace period is over (or a second signal came): work still running must end with an error. */
   get cutSignal(): AbortSignal {
@@ -73,6 +81,7 @@ export class ModelRouter {
    * models elsewhere answer not_found, exactly as if they did not exist.
    */
   resolve(name: string, namespace?: string, hints: RoutingHints = {}, allowed?: (ns: string) => boolean): ModelEndpoint {
+    if (this.draining) throw new InferdError('not_ready', 'inferd is shutting down; retry on another replica', { retryAfter: 1 });
     const route = this.find(name, namespace, allowed);
     if (hints.version !== undefined) {
       const ep = route.endpoints.find((e) => e.version === hints.version);
@@ -89,9 +98,18 @@ export class ModelRouter {
     return picked;
   }
 
-  /** Ready when every model has traffic going to loaded revisions only. */
-  allReady(): boolean {
-    if (this.draining) return false;
+  /**
+   * Server readiness, as KServe's model server means it: the server can serve (started, not
+   * draining), whatever state one tenant's model is in; each model answers its own readiness.
+   * Strict readiness (Triton's --strict-readiness) also needs every model's traffic on loaded
+   * revisions, so one loading or failed model keeps the whole server unready.
+   */
+  serverReady(): boolean {
+    if (this.draining || !this.started) return false;
+    return !this.opts.strictReadiness || this.allModelsReady();
+  }
+
+  private allModelsReady(): boolean {
     return [...this.routes.values()].every((r) => {
       const live = r.targets.filter((t) => t.percent > 0);
       return live.length > 0 && live.every((t) => t.endpoint.ready);

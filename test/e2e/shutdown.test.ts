@@ -38,7 +38,9 @@ kind: InferenceService
 metadata: {name: tiny}
 spec: {predictor: {model: {modelFormat: {name: gguf}, storageUri: "file://${join(dir, 'tiny.gguf')}", args: ["--max-model-len", "4096"]}}}
 `);
-  return { dir, args: ['--config', join(dir, 'inferd.yaml'), '-f', join(dir, 'models.yaml'), '--no-watch'] };
+  // A drain window as in production (the listener answers 503 for it before closing); the
+  // cut at the grace deadline or a second signal ends it early.
+  return { dir, args: ['--config', join(dir, 'inferd.yaml'), '-f', join(dir, 'models.yaml'), '--no-watch', '--shutdown-drain-seconds', '2'] };
 }
 
 /** A chat completion stream; resolves `started` at its first chunk and `done` with the whole SSE text. */

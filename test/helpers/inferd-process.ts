@@ -17,13 +17,19 @@ export interface InferdProcess {
   waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
+/** Log lines of the servers started here, by HTTP base URL: `waitReady` follows model loads in them. */
+const serverLogs = new Map<string, Array<Record<string, unknown>>>();
+
 /** Starts a real `inferd serve` on free ports and resolves once it listens. */
 export async function startInferd(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; dataDir?: string; serverDefaultAuth?: boolean } = {}): Promise<InferdProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'inferd-test-'));
   // Tests run without authentication unless they pass their own --auth (test/e2e/security.test.ts
   // does) or ask for the server's own default.
   const auth = args.includes('--auth') || opts.serverDefaultAuth ? [] : ['--auth', 'none'];
-  const child = spawn(process.execPath, [CLI, 'serve', '--http-port', '0', '--grpc-port', '0', '--data-dir', dataDir, ...auth, ...args], {
+  // Nothing balances load in front of a test server: no drain window after SIGTERM (so every
+  // stop does not wait it out) unless the test asks for one (test/e2e/shutdown*.test.ts).
+  const drain = args.includes('--shutdown-drain-seconds') ? [] : ['--shutdown-drain-seconds', '0'];
+  const child = spawn(process.execPath, [CLI, 'serve', '--http-port', '0', '--grpc-port', '0', '--data-dir', dataDir, ...auth, ...drain, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,8 +71,10 @@ export async function startInferd(args: string[], opts: { cwd?: string; env?: No
       check();
     });
   const listening = await waitForLog((l) => typeof l.httpPort === 'number');
+  const http = `http://127.0.0.1:${listening.httpPort as number}`;
+  serverLogs.set(http, logs);
   return {
-    http: `http://127.0.0.1:${listening.httpPort as number}`,
+    http,
     grpc: `127.0.0.1:${listening.grpcPort as number}`,
     child,
     logs,
@@ -78,15 +86,60 @@ export async function startInferd(args: string[], opts: { cwd?: string; env?: No
   };
 }
 
-/** Polls until the server reports every model ready. */
+/**
+ * Polls until the server is ready, then until every model it started loading has loaded its
+ * latest revision (as read from its log: no credentials, so no rate-limit bucket is touched).
+ * Server readiness alone no longer waits for models (KServe's meaning, unless
+ * `serving.strictReadiness`); the startup pass is done once it is 200, so every stored model
+ * has logged its load by then. A model that fails to load ends the wait with its error.
+ */
 export async function waitReady(base: string, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     const res = await fetch(`${base}/v2/health/ready`).catch(() => undefined);
-    if (res?.status === 200) return;
+    if (res?.status === 200) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('server did not become ready');
+  if (Date.now() >= end) throw new Error('server did not become ready');
+  const logs = serverLogs.get(base);
+  if (!logs) return;
+  for (;;) {
+    // Per model: revisions started, loaded, failed. Traffic needs one loaded revision (what server
+    // readiness used to wait for); a model whose every started revision failed will never have one.
+    const models = new Map<string, { started: Set<unknown>; loaded: Set<unknown>; failed: Map<unknown, string> }>();
+    for (const l of logs) {
+      if (typeof l.model !== 'string' || l.revision === undefined || typeof l.msg !== 'string') continue;
+      const k = `${String(l.namespace)}/${l.model}`;
+      const m = models.get(k) ?? { started: new Set(), loaded: new Set(), failed: new Map() };
+      models.set(k, m);
+      if (l.msg === 'loading model') m.started.add(l.revision);
+      else if (l.msg === 'model loaded') m.loaded.add(l.revision);
+      else if (l.msg.startsWith('model failed to load')) m.failed.set(l.revision, l.msg);
+    }
+    const waiting: string[] = [];
+    for (const [k, m] of models) {
+      if (m.started.size === 0 || m.loaded.size > 0) continue;
+      if ([...m.started].every((r) => m.failed.has(r))) throw new Error(`model ${k}: ${[...m.failed.values()].join('; ')}`);
+      waiting.push(k);
+    }
+    if (waiting.length === 0) return;
+    if (Date.now() >= end) throw new Error(`server ready but models not loaded: ${waiting.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Polls until each named model (`name` or `namespace/name`) answers 200 on `/v2/models/{m}/ready`. */
+export async function waitModelsReady(base: string, names: string[], timeoutMs = 20_000, headers: Record<string, string> = {}): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (const model of names) {
+    const [ns, name] = model.includes('/') ? (model.split('/', 2) as [string, string]) : ['default', model];
+    for (;;) {
+      const res = await fetch(`${base}/v2/models/${encodeURIComponent(name)}/ready`, { headers: { ...headers, 'inferd-namespace': ns } }).catch(() => undefined);
+      if (res?.status === 200) break;
+      if (Date.now() >= end) throw new Error(`model ${model} did not become ready (last status ${res?.status ?? 'no answer'})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 /** Polls an InferenceService until its Ready condition is no longer Unknown. */

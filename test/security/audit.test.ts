@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -83,6 +83,37 @@ describe('audit log hash chain', () => {
     const bad = verifyAudit(path);
     assert.equal(bad.ok, false);
     assert.match(bad.error!, /audit\.log\.1:1: /);
+  });
+
+  it('rewrites the head with every entry, so a tail removed before any close is caught', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inferd-audit-'));
+    const path = join(dir, 'audit.log');
+    const log = new AuditLog(path, { maxBytes: 1 << 20, keep: 5 });
+    for (let i = 0; i < 3; i++) log.record({ principal: 'cli', action: 'inferenceservices.create', resource: `default/m${i}`, outcome: 'success', details: { storeVersion: i + 1 } }, true);
+    // No close: as after a kill -9.
+    assert.deepEqual(JSON.parse(readFileSync(`${path}.head`, 'utf8')), { seq: 3, hash: JSON.parse(lines(path)[2]!).hash, storeVersion: 3 });
+    put(path, lines(path).slice(0, 2));
+    assert.match(verifyAudit(path).error!, /audit\.log:3: .*removed at the end/);
+    log.close();
+  });
+
+  it('continues from the head when the log lost its tail while stopped, so the gap stays for verify', () => {
+    const path = writeLog(5);
+    put(path, lines(path).slice(0, 3));
+    const again = new AuditLog(path, { maxBytes: 1 << 20, keep: 5 });
+    assert.deepEqual(again.missingTail, { logSeq: 3, headSeq: 5 });
+    again.record({ principal: 'cli', action: 'keys.create', resource: 'ik_x', outcome: 'success' });
+    again.close();
+    assert.equal((JSON.parse(lines(path)[3]!) as { seq: number }).seq, 6);
+    const r = verifyAudit(path);
+    assert.equal(r.ok, false);
+    assert.match(r.error!, /audit\.log:4: .*(removed|expected)/);
+  });
+
+  it('fails a log whose head file was removed', () => {
+    const path = writeLog(3);
+    rmSync(`${path}.head`);
+    assert.match(verifyAudit(path).error!, /head file is missing/);
   });
 
   it('inferd audit verify exits 0 on an intact log and 1 naming the line otherwise', async () => {

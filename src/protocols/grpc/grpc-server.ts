@@ -70,7 +70,7 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
 
   const handlers = {
     ServerLive: unary(() => ({ live: true })),
-    ServerReady: unary(() => ({ ready: router.allReady() })),
+    ServerReady: unary(() => ({ ready: router.serverReady() })),
     ModelReady: unary<ModelRef>((call) => ({ ready: resolve(call).ready })),
     ServerMetadata: unary(() => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] })),
     ModelMetadata: unary<ModelRef>((call) => {

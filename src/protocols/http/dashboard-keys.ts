@@ -70,7 +70,7 @@ export function registerKeyRoutes(app: FastifyInstance, security: Security): voi
   app.post(`${INFERD}/keys`, async (req: FastifyRequest<{ Body: Buffer }>, reply) => {
     const opts = parseCreate(req.body && req.body.length ? parseJson(req.body) : {});
     const { key, info } = await security.keys.create(opts);
-    security.record({ principal: who(req), action: 'keys.create', resource: info.prefix, outcome: 'success', requestId: req.id, details: { role: info.role, namespaces: info.namespaces === '*' ? '*' : info.namespaces.join(','), ...(info.expiresAt ? { expires: info.expiresAt } : {}) } });
+    security.recordChange({ principal: who(req), action: 'keys.create', resource: info.prefix, outcome: 'success', requestId: req.id, details: { role: info.role, namespaces: info.namespaces === '*' ? '*' : info.namespaces.join(','), ...(info.expiresAt ? { expires: info.expiresAt } : {}) } });
     const item = keyView(info);
     // The item's fields also at the top level: what `inferd keys create -o json` printed before `item` existed.
     return reply.code(201).send({ key, item, ...item });
@@ -78,7 +78,7 @@ export function registerKeyRoutes(app: FastifyInstance, security: Security): voi
   app.delete(`${INFERD}/keys/:id`, async (req: FastifyRequest<{ Params: { id: string } }>) => {
     try {
       const info = security.keys.revoke(req.params.id);
-      security.record({ principal: who(req), action: 'keys.revoke', resource: info.prefix, outcome: 'success', requestId: req.id });
+      security.recordChange({ principal: who(req), action: 'keys.revoke', resource: info.prefix, outcome: 'success', requestId: req.id });
       return keyView(info);
     } catch (err) {
       security.record({ principal: who(req), action: 'keys.revoke', resource: req.params.id.slice(0, 40), outcome: 'failure', requestId: req.id });

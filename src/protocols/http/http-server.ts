@@ -54,6 +54,12 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   installErrorHandling(app, opts.log);
+  // Draining (after SIGTERM): every answer closes its connection, so pooled clients reconnect
+  // (elsewhere, once the load balancer has caught up) instead of reusing one about to close.
+  app.addHook('onSend', (_req, reply, payload, done) => {
+    if (opts.router.draining) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   if (opts.observability) installHttpObservability(app, opts.observability);
   if (opts.security) installHttpSecurity(app, opts.security, { router: opts.router, admin: opts.admin });
   app.get('/', async () => ({ status: 'alive' }));

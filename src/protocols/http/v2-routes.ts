@@ -18,7 +18,7 @@ export function registerV2Routes(app: FastifyInstance, router: ModelRouter, limi
   app.get('/v2', async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: V2_EXTENSIONS }));
   app.get('/v2/health/live', async () => ({ live: true }));
   app.get('/v2/health/ready', async (_req, reply) => {
-    const ready = router.allReady();
+    const ready = router.serverReady();
     return reply.code(ready ? 200 : 503).send({ ready });
   });
 
