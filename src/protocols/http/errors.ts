@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { ERROR_TABLE, InferdError, toInferdError } from '../../api/errors.js';
+import { ERROR_TABLE, InferdError, publicMessage, quote, toInferdError } from '../../api/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { markError } from '../../observability/request-info.js';
 
@@ -19,9 +19,9 @@ export function installErrorHandling(app: FastifyInstance, log: Logger): void {
     markError(req, err);
     if (err.code === 'internal') log.error({ reqId: req.id, err: raw }, 'internal error');
     if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
-    void reply.code(mapping.http).type('application/json').send(JSON.stringify({ error: err.message }));
+    void reply.code(mapping.http).type('application/json').send(JSON.stringify({ error: publicMessage(err) }));
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).type('application/json').send(JSON.stringify({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
+    void reply.code(404).type('application/json').send(JSON.stringify({ error: `no route for ${req.method} ${quote(req.url.split('?')[0], 200)}` }));
   });
 }

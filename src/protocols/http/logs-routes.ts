@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { invalidInput, notFound } from '../../api/errors.js';
+import { invalidInput, notFound, quote } from '../../api/errors.js';
 import { modelLog } from '../../observability/model-log.js';
 import { processLogs } from '../../runtimes/process/registry.js';
 
@@ -21,7 +21,7 @@ export function registerLogsRoutes(app: FastifyInstance): void {
       const { namespace, name } = req.params;
       const raw = req.query.tail;
       const tail = raw === undefined || raw === '' ? undefined : Number(raw);
-      if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidInput(`tail must be a non-negative integer, got ${JSON.stringify(raw)}`, 'tail');
+      if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidInput(`tail must be a non-negative integer, got ${quote(JSON.stringify(raw))}`, 'tail');
       const items = processLogs(namespace, name, tail);
       const time = (ms: number) => new Date(ms).toISOString();
       if (items.length) {

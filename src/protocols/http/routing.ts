@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { invalidInput } from '../../api/errors.js';
+import { invalidInput, quote } from '../../api/errors.js';
 import type { RoutingHints } from '../../serving/traffic.js';
 
 /** Response header naming the revision that answered. */
@@ -42,6 +42,6 @@ export function deadlineOf(req: FastifyRequest): number | undefined {
   const raw = req.headers['inferd-timeout'];
   if (typeof raw !== 'string') return undefined;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw invalidInput(`Inferd-Timeout must be a positive number of seconds, got ${JSON.stringify(raw)}`, 'Inferd-Timeout');
+  if (!Number.isFinite(seconds) || seconds <= 0) throw invalidInput(`Inferd-Timeout must be a positive number of seconds, got ${quote(JSON.stringify(raw))}`, 'Inferd-Timeout');
   return Date.now() + seconds * 1000;
 }
