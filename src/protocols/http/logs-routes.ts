@@ -28,7 +28,7 @@ export function registerLogsRoutes(app: FastifyInstance): void {
         return { apiVersion: 'v1', kind: 'List', items: items.map(({ lines, ...status }) => ({ ...status, lines: lines.map((l) => ({ time: time(l.time), stream: l.stream, text: l.text })) })) };
       }
       const own = modelLog(namespace, name, tail);
-      if (!own.length) throw notFound(`inferenceservice ${namespace}/${name} has no logs: no external process and no log line about it yet`);
+      if (!own.length) throw notFound(`inferenceservice ${quote(namespace)}/${quote(name)} has no logs: no external process and no log line about it yet`);
       const lines = own.map((l) => ({ time: time(l.time), stream: 'inferd', level: l.level, text: `${l.revision !== undefined ? `[revision ${l.revision}] ` : ''}${l.text}` }));
       return { apiVersion: 'v1', kind: 'List', items: [{ state: 'InProcess', command: 'inferd', restarts: 0, live: true, lines }] };
     },
