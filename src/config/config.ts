@@ -48,8 +48,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
       maxTensorElements: z.number().int().min(1).default(64 * 1024 * 1024),
+      /** BYTES elements per tensor: each is an object of its own (~130 bytes), unlike a number in a typed array. */
+      maxBytesElements: z.number().int().min(1).default(1024 * 1024),
     })
-    .default({ maxBodyBytes: 64 * 1024 * 1024, maxTensorElements: 64 * 1024 * 1024 }),
+    .default({ maxBodyBytes: 64 * 1024 * 1024, maxTensorElements: 64 * 1024 * 1024, maxBytesElements: 1024 * 1024 }),
   threads: z
     .strictObject({ intraOp: z.number().int().min(0).optional(), interOp: z.number().int().min(0).optional() })
     .default({}),

@@ -93,6 +93,14 @@ spec: {predictor: {model: {modelFormat: {name: slow}}}}
     assert.equal((await call('POST', '/v2/models/echo/infer', JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }] }))).status, 200);
   });
 
+  it('holds a BYTES shape to limits.maxBytesElements (413) before reading its data', async () => {
+    const n = 2 * 1024 * 1024;
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [n], parameters: { binary_data_size: 4 * n } }] }));
+    const r = await call('POST', '/v2/models/echo/infer', Buffer.concat([header, Buffer.alloc(4 * n)]), { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) });
+    assert.equal(r.status, 413, r.text);
+    assert.match(r.text, /inputs\[0\]\.shape: 2097152 BYTES elements exceed the limit of 1048576/);
+  });
+
   it('refuses the same flood in gRPC raw_input_contents', async () => {
     const before = peakKb(srv.child.pid!);
     const answer = await grpcCall(client, 'ModelInfer', { model_name: 'echo', inputs: [{ name: 'x', datatype: 'BYTES', shape: ['1'] }], raw_input_contents: [Buffer.alloc(FLOOD_BYTES)] }, predictor).then(

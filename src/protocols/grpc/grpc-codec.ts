@@ -3,7 +3,7 @@ import { isDatatype, type Datatype, type TensorData } from '../../api/datatype.j
 import { elementCount, type InferRequest, type InferResponse, type Parameters, type Tensor, type TensorSpec } from '../../api/inference.js';
 import { fromValues } from '../tensor-values.js';
 import { decodeRaw, encodeRaw } from '../v2/binary-tensor.js';
-import type { Limits } from '../v2/rest-codec.js';
+import { checkBytesCount, type Limits } from '../v2/rest-codec.js';
 
 /** Message shapes as @grpc/proto-loader yields them with keepCase, longs as strings, oneofs. */
 interface GrpcParameter {
@@ -113,6 +113,7 @@ export function decodeGrpcRequest(msg: GrpcInferRequest, limits: Limits): InferR
     if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw invalidInput(`${field}.shape: dimensions must be non-negative integers`, `${field}.shape`);
     const count = elementCount(shape);
     if (count > limits.maxTensorElements) throw invalidInput(`${field}.shape: ${count} elements exceed the limit of ${limits.maxTensorElements}`, `${field}.shape`);
+    checkBytesCount(t.datatype, count, `${field}.shape`, limits);
     const data = raw.length ? decodeRaw(t.datatype, bytesView(raw[i]!), count, field) : contentsData(t.datatype, t.contents, count, field);
     const tensor: Tensor = { name: t.name, datatype: t.datatype, shape, data };
     const params = fromGrpcParameters(t.parameters);

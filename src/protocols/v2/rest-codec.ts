@@ -1,4 +1,4 @@
-import { invalidInput, quote } from '../../api/errors.js';
+import { InferdError, invalidInput, quote } from '../../api/errors.js';
 import { isDatatype } from '../../api/datatype.js';
 import { elementCount, type InferRequest, type InferResponse, type Parameters, type RequestedOutput, type Tensor } from '../../api/inference.js';
 import { flatten, fromValues, toValues } from '../tensor-values.js';
@@ -11,6 +11,17 @@ const MAX_RANK = 32;
 export interface Limits {
   /** Upper bound on elements in one tensor, so a shape cannot ask for unbounded memory. */
   maxTensorElements: number;
+  /** Upper bound on elements of one BYTES tensor (config `limits.maxBytesElements`). */
+  maxBytesElements?: number;
+}
+
+/** `limits.maxBytesElements`' default, for callers that build Limits without the config. */
+const MAX_BYTES_ELEMENTS = 1024 * 1024;
+
+/** A BYTES tensor allocates an object per element: its shape is held to the lower limit. */
+export function checkBytesCount(datatype: string, count: number, field: string, limits: Limits): void {
+  const max = limits.maxBytesElements ?? MAX_BYTES_ELEMENTS;
+  if (datatype === 'BYTES' && count > max) throw new InferdError('too_large', `${field}: ${count} BYTES elements exceed the limit of ${max}`, { field });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -87,6 +98,7 @@ export function decodeInferRequest(body: unknown, binary: Uint8Array | undefined
     const shape = shapeOf(raw.shape, `${field}.shape`, limits);
     const params = parameters(raw.parameters, `${field}.parameters`);
     const count = elementCount(shape);
+    checkBytesCount(datatype, count, `${field}.shape`, limits);
     const binarySize = params?.binary_data_size;
     let values;
     if (binarySize !== undefined) {
