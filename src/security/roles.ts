@@ -8,7 +8,7 @@ export type Role = (typeof ROLES)[number];
 
 /**
  * - `static`: never needs credentials: the dashboard's static files, which hold no data.
- * - `public`: no credentials (health probes, /metrics) when `security.publicHealth` is on, else `read`.
+ * - `public`: no credentials (health probes; /metrics with `observability.metrics.public`) when `security.publicHealth` is on, else any role.
  * - `read`: model metadata and readiness, resource status (viewer and up).
  * - `infer`: inference calls (predictor and up).
  * - `deploy`: apply/delete/rollout in the principal's namespaces (deployer and up).
