@@ -69,6 +69,43 @@ export const invalidInput = (message: string, field?: string): InferdError =>
 
 export const notFound = (message: string): InferdError => new InferdError('not_found', message);
 
+/** Longest client-supplied value (model name, field value, header) an error message quotes. */
+export const MAX_QUOTED_CHARS = 64;
+/** Longest error message any protocol sends: a gRPC `grpc-message` is a header, and a header must stay small. */
+export const MAX_MESSAGE_CHARS = 1024;
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * A client-supplied value as error messages quote it: one line, at most `max` characters,
+ * marked `…` when cut, so a name or header of any size costs the answer a few bytes and
+ * a payload value is never echoed whole.
+ */
+export function quote(value: unknown, max = MAX_QUOTED_CHARS): string {
+  const text = typeof value === 'string' ? value : (safeJson(value) ?? typeof value);
+  const line = text.replace(CONTROL, '?');
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+function safeJson(value: unknown): string | undefined {
+  try {
+    // Stringify only a bounded prefix's worth: a huge array would otherwise be written whole first.
+    return Array.isArray(value) && value.length > MAX_QUOTED_CHARS ? `${JSON.stringify(value.slice(0, MAX_QUOTED_CHARS))}…` : JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The message a client receives for an error, on every protocol: control characters go
+ * (a header cannot carry them), and the length is capped whatever a message built from
+ * input grew to.
+ */
+export function publicMessage(err: InferdError): string {
+  const msg = err.message.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '?');
+  return msg.length > MAX_MESSAGE_CHARS ? `${msg.slice(0, MAX_MESSAGE_CHARS)}…` : msg;
+}
+
 /**
  * Normalizes anything thrown into an InferdError. Unknown errors become `internal`
  * with a generic message: their text may hold paths or data and is only logged.

@@ -11,7 +11,7 @@ export function registerKeys(program: Command): void {
   keys
     .command('create')
     .description('create an API key; it is printed once and only its hash is stored')
-    .requiredOption('--role <role>', 'viewer | predictor | deployer | admin')
+    .requiredOption('--role <role>', 'viewer | predictor | deployer | admin | metrics (a /metrics scrape key)')
     .option('-n, --namespace <ns>', 'namespace the key may use (repeatable; * for all)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--expires <when>', 'expiry: a duration (90m, 12h, 30d, 2w) or an ISO date')
     .option('--description <text>', 'what the key is for')

@@ -72,8 +72,10 @@ export const configSchema = z.strictObject({
       maxTensorElements: z.number().int().min(1).default(64 * 1024 * 1024),
       /** Bytes one model file may decode into (arrays, compiled trees); a load past it fails. */
       maxModelDecodedBytes: z.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
+      /** BYTES elements per tensor: each is an object of its own (~130 bytes), unlike a number in a typed array. */
+      maxBytesElements: z.number().int().min(1).default(1024 * 1024),
     })
-    .default({ maxBodyBytes: 64 * 1024 * 1024, maxTensorElements: 64 * 1024 * 1024, maxModelDecodedBytes: 1024 * 1024 * 1024 }),
+    .default({ maxBodyBytes: 64 * 1024 * 1024, maxTensorElements: 64 * 1024 * 1024, maxModelDecodedBytes: 1024 * 1024 * 1024, maxBytesElements: 1024 * 1024 }),
   threads: z
     .strictObject({ intraOp: z.number().int().min(0).optional(), interOp: z.number().int().min(0).optional() })
     .default({}),

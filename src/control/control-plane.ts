@@ -1,4 +1,4 @@
-import { InferdError } from '../api/errors.js';
+import { InferdError, quote } from '../api/errors.js';
 import type { InferenceService } from '../api/resources/inference-service.js';
 import type { LoadedResource } from '../api/resources/manifest.js';
 import type { ServingRuntime } from '../api/resources/serving-runtime.js';
@@ -42,7 +42,7 @@ export class ControlPlane {
 
   private isvc(namespace: string, name: string): InferenceService {
     const stored = this.store.get('InferenceService', namespace, name);
-    if (!stored) throw new InferdError('not_found', `InferenceService "${name}" not found in namespace ${namespace}`);
+    if (!stored) throw new InferdError('not_found', `InferenceService "${quote(name)}" not found in namespace ${quote(namespace)}`);
     return stored.resource as InferenceService;
   }
 

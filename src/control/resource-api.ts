@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
-import { InferdError } from '../api/errors.js';
+import { InferdError, quote } from '../api/errors.js';
 import type { InferenceService } from '../api/resources/inference-service.js';
 import type { LoadedResource, Resource } from '../api/resources/manifest.js';
 import { unsupportedFields } from '../api/resources/unsupported.js';
@@ -133,7 +133,7 @@ export class ResourceApi {
 
   delete(kind: string, namespace: string, name: string): void {
     if (!this.store.transaction(() => this.store.delete(kind, namespace, name))) {
-      throw new InferdError('not_found', `${kind} "${name}" not found in namespace ${namespace}`);
+      throw new InferdError('not_found', `${kind} "${quote(name)}" not found in namespace ${quote(namespace)}`);
     }
   }
 
@@ -149,7 +149,7 @@ export class ResourceApi {
   setCanaryPercent(namespace: string, name: string, percent: number | undefined): InferenceService {
     return this.store.transaction(() => {
       const stored = this.store.get('InferenceService', namespace, name);
-      if (!stored) throw new InferdError('not_found', `InferenceService "${name}" not found in namespace ${namespace}`);
+      if (!stored) throw new InferdError('not_found', `InferenceService "${quote(name)}" not found in namespace ${quote(namespace)}`);
       const isvc = structuredClone(stored.resource) as InferenceService;
       if (percent === undefined) delete isvc.spec.predictor.canaryTrafficPercent;
       else isvc.spec.predictor.canaryTrafficPercent = percent;

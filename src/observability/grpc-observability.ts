@@ -6,7 +6,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import { UNKNOWN } from './metrics.js';
 import type { Observability } from './observability.js';
-import { endpointOf, errorClassOf, type EndpointRef, type ErrorClass } from './request-info.js';
+import { endpointOf, errorClassOf, mayLabelByName, type EndpointRef, type ErrorClass } from './request-info.js';
+import { allowedOf } from '../security/principal.js';
 import { requestIdOf } from './http-observability.js';
 
 type Unary = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => void;
@@ -32,10 +33,10 @@ export function observeGrpc<T extends Record<string, unknown>>(handlers: T, obs:
       const code = err ? (err.code ?? 2) : 0;
       const cls = err ? (errorClassOf(call) ?? classOfStatus(code, err.details)) : undefined;
       let ref: EndpointRef | undefined = endpointOf(call);
-      if (!ref && cls !== undefined && cls !== 'not_found') {
+      if (!ref && mayLabelByName(cls)) {
         const name = (call.request as { model_name?: unknown }).model_name;
         const ns = md['inferd-namespace'];
-        if (typeof name === 'string') ref = metrics.endpointByName(name, typeof ns === 'string' && ns !== '' ? ns : undefined);
+        if (typeof name === 'string') ref = metrics.endpointByName(name, typeof ns === 'string' && ns !== '' ? ns : undefined, allowedOf(call));
       }
       if (metrics.enabled) metrics.seriesFor(ref, 'grpc').done(code, seconds, cls);
       if (t) tracing!.end(t, code === 0 ? 200 : 500, { 'rpc.grpc.status_code': code, 'inferd.namespace': ref?.namespace ?? UNKNOWN, 'inferd.model': ref?.name ?? UNKNOWN, 'inferd.revision': ref?.revisionName ?? UNKNOWN }, cls);

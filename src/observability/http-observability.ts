@@ -13,7 +13,8 @@ import { REVISION_HEADER } from '../protocols/http/routing.js';
 import type { Protocol } from './metrics.js';
 import { UNKNOWN } from './metrics.js';
 import type { Observability } from './observability.js';
-import { endpointOf, errorClassOf, type EndpointRef } from './request-info.js';
+import { endpointOf, errorClassOf, mayLabelByName, type EndpointRef } from './request-info.js';
+import { allowedOf } from '../security/principal.js';
 import type { RequestTrace } from './tracing.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
@@ -62,10 +63,9 @@ export function installHttpObservability(app: FastifyInstance, obs: Observabilit
     if (marked) return marked;
     const rev = reply.getHeader(REVISION_HEADER);
     if (typeof rev === 'string') return metrics.endpointByRevision(rev, nsHeader(req));
-    const cls = errorClassOf(req);
-    if (cls === undefined || cls === 'not_found') return undefined;
+    if (!mayLabelByName(errorClassOf(req))) return undefined;
     const name = (req.params as { name?: unknown } | undefined)?.name;
-    return typeof name === 'string' ? metrics.endpointByName(name, nsHeader(req)) : undefined;
+    return typeof name === 'string' ? metrics.endpointByName(name, nsHeader(req), allowedOf(req)) : undefined;
   };
 
   app.addHook('onRequest', (req, reply, done) => {
@@ -141,9 +141,13 @@ export function traceHeaders(obs: Observability | undefined, req: FastifyRequest
   return headers;
 }
 
-/** `GET /metrics` on the main port (when configured). */
+/**
+ * `GET /metrics` on the main port (when configured). It names every namespace and model, so
+ * with auth on it needs the `metrics` permission (admin, or a `metrics` scrape key) unless
+ * the operator opens it (`observability.metrics.public`, still subject to `security.publicHealth`).
+ */
 export function registerMetricsRoute(app: FastifyInstance, obs: Observability): void {
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { config: { permission: obs.config.metrics.public ? 'public' : 'metrics' } }, async (_req, reply) => {
     const text = await obs.metrics.render();
     return reply.type(obs.metrics.contentType).send(text);
   });

@@ -321,10 +321,15 @@ export class Metrics {
     return found;
   }
 
-  /** Model name in a request that did not reach a route handler (auth, rate limit): the main endpoint when the model exists. */
-  endpointByName(name: string, namespace: string | undefined): EndpointRef | undefined {
+  /**
+   * Model name in a request that did not reach a route handler (rate limit, body limits): the
+   * main endpoint when the model exists where the caller may look (`allowed`, its namespaces).
+   * Callers never ask for requests refused as unauthenticated, forbidden or not found: their
+   * names are the client's, and a label under one would tell an outsider the model exists.
+   */
+  endpointByName(name: string, namespace: string | undefined, allowed?: (ns: string) => boolean): EndpointRef | undefined {
     try {
-      return this.opts.router.resolve(name, namespace);
+      return this.opts.router.resolve(name, namespace, {}, allowed);
     } catch {
       return undefined;
     }

@@ -17,6 +17,12 @@ export const observabilitySchema = z
         port: z.number().int().min(0).max(65535).optional(),
         /** Serve /metrics on the main HTTP port as well. */
         mainPort: z.boolean().default(true),
+        /**
+         * With auth on, /metrics on the main port needs the `metrics` permission (admin or a
+         * `metrics` scrape key): it names every namespace and model. `true` opens it like the
+         * health probes (`security.publicHealth`). The separate `port` listener is always open.
+         */
+        public: z.boolean().default(false),
         /** KServe's `request_predict_seconds{model_name}` alongside inferd's own names. */
         kserveNames: z.boolean().default(true),
         /** process_*, nodejs_* (CPU, memory, event-loop lag). */

@@ -27,6 +27,14 @@ export function errorClassOf(req: object): ErrorClass | undefined {
   return (req as Tagged)[ERROR_CLASS];
 }
 
+/** Refusals whose model name is only the client's word: never a metric label, log field or trace attribute. */
+const UNTRUSTED_NAME: ReadonlySet<ErrorClass | undefined> = new Set(['unauthenticated', 'forbidden', 'not_found']);
+
+/** Whether a request that no endpoint marked may be labelled by the model name it asked for. */
+export function mayLabelByName(cls: ErrorClass | undefined): boolean {
+  return cls !== undefined && !UNTRUSTED_NAME.has(cls);
+}
+
 /**
  * Names the endpoint that served a request, for routes whose response does not carry the
  * `inferd-revision` header through Fastify (hijacked SSE streams). Label values then come

@@ -3,23 +3,29 @@ import {
   INTEGER_RANGE, allocate, floatToHalf, halfToFloat, isBigIntType, type Datatype, type NumericArray, type TensorData,
 } from '../api/datatype.js';
 import type { Tensor } from '../api/inference.js';
+import { NestingCheck } from './nesting.js';
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
 /**
  * Flattens row-major nested arrays (`[[1,2],[3,4]]`) or passes a flat one through.
- * Depth is bounded by `maxDepth` so hostile nesting cannot blow the stack.
+ * Depth is bounded by `maxDepth` so hostile nesting cannot blow the stack; ragged rows are refused.
  */
 export function flatten(data: unknown, maxDepth: number, field: string): unknown[] {
   if (!Array.isArray(data)) throw invalidInput(`${field}: expected an array`, field);
   if (data.length === 0 || !Array.isArray(data[0])) return data;
   const out: unknown[] = [];
+  const nesting = new NestingCheck(field);
   const walk = (arr: unknown[], depth: number): void => {
     if (depth > maxDepth) throw invalidInput(`${field}: nested deeper than the tensor's rank`, field);
+    nesting.array(depth - 1, arr.length);
     for (const v of arr) {
       if (Array.isArray(v)) walk(v, depth + 1);
-      else out.push(v);
+      else {
+        nesting.leaf(depth);
+        out.push(v);
+      }
     }
   };
   walk(data, 1);

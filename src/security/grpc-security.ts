@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import { ERROR_TABLE, toInferdError } from '../api/errors.js';
+import { ERROR_TABLE, publicMessage, toInferdError } from '../api/errors.js';
 import type { ModelRouter } from '../serving/model-router.js';
 import { bearerOf } from './http-security.js';
 import { allowedOf, setPrincipal } from './principal.js';
@@ -24,7 +24,7 @@ export function secureGrpc<T extends Record<string, UnaryHandler>>(handlers: T, 
         const err = toInferdError(raw);
         const metadata = new (call.metadata.constructor as typeof grpc.Metadata)();
         if (err.retryAfter !== undefined) metadata.set('retry-after', String(err.retryAfter));
-        callback({ code: ERROR_TABLE[err.code].grpc, details: err.message, metadata });
+        callback({ code: ERROR_TABLE[err.code].grpc, details: publicMessage(err), metadata });
       };
       (async () => {
         if (permission === 'public' && security.cfg.publicHealth) return true;

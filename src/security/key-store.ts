@@ -3,7 +3,7 @@ import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type Scry
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferdError } from '../api/errors.js';
-import { isRole, type Role } from './roles.js';
+import { isRole, ROLES, type Role } from './roles.js';
 
 /** scrypt parameters (RFC 7914's interactive-login choice): ~16 MiB and tens of ms per hash. */
 const SCRYPT = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
@@ -83,7 +83,7 @@ export class KeyStore {
   }
 
   async create(opts: CreateKeyOptions): Promise<{ key: string; info: ApiKeyInfo }> {
-    if (!isRole(opts.role)) throw new InferdError('invalid_input', `role must be one of viewer, predictor, deployer, admin`);
+    if (!isRole(opts.role)) throw new InferdError('invalid_input', `role must be one of ${ROLES.join(', ')}`);
     const ns = opts.namespaces === '*' ? '*' : opts.namespaces.map((n) => n.trim()).filter(Boolean);
     if (ns !== '*' && (ns.length === 0 || ns.some((n) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)))) {
       throw new InferdError('invalid_input', 'namespaces must be DNS labels (or * for all)');

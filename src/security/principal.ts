@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { InferdError } from '../api/errors.js';
+import { InferdError, quote } from '../api/errors.js';
 import type { Role } from './roles.js';
 
 /** Who is calling: from an API key, an OIDC token, or anonymous when auth is off. */
@@ -44,5 +44,5 @@ export function allowedOf(req: FastifyRequest | object): ((ns: string) => boolea
 
 /** 404 in the router's words, so a namespace the caller cannot see looks like nothing is there. */
 export function hiddenNamespace(kind: string, name: string | undefined, ns: string): InferdError {
-  return new InferdError('not_found', name === undefined ? `namespace ${ns} not found` : `${kind} "${name}" not found in namespace ${ns}`);
+  return new InferdError('not_found', name === undefined ? `namespace ${quote(ns)} not found` : `${kind} "${quote(name)}" not found in namespace ${quote(ns)}`);
 }

@@ -3,25 +3,28 @@
  * A route not in the table (and without `config.permission`) needs `admin`: new
  * routes are closed until someone decides otherwise.
  */
-export const ROLES = ['viewer', 'predictor', 'deployer', 'admin'] as const;
+export const ROLES = ['viewer', 'predictor', 'deployer', 'admin', 'metrics'] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
  * - `static`: never needs credentials: the dashboard's static files, which hold no data.
- * - `public`: no credentials (health probes, /metrics) when `security.publicHealth` is on, else `read`.
+ * - `public`: no credentials (health probes; /metrics with `observability.metrics.public`) when `security.publicHealth` is on, else any role.
  * - `read`: model metadata and readiness, resource status (viewer and up).
  * - `infer`: inference calls (predictor and up).
  * - `deploy`: apply/delete/rollout in the principal's namespaces (deployer and up).
  * - `admin`: keys, cluster-scoped resources, server-wide views.
+ * - `metrics`: `GET /metrics`, which names every namespace and model: admin, and the
+ *   `metrics` role, a scrape key that can do nothing else (unless `observability.metrics.public`).
  */
-export const PERMISSIONS = ['static', 'public', 'read', 'infer', 'deploy', 'admin'] as const;
+export const PERMISSIONS = ['static', 'public', 'read', 'infer', 'deploy', 'admin', 'metrics'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   viewer: new Set(['static', 'public', 'read']),
   predictor: new Set(['static', 'public', 'read', 'infer']),
   deployer: new Set(['static', 'public', 'read', 'infer', 'deploy']),
-  admin: new Set(['static', 'public', 'read', 'infer', 'deploy', 'admin']),
+  admin: new Set(['static', 'public', 'read', 'infer', 'deploy', 'admin', 'metrics']),
+  metrics: new Set(['static', 'public', 'metrics']),
 };
 
 export function isRole(v: unknown): v is Role {
@@ -45,7 +48,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'GET /': 'public',
   'GET /v2/health/live': 'public',
   'GET /v2/health/ready': 'public',
-  'GET /metrics': 'public',
+  'GET /metrics': 'metrics',
   // Open Inference Protocol (V2) and KServe V1.
   'GET /v2': 'read',
   'GET /v2/models/:name': 'read',

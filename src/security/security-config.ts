@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ROLES } from './roles.js';
 
 const bucket = z.strictObject({
   /** Sustained rate: tokens added per second. */
@@ -33,7 +34,7 @@ export const securitySchema = z
         /** Claim holding namespace names; `*` means every namespace. */
         namespacesClaim: z.string().default('namespaces'),
         /** Maps claim values (e.g. IdP group names) onto inferd roles. */
-        roleMap: z.record(z.string(), z.enum(['viewer', 'predictor', 'deployer', 'admin'])).default({}),
+        roleMap: z.record(z.string(), z.enum(ROLES)).default({}),
         /** Namespaces granted when the token has no namespaces claim. */
         defaultNamespaces: z.array(z.string()).default([]),
       })

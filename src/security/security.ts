@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InferdError } from '../api/errors.js';
+import { InferdError, quote } from '../api/errors.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../observability/logger.js';
 import { AuditLog, type AuditEvent } from './audit.js';
@@ -133,7 +133,7 @@ export class Security {
   hideNamespace(principal: Principal, ns: string, p: Presented): void {
     if (namespaceAllowed(principal, ns)) return;
     this.record({ principal: principal.id, action: 'auth.namespace', resource: p.what, outcome: 'denied', ...(p.requestId ? { requestId: p.requestId } : {}), details: { namespace: ns.slice(0, 64) } });
-    throw new InferdError('not_found', `namespace ${ns.slice(0, 64)} not found`);
+    throw new InferdError('not_found', `namespace ${quote(ns)} not found`);
   }
 
   private denied(p: Presented, code: 'unauthenticated' | 'forbidden', reason: string, message: string, principal = 'unauthenticated'): InferdError {

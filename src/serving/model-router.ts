@@ -1,4 +1,4 @@
-import { InferdError } from '../api/errors.js';
+import { InferdError, quote } from '../api/errors.js';
 import type { ModelEndpoint } from './model-endpoint.js';
 import { pickByPercent, type RoutingHints, type TrafficTarget } from './traffic.js';
 
@@ -72,7 +72,7 @@ export class ModelRouter {
       const matches = [...this.routes.values()].filter((r) => r.name === name && (!allowed || allowed(r.namespace)));
       if (matches.length === 1) route = matches[0];
     }
-    if (!route) throw new InferdError('not_found', `Model with name ${name} does not exist.`);
+    if (!route) throw new InferdError('not_found', `Model with name ${quote(name)} does not exist.`);
     return route;
   }
 
@@ -85,16 +85,16 @@ export class ModelRouter {
     const route = this.find(name, namespace, allowed);
     if (hints.version !== undefined) {
       const ep = route.endpoints.find((e) => e.version === hints.version);
-      if (!ep) throw new InferdError('not_found', `Model with name ${name} has no version ${hints.version} (serving: ${route.endpoints.map((e) => e.version).join(', ') || 'none'}).`);
+      if (!ep) throw new InferdError('not_found', `Model with name ${quote(name)} has no version ${quote(hints.version)} (serving: ${route.endpoints.map((e) => e.version).join(', ') || 'none'}).`);
       return ep;
     }
     if (hints.tag !== undefined) {
       const tagged = route.targets.find((t) => t.tag === hints.tag)?.endpoint ?? route.endpoints.find((e) => e.revisionName === hints.tag || (hints.tag === 'latest' && e === route.latest));
-      if (!tagged) throw new InferdError('not_found', `Model with name ${name} has no revision tagged ${hints.tag}.`);
+      if (!tagged) throw new InferdError('not_found', `Model with name ${quote(name)} has no revision tagged ${quote(hints.tag)}.`);
       return tagged;
     }
     const picked = pickByPercent(route.targets, hints.sticky)?.endpoint ?? route.latest;
-    if (!picked) throw new InferdError('not_ready', `Model with name ${name} is not ready.`, { retryAfter: 1 });
+    if (!picked) throw new InferdError('not_ready', `Model with name ${quote(name)} is not ready.`, { retryAfter: 1 });
     return picked;
   }
 

@@ -1,4 +1,4 @@
-import { invalidInput } from '../api/errors.js';
+import { invalidInput, quote } from '../api/errors.js';
 import { elementCount, type InferRequest, type TensorSpec } from '../api/inference.js';
 
 export interface Signature {
@@ -15,18 +15,18 @@ export function validateRequest(req: InferRequest, sig: Signature): string[] {
   if (sig.inputs.length === 0) return (req.outputs ?? []).map((o) => o.name);
   const seen = new Set<string>();
   for (const t of req.inputs) {
-    if (seen.has(t.name)) throw invalidInput(`input "${t.name}" appears more than once`, 'inputs');
+    if (seen.has(t.name)) throw invalidInput(`input "${quote(t.name)}" appears more than once`, 'inputs');
     seen.add(t.name);
     const spec = sig.inputs.find((s) => s.name === t.name);
-    if (!spec) throw invalidInput(`unknown input "${t.name}"; the model's inputs are ${names(sig.inputs)}`, 'inputs');
+    if (!spec) throw invalidInput(`unknown input "${quote(t.name)}"; the model's inputs are ${names(sig.inputs)}`, 'inputs');
     if (spec.datatype !== t.datatype) {
-      throw invalidInput(`input "${t.name}": datatype ${t.datatype} does not match the model's ${spec.datatype}`, 'datatype');
+      throw invalidInput(`input "${quote(t.name)}": datatype ${t.datatype} does not match the model's ${spec.datatype}`, 'datatype');
     }
     if (!shapeMatches(spec.shape, t.shape)) {
-      throw invalidInput(`input "${t.name}": shape [${t.shape.join(',')}] does not match the model's [${spec.shape.join(',')}] (-1 is any size)`, 'shape');
+      throw invalidInput(`input "${quote(t.name)}": shape [${t.shape.join(',')}] does not match the model's [${spec.shape.join(',')}] (-1 is any size)`, 'shape');
     }
     if (t.data.length !== elementCount(t.shape)) {
-      throw invalidInput(`input "${t.name}": ${t.data.length} elements do not fill shape [${t.shape.join(',')}]`, 'data');
+      throw invalidInput(`input "${quote(t.name)}": ${t.data.length} elements do not fill shape [${t.shape.join(',')}]`, 'data');
     }
   }
   const missing = sig.inputs.filter((s) => !seen.has(s.name));
@@ -34,7 +34,7 @@ export function validateRequest(req: InferRequest, sig: Signature): string[] {
   if (!req.outputs || req.outputs.length === 0) return sig.outputs.map((o) => o.name);
   return req.outputs.map((o) => {
     if (sig.outputs.length && !sig.outputs.some((s) => s.name === o.name)) {
-      throw invalidInput(`unknown output "${o.name}"; the model's outputs are ${names(sig.outputs)}`, 'outputs');
+      throw invalidInput(`unknown output "${quote(o.name)}"; the model's outputs are ${names(sig.outputs)}`, 'outputs');
     }
     return o.name;
   });

@@ -267,7 +267,7 @@ describe('dashboard server side: /ui, whoami, keys, audit, server, watch', () =>
   it('whoami: roles, namespaces, permissions and how the caller signed in', async () => {
     const me = async (token?: string, base = srv.http) => (await call(base, 'GET', `${INFERD}/whoami`, token)).json;
     const a = await me(admin);
-    assert.deepEqual([a.roles, a.namespaces, a.permissions, a.auth], [['admin'], '*', ['read', 'infer', 'deploy', 'admin'], 'key']);
+    assert.deepEqual([a.roles, a.namespaces, a.permissions, a.auth], [['admin'], '*', ['read', 'infer', 'deploy', 'admin', 'metrics'], 'key']);
     assert.match(a.subject, /^key:[0-9a-f]{12}$/);
     const v = await me(keys.viewer);
     assert.deepEqual([v.roles, v.namespaces, v.permissions, v.auth], [['viewer'], ['team-a'], ['read'], 'key']);

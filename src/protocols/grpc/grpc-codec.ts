@@ -1,9 +1,9 @@
-import { invalidInput } from '../../api/errors.js';
+import { invalidInput, quote } from '../../api/errors.js';
 import { isDatatype, type Datatype, type TensorData } from '../../api/datatype.js';
 import { elementCount, type InferRequest, type InferResponse, type Parameters, type Tensor, type TensorSpec } from '../../api/inference.js';
 import { fromValues } from '../tensor-values.js';
 import { decodeRaw, encodeRaw } from '../v2/binary-tensor.js';
-import type { Limits } from '../v2/rest-codec.js';
+import { checkBytesCount, type Limits } from '../v2/rest-codec.js';
 
 /** Message shapes as @grpc/proto-loader yields them with keepCase, longs as strings, oneofs. */
 interface GrpcParameter {
@@ -82,21 +82,39 @@ function contentsData(datatype: Datatype, contents: GrpcContents | null | undefi
   return fromValues(datatype, values, field);
 }
 
+const MAX_RANK = 32;
+
+function hasContents(c: GrpcContents | null | undefined): boolean {
+  return !!c && Object.values(c).some((v) => Array.isArray(v) && v.length > 0);
+}
+
+/** A view of the message's bytes: copying them would double a large request's memory. */
+function bytesView(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 export function decodeGrpcRequest(msg: GrpcInferRequest, limits: Limits): InferRequest {
   const raw = msg.raw_input_contents ?? [];
   if (raw.length && raw.length !== msg.inputs.length) {
     throw invalidInput(`raw_input_contents has ${raw.length} entries for ${msg.inputs.length} inputs`, 'raw_input_contents');
   }
   if (!msg.inputs.length) throw invalidInput('inputs: at least one input is required', 'inputs');
+  if (raw.length) {
+    // The protocol allows one or the other; taking either silently would hide a client bug.
+    const both = msg.inputs.findIndex((t) => hasContents(t.contents));
+    if (both >= 0) throw invalidInput(`inputs[${both}].contents: a request with raw_input_contents must not also carry typed contents`, `inputs[${both}].contents`);
+  }
   const inputs = msg.inputs.map((t, i): Tensor => {
     const field = `inputs[${i}]`;
     if (!t.name) throw invalidInput(`${field}.name: required`, `${field}.name`);
-    if (!isDatatype(t.datatype)) throw invalidInput(`${field}.datatype: ${JSON.stringify(t.datatype)} is not a V2 datatype`, `${field}.datatype`);
+    if (!isDatatype(t.datatype)) throw invalidInput(`${field}.datatype: ${quote(t.datatype)} is not a V2 datatype`, `${field}.datatype`);
+    if (t.shape.length > MAX_RANK) throw invalidInput(`${field}.shape: more than ${MAX_RANK} dimensions`, `${field}.shape`);
     const shape = t.shape.map(Number);
     if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw invalidInput(`${field}.shape: dimensions must be non-negative integers`, `${field}.shape`);
     const count = elementCount(shape);
     if (count > limits.maxTensorElements) throw invalidInput(`${field}.shape: ${count} elements exceed the limit of ${limits.maxTensorElements}`, `${field}.shape`);
-    const data = raw.length ? decodeRaw(t.datatype, new Uint8Array(raw[i]!), count, field) : contentsData(t.datatype, t.contents, count, field);
+    checkBytesCount(t.datatype, count, `${field}.shape`, limits);
+    const data = raw.length ? decodeRaw(t.datatype, bytesView(raw[i]!), count, field) : contentsData(t.datatype, t.contents, count, field);
     const tensor: Tensor = { name: t.name, datatype: t.datatype, shape, data };
     const params = fromGrpcParameters(t.parameters);
     if (params) tensor.parameters = params;

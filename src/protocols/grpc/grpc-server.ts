@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { ERROR_TABLE, toInferdError } from '../../api/errors.js';
+import { ERROR_TABLE, publicMessage, toInferdError } from '../../api/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ModelRouter } from '../../serving/model-router.js';
 import type { RoutingHints } from '../../serving/traffic.js';
@@ -47,7 +47,7 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
           const err = toInferdError(raw);
           markError(call, err);
           if (err.code === 'internal') opts.log.error({ err: raw }, 'internal error in gRPC call');
-          callback({ code: ERROR_TABLE[err.code].grpc, details: err.message });
+          callback({ code: ERROR_TABLE[err.code].grpc, details: publicMessage(err) });
         },
       );
   };

@@ -1,4 +1,4 @@
-import { invalidInput } from '../../api/errors.js';
+import { invalidInput, quote } from '../../api/errors.js';
 import { parseRequestJson } from '../v2/json-body.js';
 
 export const HEADER_LENGTH = 'inference-header-content-length';
@@ -11,7 +11,7 @@ export function parseJson(buf: Buffer | undefined, parse = jsonParse): unknown {
   try {
     return parse(buf);
   } catch (err) {
-    throw invalidInput(`malformed JSON: ${(err as Error).message}`, 'body');
+    throw invalidInput(`malformed JSON: ${quote((err as Error).message, 200)}`, 'body');
   }
 }
 
@@ -24,7 +24,7 @@ export function splitBinaryBody(buf: Buffer | undefined, headerLength: string | 
   const n = Number(headerLength);
   const size = buf?.length ?? 0;
   if (!/^\d+$/.test(headerLength) || n > size) {
-    throw invalidInput(`Inference-Header-Content-Length ${JSON.stringify(headerLength)} is not a length within the ${size}-byte body`, 'Inference-Header-Content-Length');
+    throw invalidInput(`Inference-Header-Content-Length ${quote(JSON.stringify(headerLength))} is not a length within the ${size}-byte body`, 'Inference-Header-Content-Length');
   }
   return { json: parseJson(buf!.subarray(0, n), parseRequestJson), binary: buf!.subarray(n) };
 }

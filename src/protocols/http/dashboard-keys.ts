@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { invalidInput } from '../../api/errors.js';
 import { parseExpiry, type ApiKeyInfo } from '../../security/key-store.js';
 import { principalOf } from '../../security/principal.js';
-import { isRole, PERMISSIONS, roleAllows } from '../../security/roles.js';
+import { isRole, PERMISSIONS, ROLES, roleAllows } from '../../security/roles.js';
 import type { Security } from '../../security/security.js';
 import { parseJson } from './body.js';
 
@@ -39,7 +39,7 @@ export function registerWhoami(app: FastifyInstance, security: Security | undefi
 function parseCreate(body: unknown): { role: ApiKeyInfo['role']; namespaces: string[] | '*'; expiresAt?: Date; description?: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidInput('expected a JSON object: {"role": ..., "namespaces": [...] or "*", "expires": "30d" or null}', 'body');
   const b = body as Record<string, unknown>;
-  if (!isRole(b.role)) throw invalidInput('role must be one of viewer, predictor, deployer, admin', 'role');
+  if (!isRole(b.role)) throw invalidInput(`role must be one of ${ROLES.join(', ')}`, 'role');
   // `namespace` and comma-separated strings: what older CLIs send.
   const raw = b.namespaces ?? b.namespace ?? ['default'];
   const list = raw === '*' ? '*' : typeof raw === 'string' ? raw.split(',') : raw;

@@ -4,6 +4,8 @@ import { InferdError } from '../../api/errors.js';
 import type { ControlPlane } from '../../control/control-plane.js';
 import type { Observability } from '../../observability/observability.js';
 import { principalOf } from '../../security/principal.js';
+import { roleAllows } from '../../security/roles.js';
+import { redactSecretEnv, seesSecrets } from '../../security/secret-env.js';
 import type { ModelRouter } from '../../serving/model-router.js';
 import { topView } from './top-routes.js';
 
@@ -21,9 +23,11 @@ interface Watcher {
   principal: string;
 }
 
-/** Watchers that see the same namespaces share one serialized payload per event. */
+/** Watchers that see the same namespaces, with the same right to env secrets, share one serialized payload per event. */
 interface Scope {
   allowed: ((ns: string) => boolean) | undefined;
+  /** Whether this scope's callers see secret-looking env values of a namespace's resources. */
+  secrets: (ns: string) => boolean;
   watchers: Set<Watcher>;
   /** The last `resources` frame sent to this scope, so an unchanged list is not resent. */
   resources?: string;
@@ -65,11 +69,13 @@ export class WatchHub {
     for (const s of this.scopes.values()) for (const w of s.watchers) if (w.principal === who) mine++;
     if (mine >= MAX_WATCHERS_PER_PRINCIPAL) throw new InferdError('overloaded', `too many watch streams for this credential (${MAX_WATCHERS_PER_PRINCIPAL}); close some dashboard tabs`, { retryAfter: 5 });
 
-    const key = !p || p.namespaces === '*' ? '*' : [...new Set(p.namespaces)].sort().join(',');
+    const nsKey = !p || p.namespaces === '*' ? '*' : [...new Set(p.namespaces)].sort().join(',');
+    const level = !p ? 'all' : roleAllows(p.roles, 'admin') ? 'admin' : roleAllows(p.roles, 'deploy') ? 'deploy' : 'read';
+    const key = `${level}|${nsKey}`;
     let scope = this.scopes.get(key);
     if (!scope) {
-      const set = key === '*' ? undefined : new Set(key.split(','));
-      scope = { allowed: set && ((ns: string) => set.has(ns)), watchers: new Set() };
+      const set = nsKey === '*' ? undefined : new Set(nsKey.split(','));
+      scope = { allowed: set && ((ns: string) => set.has(ns)), secrets: (ns) => seesSecrets(p, ns), watchers: new Set() };
       this.scopes.set(key, scope);
     }
     reply.hijack();
@@ -129,7 +135,8 @@ export class WatchHub {
   }
 
   private resourcesOf(s: Scope, all: ReturnType<ControlPlane['listIsvcs']>) {
-    return { apiVersion: 'v1', kind: 'List', items: s.allowed ? all.filter((i) => s.allowed!(i.metadata.namespace ?? 'default')) : all };
+    const items = s.allowed ? all.filter((i) => s.allowed!(i.metadata.namespace ?? 'default')) : all;
+    return { apiVersion: 'v1', kind: 'List', items: items.map((i) => (s.secrets(i.metadata.namespace ?? 'default') ? i : redactSecretEnv(i))) };
   }
 
   /** What the InferenceServices' status follows: each routed revision's state and traffic share. Cheap to build every second. */

@@ -1,5 +1,5 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
-import { ERROR_TABLE, InferdError, toInferdError } from '../../api/errors.js';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_TABLE, InferdError, publicMessage, quote, toInferdError } from '../../api/errors.js';
 import type { Logger } from '../../observability/logger.js';
 import { markError } from '../../observability/request-info.js';
 
@@ -11,6 +11,17 @@ function fromFastify(err: FastifyError): InferdError | undefined {
   return undefined;
 }
 
+/**
+ * Errors fastify's router answers before any route or hook (Fastify's `frameworkErrors`
+ * option): in the one error format, without the default body's echo of the whole path.
+ */
+export function frameworkError(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const e = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new InferdError('invalid_input', 'a path segment (model or resource name) is longer than the server accepts')
+    : err.code === 'FST_ERR_BAD_URL' ? new InferdError('invalid_input', 'the URL holds an invalid %-escape')
+    : new InferdError('invalid_input', 'the request cannot be routed');
+  void reply.code(ERROR_TABLE[e.code].http).type('application/json').send(JSON.stringify({ error: e.message }));
+}
+
 /** Every HTTP error is `{"error": "..."}` with the status from the one error table. */
 export function installErrorHandling(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((raw, req, reply) => {
@@ -19,9 +30,9 @@ export function installErrorHandling(app: FastifyInstance, log: Logger): void {
     markError(req, err);
     if (err.code === 'internal') log.error({ reqId: req.id, err: raw }, 'internal error');
     if (err.retryAfter !== undefined) void reply.header('retry-after', String(err.retryAfter));
-    void reply.code(mapping.http).type('application/json').send(JSON.stringify({ error: err.message }));
+    void reply.code(mapping.http).type('application/json').send(JSON.stringify({ error: publicMessage(err) }));
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).type('application/json').send(JSON.stringify({ error: `no route for ${req.method} ${req.url.split('?')[0]}` }));
+    void reply.code(404).type('application/json').send(JSON.stringify({ error: `no route for ${req.method} ${quote(req.url.split('?')[0])}` }));
   });
 }

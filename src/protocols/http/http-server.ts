@@ -6,7 +6,7 @@ import type { ModelRouter } from '../../serving/model-router.js';
 import type { Limits } from '../v2/rest-codec.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerLogsRoutes } from './logs-routes.js';
-import { installErrorHandling } from './errors.js';
+import { frameworkError, installErrorHandling } from './errors.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
 import { fastifySecurityOptions, installHttpSecurity } from '../../security/http-security.js';
@@ -42,6 +42,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
     bodyLimit: opts.limits.maxBodyBytes,
     // Bounded header size and timeouts keep slow or huge requests from holding the server.
     routerOptions: { maxParamLength: 256 },
+    frameworkErrors: frameworkError,
     requestTimeout: 120_000,
     keepAliveTimeout: 75_000,
     return503OnClosing: true,

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { invalidInput, notFound } from '../../api/errors.js';
+import { invalidInput, notFound, quote } from '../../api/errors.js';
 import { modelLog } from '../../observability/model-log.js';
 import { processLogs } from '../../runtimes/process/registry.js';
 
@@ -21,14 +21,14 @@ export function registerLogsRoutes(app: FastifyInstance): void {
       const { namespace, name } = req.params;
       const raw = req.query.tail;
       const tail = raw === undefined || raw === '' ? undefined : Number(raw);
-      if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidInput(`tail must be a non-negative integer, got ${JSON.stringify(raw)}`, 'tail');
+      if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw invalidInput(`tail must be a non-negative integer, got ${quote(JSON.stringify(raw))}`, 'tail');
       const items = processLogs(namespace, name, tail);
       const time = (ms: number) => new Date(ms).toISOString();
       if (items.length) {
         return { apiVersion: 'v1', kind: 'List', items: items.map(({ lines, ...status }) => ({ ...status, lines: lines.map((l) => ({ time: time(l.time), stream: l.stream, text: l.text })) })) };
       }
       const own = modelLog(namespace, name, tail);
-      if (!own.length) throw notFound(`inferenceservice ${namespace}/${name} has no logs: no external process and no log line about it yet`);
+      if (!own.length) throw notFound(`inferenceservice ${quote(namespace)}/${quote(name)} has no logs: no external process and no log line about it yet`);
       const lines = own.map((l) => ({ time: time(l.time), stream: 'inferd', level: l.level, text: `${l.revision !== undefined ? `[revision ${l.revision}] ` : ''}${l.text}` }));
       return { apiVersion: 'v1', kind: 'List', items: [{ state: 'InProcess', command: 'inferd', restarts: 0, live: true, lines }] };
     },

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { invalidInput } from '../../api/errors.js';
+import { invalidInput, quote } from '../../api/errors.js';
 import type { RoutingHints } from '../../serving/traffic.js';
 
 /** Response header naming the revision that answered. */
@@ -37,11 +37,16 @@ function cookie(header: string | undefined, name: string): string | undefined {
   return undefined;
 }
 
+/** A day: beyond it a deadline means nothing, and a huge one overflows the timers that enforce it. */
+const MAX_TIMEOUT_S = 86_400;
+
 /** `Inferd-Timeout: SECONDS` sets the request's deadline (the predictor's `timeout` still caps it). */
 export function deadlineOf(req: FastifyRequest): number | undefined {
   const raw = req.headers['inferd-timeout'];
   if (typeof raw !== 'string') return undefined;
   const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw invalidInput(`Inferd-Timeout must be a positive number of seconds, got ${JSON.stringify(raw)}`, 'Inferd-Timeout');
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_TIMEOUT_S) {
+    throw invalidInput(`Inferd-Timeout must be a positive number of seconds up to ${MAX_TIMEOUT_S}, got ${quote(JSON.stringify(raw))}`, 'Inferd-Timeout');
+  }
   return Date.now() + seconds * 1000;
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { notFound } from '../../api/errors.js';
+import { notFound, quote } from '../../api/errors.js';
 import type { ModelEndpoint } from '../../serving/model-endpoint.js';
 import type { ModelRouter } from '../../serving/model-router.js';
 import { tfModelMetadata, tfModelStatus, type TfServingModel } from '../v1/tf-serving-status.js';
@@ -33,7 +33,7 @@ export function registerV1Routes(app: FastifyInstance, router: ModelRouter): voi
     if (version === undefined) return first;
     const tf = tfView(first);
     if (!tf) return router.resolve(name, namespaceOf(req), routingHints(req, version), allowedOf(req));
-    if (!/^\d+$/.test(version) || BigInt(version) !== BigInt(tf.version)) throw notFound(`model ${name} has no version ${version}; it serves version ${tf.version}`);
+    if (!/^\d+$/.test(version) || BigInt(version) !== BigInt(tf.version)) throw notFound(`model ${quote(name)} has no version ${quote(version)}; it serves version ${tf.version}`);
     return first;
   };
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_TABLE, InferdError, invalidInput, toInferdError } from '../../api/errors.js';
+import { ERROR_TABLE, InferdError, invalidInput, publicMessage, quote, toInferdError } from '../../api/errors.js';
 import type { LoadedModel } from '../../runtimes/types.js';
 import type { LlmEvent, LlmModel, LlmResult } from '../../runtimes/llm/llm-types.js';
 import type { ModelEndpoint } from '../../serving/model-endpoint.js';
@@ -22,7 +22,7 @@ export function sendOpenAiError(reply: FastifyReply, raw: unknown): FastifyReply
 function errorBody(err: InferdError) {
   const extra = err as InferdError & { openaiCode?: string };
   const code = extra.openaiCode ?? (err.code === 'not_found' ? 'model_not_found' : null);
-  return { message: err.code === 'internal' ? 'internal error' : err.message, type: ERROR_TABLE[err.code].openai, param: err.field ?? null, code };
+  return { message: err.code === 'internal' ? 'internal error' : publicMessage(err), type: ERROR_TABLE[err.code].openai, param: err.field ?? null, code };
 }
 
 interface Resolved {
@@ -47,12 +47,12 @@ function resolveLlm(router: ModelRouter, req: FastifyRequest, name: string): Res
     if (!InferdError.is(err) || err.code !== 'not_found') throw err;
     // --served-model-name aliases.
     const alias = router.list(allowedOf(req)).find((e) => loadedModelOf(e)?.llm?.servedNames.includes(name));
-    if (!alias) throw Object.assign(new InferdError('not_found', `The model \`${name}\` does not exist.`, { field: 'model' }), { openaiCode: 'model_not_found' });
+    if (!alias) throw Object.assign(new InferdError('not_found', `The model \`${quote(name)}\` does not exist.`, { field: 'model' }), { openaiCode: 'model_not_found' });
     ep = alias;
   }
-  if (ep.state !== 'Loaded') throw new InferdError('not_ready', `Model ${name} is not ready (${ep.state}).`, { retryAfter: 1 });
+  if (ep.state !== 'Loaded') throw new InferdError('not_ready', `Model ${quote(name)} is not ready (${ep.state}).`, { retryAfter: 1 });
   const llm = loadedModelOf(ep)?.llm;
-  if (!llm) throw invalidInput(`model ${name} is not a language model; the OpenAI API serves models of format gguf/llm`, 'model');
+  if (!llm) throw invalidInput(`model ${quote(name)} is not a language model; the OpenAI API serves models of format gguf/llm`, 'model');
   return { ep, llm, name };
 }
 
@@ -293,7 +293,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
       if (proxied) return forward(proxied, '/v1/embeddings', req, reply);
       const body = parseBody(EmbeddingBody, json);
       const { llm, name } = resolveLlm(router, req, body.model);
-      if (!llm.canEmbed) throw invalidInput(`model ${name} does not produce embeddings`, 'model');
+      if (!llm.canEmbed) throw invalidInput(`model ${quote(name)} does not produce embeddings`, 'model');
       if (body.dimensions != null) throw invalidInput('dimensions is not supported: the model returns its own embedding width', 'dimensions');
       const input = body.input;
       const texts: string[] =

@@ -37,8 +37,17 @@ const ResponseFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('json_object') }),
   z.object({ type: z.literal('json_schema'), json_schema: z.object({ name: z.string(), description: z.string().optional(), schema: JsonObject.optional(), strict: z.boolean().nullish() }) }),
 ]);
-const Stop = z.union([z.string(), z.array(z.string()).max(16)]).nullish();
+/**
+ * Abuse bounds (docs/security.md): each bounds work a request makes per token or per item
+ * (stop matching, logit biasing, one generation per prompt) beyond what the body size
+ * already bounds. OpenAI's own limits are lower or equal: 4 stops, 300 biased tokens,
+ * 128 tools, 2,048 embedding inputs.
+ */
+export const OPENAI_LIMITS = { stopChars: 1000, stops: 16, logitBias: 1024, messages: 4096, tools: 128, prompts: 64, embeddingInputs: 2048 } as const;
+const L = OPENAI_LIMITS;
+const Stop = z.union([z.string().max(L.stopChars), z.array(z.string().max(L.stopChars)).max(L.stops)]).nullish();
 const Int = z.number().int();
+const TokenId = Int.min(0).max(2 ** 31 - 1);
 
 const Sampling = {
   model: z.string().min(1),
@@ -51,7 +60,10 @@ const Sampling = {
   n: Int.min(1).max(16).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
-  logit_bias: z.record(z.string().regex(/^\d+$/, 'keys are token ids'), z.number().min(-100).max(100)).nullish(),
+  logit_bias: z
+    .record(z.string().regex(/^\d{1,10}$/, 'keys are token ids'), z.number().min(-100).max(100))
+    .refine((b) => Object.keys(b).length <= L.logitBias, `at most ${L.logitBias} token ids`)
+    .nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   user: z.string().optional(),
@@ -59,13 +71,13 @@ const Sampling = {
 
 export const ChatBody = z.object({
   ...Sampling,
-  messages: z.array(Message).min(1),
+  messages: z.array(Message).min(1).max(L.messages),
   max_tokens: Int.min(1).nullish(),
   max_completion_tokens: Int.min(1).nullish(),
   logprobs: z.boolean().nullish(),
   top_logprobs: Int.min(0).max(20).nullish(),
   response_format: ResponseFormat.nullish(),
-  tools: z.array(Tool).nullish(),
+  tools: z.array(Tool).max(L.tools).nullish(),
   tool_choice: ToolChoice.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
 });
@@ -73,7 +85,7 @@ export type ChatBody = z.infer<typeof ChatBody>;
 
 export const CompletionBody = z.object({
   ...Sampling,
-  prompt: z.union([z.string(), z.array(z.string()).min(1), z.array(Int).min(1), z.array(z.array(Int).min(1)).min(1)]),
+  prompt: z.union([z.string(), z.array(z.string()).min(1).max(L.prompts), z.array(TokenId).min(1), z.array(z.array(TokenId).min(1)).min(1).max(L.prompts)]),
   max_tokens: Int.min(1).nullish(),
   echo: z.boolean().nullish(),
   suffix: z.string().nullish(),
@@ -85,7 +97,7 @@ export type CompletionBody = z.infer<typeof CompletionBody>;
 
 export const EmbeddingBody = z.object({
   model: z.string().min(1),
-  input: z.union([z.string(), z.array(z.string()).min(1), z.array(Int).min(1), z.array(z.array(Int).min(1)).min(1)]),
+  input: z.union([z.string(), z.array(z.string()).min(1).max(L.embeddingInputs), z.array(TokenId).min(1), z.array(z.array(TokenId).min(1)).min(1).max(L.embeddingInputs)]),
   encoding_format: z.enum(['float', 'base64']).nullish(),
   dimensions: Int.min(1).nullish(),
   user: z.string().optional(),

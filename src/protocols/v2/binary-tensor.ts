@@ -11,6 +11,9 @@ export function decodeRaw(datatype: Datatype, bytes: Uint8Array, count: number, 
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let pos = 0;
     while (pos < bytes.byteLength) {
+      // Checked before each element, not after the loop: a body of empty elements would
+      // otherwise allocate one view per four bytes before the count is compared.
+      if (out.length === count) throw invalidInput(`${field}: BYTES data holds more elements than the shape's ${count}`, field);
       if (pos + 4 > bytes.byteLength) throw invalidInput(`${field}: BYTES element ${out.length} has a truncated length prefix`, field);
       const len = view.getUint32(pos, true);
       pos += 4;
@@ -18,7 +21,7 @@ export function decodeRaw(datatype: Datatype, bytes: Uint8Array, count: number, 
       out.push(bytes.subarray(pos, pos + len));
       pos += len;
     }
-    if (out.length !== count) throw invalidInput(`${field}: ${out.length} BYTES elements do not fill the shape (${count} expected)`, field);
+    if (out.length < count) throw invalidInput(`${field}: ${out.length} BYTES elements do not fill the shape (${count} expected)`, field);
     return out;
   }
   const size = elementSize(datatype)!;

@@ -1,15 +1,27 @@
-import { invalidInput } from '../../api/errors.js';
+import { InferdError, invalidInput, quote } from '../../api/errors.js';
 import { isDatatype } from '../../api/datatype.js';
 import { elementCount, type InferRequest, type InferResponse, type Parameters, type RequestedOutput, type Tensor } from '../../api/inference.js';
 import { flatten, fromValues, toValues } from '../tensor-values.js';
 import { decodeRaw, encodeRaw } from './binary-tensor.js';
 import { JsonNumbers } from './json-body.js';
+import { NestingCheck } from '../nesting.js';
 
 const MAX_RANK = 32;
 
 export interface Limits {
   /** Upper bound on elements in one tensor, so a shape cannot ask for unbounded memory. */
   maxTensorElements: number;
+  /** Upper bound on elements of one BYTES tensor (config `limits.maxBytesElements`). */
+  maxBytesElements?: number;
+}
+
+/** `limits.maxBytesElements`' default, for callers that build Limits without the config. */
+const MAX_BYTES_ELEMENTS = 1024 * 1024;
+
+/** A BYTES tensor allocates an object per element: its shape is held to the lower limit. */
+export function checkBytesCount(datatype: string, count: number, field: string, limits: Limits): void {
+  const max = limits.maxBytesElements ?? MAX_BYTES_ELEMENTS;
+  if (datatype === 'BYTES' && count > max) throw new InferdError('too_large', `${field}: ${count} BYTES elements exceed the limit of ${max}`, { field });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -29,7 +41,7 @@ function shapeOf(v: unknown, field: string, limits: Limits): number[] {
   if (!Array.isArray(v) || v.length > MAX_RANK) throw invalidInput(`${field}: expected an array of at most ${MAX_RANK} dimensions`, field);
   let count = 1;
   for (const d of v) {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) throw invalidInput(`${field}: dimensions must be non-negative integers, got ${JSON.stringify(d)}`, field);
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) throw invalidInput(`${field}: dimensions must be non-negative integers, got ${quote(d)}`, field);
     count *= d;
   }
   if (count > limits.maxTensorElements) throw invalidInput(`${field}: ${count} elements exceed the limit of ${limits.maxTensorElements}`, field);
@@ -44,12 +56,17 @@ function flatData(data: unknown, rank: number, field: string): JsonNumbers | unk
   if (data instanceof JsonNumbers) return data;
   const parts: JsonNumbers[] = [];
   let rows = true;
+  const nesting = new NestingCheck(field);
   const walk = (v: unknown, depth: number): void => {
     if (v instanceof JsonNumbers) {
+      nesting.array(depth - 1, v.length);
+      if (v.length > 0) nesting.leaf(depth);
       parts.push(v);
       if (depth > rank) rows = false;
-    } else if (Array.isArray(v) && v.length > 0) for (const x of v) walk(x, depth + 1);
-    else rows = false;
+    } else if (Array.isArray(v) && v.length > 0) {
+      nesting.array(depth - 1, v.length);
+      for (const x of v) walk(x, depth + 1);
+    } else rows = false;
   };
   walk(data, 1);
   if (rows && parts.length > 0) return JsonNumbers.concat(parts);
@@ -77,10 +94,11 @@ export function decodeInferRequest(body: unknown, binary: Uint8Array | undefined
     if (!isObject(raw)) throw invalidInput(`${field}: expected an object`, field);
     const { name, datatype, data } = raw;
     if (typeof name !== 'string' || name === '') throw invalidInput(`${field}.name: expected a non-empty string`, `${field}.name`);
-    if (!isDatatype(datatype)) throw invalidInput(`${field}.datatype: ${JSON.stringify(datatype)} is not a V2 datatype`, `${field}.datatype`);
+    if (!isDatatype(datatype)) throw invalidInput(`${field}.datatype: ${quote(datatype)} is not a V2 datatype`, `${field}.datatype`);
     const shape = shapeOf(raw.shape, `${field}.shape`, limits);
     const params = parameters(raw.parameters, `${field}.parameters`);
     const count = elementCount(shape);
+    checkBytesCount(datatype, count, `${field}.shape`, limits);
     const binarySize = params?.binary_data_size;
     let values;
     if (binarySize !== undefined) {

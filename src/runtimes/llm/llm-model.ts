@@ -4,7 +4,7 @@ import {
   type ChatHistoryItem, type ChatModelFunctions, type ChatWrapper, type Llama, type LlamaContext, type LlamaContextSequence,
   type LlamaEmbeddingContext, type LlamaGrammar, type LlamaModel as NativeModel, type ResolvableChatWrapperTypeName, type Token,
 } from 'node-llama-cpp';
-import { InferdError, invalidInput } from '../../api/errors.js';
+import { InferdError, invalidInput, quote } from '../../api/errors.js';
 import type { Tensor, TensorSpec } from '../../api/inference.js';
 import type { Logger } from '../../observability/logger.js';
 import type { LoadedModel } from '../types.js';
@@ -260,7 +260,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
         mode = 'forced';
         if (typeof choice === 'object') {
           const tool = tools.find((t) => t.name === choice.name);
-          if (!tool) throw invalidInput(`tool_choice names function ${JSON.stringify(choice.name)}, which is not in tools`, 'tool_choice');
+          if (!tool) throw invalidInput(`tool_choice names function ${quote(JSON.stringify(choice.name))}, which is not in tools`, 'tool_choice');
           forcedName = tool.name;
           grammar = await this.schemaGrammar(tool.parameters ?? { type: 'object', properties: {} }, 'tools');
         } else {
@@ -282,7 +282,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
       const state = this.chatWrapper.generateContextState({ chatHistory: history, ...(functions ? { availableFunctions: functions, documentFunctionParams: true } : {}) });
       promptTokens = state.contextText.tokenize(this.model.tokenizer).length;
     } catch (err) {
-      throw invalidInput(`the chat template cannot render these messages: ${(err as Error).message}`, 'messages');
+      throw invalidInput(`the chat template cannot render these messages: ${quote((err as Error).message, 200)}`, 'messages');
     }
     const maxTokens = this.checkLength(promptTokens, req.maxTokens, 'messages');
 

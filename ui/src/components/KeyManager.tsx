@@ -7,7 +7,7 @@ import { ConfirmDialog } from './ConfirmDialog';
 import { CopyButton } from './CopyButton';
 import { ErrorBox } from './ErrorBox';
 
-const ROLES = ['viewer', 'predictor', 'deployer', 'admin'];
+const ROLES = ['viewer', 'predictor', 'deployer', 'admin', 'metrics'];
 
 /** Create (the full key is shown once), list by prefix, revoke. */
 export function KeyManager() {

@@ -1,6 +1,6 @@
 /** The shapes of inferd's API that the dashboard reads (only the fields it uses). */
 
-export type Permission = 'read' | 'infer' | 'deploy' | 'admin';
+export type Permission = 'read' | 'infer' | 'deploy' | 'admin' | 'metrics';
 
 export interface WhoAmI {
   subject: string;
