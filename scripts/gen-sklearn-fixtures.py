@@ -338,6 +338,24 @@ def neighbour_ties():
          frng.normal(size=(12, 3)))
 
 
+def numpy_selection():
+    """numpy-select.json: np.argpartition and np.argsort (float64) on small arrays full of
+    equal values, for the port of numpy's introselect/introsort that brute-force k-NN uses."""
+    srng = np.random.RandomState(1)
+    cases = []
+    for t in range(600):
+        n = int(srng.choice([2, 3, 4, 5, 8, 16, 17, 18, 33, 64, 129]))
+        a = srng.randint(0, int(srng.choice([1, 2, 3, 10, 1000])), n).astype(np.float64)
+        if t % 7 == 0:
+            a = np.sort(a)
+        if t % 11 == 0:
+            a = np.sort(a)[::-1].copy()
+        kth = int(srng.randint(0, n))
+        cases.append({'a': a.tolist(), 'kth': kth, 'argpartition': np.argpartition(a, kth).tolist(), 'argsort': np.argsort(a).tolist()})
+    with open(os.path.join(ROOT, 'numpy-select.json'), 'w') as f:
+        json.dump({'numpy_version': np.__version__, 'cases': cases}, f)
+
+
 def collections_counter():
     import collections
     return collections.Counter
@@ -347,6 +365,7 @@ def main():
     if sys.argv[1:] == ['--neighbour-ties']:
         # Adds the tie cases without rewriting the other fixtures.
         neighbour_ties()
+        numpy_selection()
         return 0
     if os.path.isdir(ROOT):
         shutil.rmtree(ROOT)
@@ -356,6 +375,7 @@ def main():
     tree_models()
     other_models()
     neighbour_ties()
+    numpy_selection()
     hostile()
     total = 0
     for dirpath, _, files in os.walk(ROOT):

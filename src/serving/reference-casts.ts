@@ -8,24 +8,27 @@
  * - LightGBM (`Booster.predict` on a numpy array): float32 and float64 kept as they are;
  *   any other dtype becomes float32 first (`_np2d_to_np1d`), then widens exactly to the
  *   doubles LightGBM computes in.
- * - scikit-learn (`check_array`): integers and booleans become float64 exactly as numpy
- *   casts them. FP32/FP16 are not converted: several estimators (the scalers, for one)
- *   then compute in float32, which the TypeScript ports do not replicate.
+ * - scikit-learn (`check_array(dtype="numeric")`): integer and boolean arrays stay
+ *   integer, so they reach the runtime as sent; it casts them to float64 as numpy does and
+ *   remembers they were integers (brute-force k-NN takes another path for them). FP32/FP16
+ *   are not accepted: several estimators (the scalers, for one) then compute in float32,
+ *   which the TypeScript ports do not replicate.
  *
  * ONNX and TensorFlow models stay strictly typed, as in Triton and TF Serving.
  */
 import { halfToFloat, type Datatype, type NumericArray } from '../api/datatype.js';
 import type { Tensor } from '../api/inference.js';
 
-type Rule = { readonly target: 'FP32' | 'FP64'; readonly via: 'float32' | 'float64'; readonly from: readonly Datatype[] };
+/** `via`: the rounding step between (`runtime`: accepted as sent, the runtime converts). */
+type Rule = { readonly target: 'FP32' | 'FP64'; readonly via: 'float32' | 'float64' | 'runtime'; readonly from: readonly Datatype[] };
 
 const INTEGERS: readonly Datatype[] = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64'];
 
-/** By model platform: the datatype the runtime declares, what it accepts besides, and the rounding step between. */
+/** By model platform: the datatype the runtime declares and what it accepts besides. */
 const RULES: Readonly<Record<string, Rule>> = {
   xgboost: { target: 'FP32', via: 'float32', from: [...INTEGERS, 'FP16', 'FP64'] },
   lightgbm: { target: 'FP64', via: 'float32', from: [...INTEGERS, 'FP16', 'FP32'] },
-  sklearn: { target: 'FP64', via: 'float64', from: INTEGERS },
+  sklearn: { target: 'FP64', via: 'runtime', from: INTEGERS },
 };
 
 /** The datatypes a model of `platform` accepts for an input declared as `declared`. */
@@ -34,10 +37,14 @@ export function acceptedDatatypes(platform: string | undefined, declared: Dataty
   return rule && rule.target === declared ? [declared, ...rule.from] : [declared];
 }
 
-/** `t` converted to `declared` as the reference library of `platform` would, or undefined when it does not convert it. */
+/**
+ * `t` converted to `declared` as the reference library of `platform` would (or `t` itself
+ * where the runtime converts), or undefined when the library does not take it.
+ */
 export function castToDeclared(t: Tensor, declared: Datatype, platform: string | undefined): Tensor | undefined {
   const rule = platform === undefined ? undefined : RULES[platform];
   if (!rule || rule.target !== declared || !rule.from.includes(t.datatype) || Array.isArray(t.data)) return undefined;
+  if (rule.via === 'runtime') return t;
   const src = t.data as NumericArray;
   const n = src.length;
   const out = declared === 'FP32' ? new Float32Array(n) : new Float64Array(n);

@@ -13,7 +13,8 @@ export interface Signature {
  * Checks a decoded request against the model's signature before it reaches a
  * runtime, and returns the output names to compute. Every message names the tensor.
  * A numeric input the model's reference library would convert is replaced in
- * `req.inputs` by its converted copy, so batching, caching and the runtime see one datatype.
+ * `req.inputs` by its converted copy (reference-casts.ts), so batching, caching and the
+ * runtime see the declared datatype, or one its runtime converts itself.
  */
 export function validateRequest(req: InferRequest, sig: Signature): string[] {
   // Custom models may declare no signature; they then check their own inputs.

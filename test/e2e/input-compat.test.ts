@@ -148,9 +148,7 @@ describe('input compatibility: numeric datatypes, null as missing, k-NN ties, re
         assert.deepEqual(output(res, 'predict'), e.predict);
         if (e.predict_proba) assert.deepEqual(output(res, 'predict_proba'), e.predict_proba.flat());
       });
-      // sklearn sends int64 rows of a brute-force model through argpartition instead of
-      // ArgKmin (docs/runtimes/sklearn.md: a documented difference); the trees take float64.
-      if (e.fit_method === 'brute') continue;
+      // Brute force takes int64 rows down another path in sklearn (argpartition, not ArgKmin).
       it(`${name}: INT64 queries give what sklearn gives for int64 rows`, async () => {
         const rows = e.X.slice(0, e.int_rows);
         const res = await infer(dns(name), v2('INT64', rows, e.predict_proba_int ? ['predict', 'predict_proba'] : ['predict']));

@@ -17,6 +17,7 @@
 import type { Classifier, Regressor } from './estimator.js';
 import { argmax, asNum, checkWidth, npSum, type Matrix, type NumMatrix } from './matrix.js';
 import { NdArray } from './ndarray.js';
+import { argpartition, argsortInPlace } from './np-select.js';
 import { bad, PyDict, PyObject } from './py-values.js';
 import { arr, attr, labels, num, optStr } from './state.js';
 
@@ -154,8 +155,14 @@ interface Search {
   run(X: NumMatrix, each: (r: number, idx: Int32Array, dist: Float64Array) => void): void;
 }
 
-/** Fills `d`/`ix` (a fresh heap) with the k nearest of one query row, as reduced distances. */
+/** Fills `d`/`ix` with the k nearest of one query row: distances and indices in sklearn's order. */
 type QueryRow = (X: Float64Array, xo: number, d: Float64Array, ix: Int32Array) => void;
+
+/** A filled heap of reduced distances → sklearn's sorted distances (`get_arrays(sort=True)`, `rdist_to_dist`). */
+function finishHeap(d: Float64Array, ix: Int32Array, k: number, metric: Metric): void {
+  simultaneousSort(d, ix, 0, k);
+  for (let j = 0; j < k; j++) d[j] = metric.toDist(d[j]!);
+}
 
 function search(o: PyObject): Search {
   const fit = arr(o, '_fit_X');
@@ -168,9 +175,14 @@ function search(o: PyObject): Search {
   const metric = metricOf(o);
   const method = optStr(o, '_fit_method') ?? 'brute';
   let query: QueryRow;
+  // sklearn's brute force takes integer rows through pairwise distances and argpartition, not ArgKmin (float only).
+  let integerQuery: QueryRow | undefined;
   if (method === 'kd_tree' || method === 'ball_tree') query = treeQuery(o, method, metric, n, nf, k);
-  else if (method === 'brute') query = bruteQuery(fit.numbers(), metric, n, nf, k);
-  else throw bad(`${o.shortName}._fit_method "${method.slice(0, 40)}" is not supported (kd_tree, ball_tree, brute are)`);
+  else if (method === 'brute') {
+    const data = fit.numbers();
+    query = bruteQuery(data, metric, n, nf, k);
+    integerQuery = bruteIntegerQuery(data, metric, n, nf, k);
+  } else throw bad(`${o.shortName}._fit_method "${method.slice(0, 40)}" is not supported (kd_tree, ball_tree, brute are)`);
   return {
     nf, k, distance: weights === 'distance',
     run(X, each) {
@@ -180,12 +192,11 @@ function search(o: PyObject): Search {
         // sklearn's check_array refuses these; a NaN distance would match no neighbour.
         if (!Number.isFinite(X.data[i]!)) throw bad(`row ${Math.floor(i / nf)}: input contains NaN or infinity, which k-nearest neighbours cannot use`);
       }
+      const rowQuery = X.integer && integerQuery ? integerQuery : query;
       for (let r = 0; r < X.rows; r++) {
         d.fill(Infinity);
         ix.fill(0);
-        query(X.data, r * nf, d, ix);
-        simultaneousSort(d, ix, 0, k);
-        for (let j = 0; j < k; j++) d[j] = metric.toDist(d[j]!);
+        rowQuery(X.data, r * nf, d, ix);
         each(r, ix, d);
       }
     },
@@ -210,10 +221,43 @@ function bruteQuery(data: Float64Array, metric: Metric, n: number, nf: number, k
       heapPush(wd, wi, k, v, j);
     }
     for (let j = 0; j < k; j++) heapPush(d, ix, k, wd[j]!, wi[j]!);
-    if (yNorm) {
-      const xNorm = dot(X, xo, X, xo, nf);
-      // sklearn clamps at 0 before the square root (cancellation can leave −0 or less).
-      for (let j = 0; j < k; j++) d[j] = Math.max(d[j]! + xNorm, 0);
+    if (!yNorm) {
+      finishHeap(d, ix, k, metric);
+      return;
+    }
+    // Sorted on ‖y‖² − 2x·y; then ‖x‖² is added, clamped at 0 (cancellation can leave −0 or less), and rooted.
+    simultaneousSort(d, ix, 0, k);
+    const xNorm = dot(X, xo, X, xo, nf);
+    for (let j = 0; j < k; j++) d[j] = Math.sqrt(Math.max(d[j]! + xNorm, 0));
+  };
+}
+
+/**
+ * Integer rows by brute force (`_kneighbors_reduce_func`): the row of distances from
+ * `pairwise_distances` (Euclidean squared as (−2x·y + ‖x‖²) + ‖y‖², clamped at 0; the
+ * others as scipy's cdist), `argpartition(dist, k - 1)`, then `argsort` of the k kept.
+ */
+function bruteIntegerQuery(data: Float64Array, metric: Metric, n: number, nf: number, k: number): QueryRow {
+  const dist = new Float64Array(n);
+  const part = new Int32Array(n);
+  const kept = new Float64Array(k);
+  const order = new Int32Array(k);
+  const yNorm = new Float64Array(n);
+  if (metric.euclidean) for (let j = 0; j < n; j++) yNorm[j] = dot(data, j * nf, data, j * nf, nf);
+  return (X, xo, d, ix) => {
+    const xNorm = metric.euclidean ? dot(X, xo, X, xo, nf) : 0;
+    for (let j = 0; j < n; j++) {
+      dist[j] = metric.euclidean
+        ? Math.max(-2 * dot(X, xo, data, j * nf, nf) + xNorm + yNorm[j]!, 0)
+        : metric.toDist(metric.rdist(X, xo, data, j * nf, nf));
+      part[j] = j;
+    }
+    argpartition(dist, part, n, k - 1);
+    for (let j = 0; j < k; j++) { kept[j] = dist[part[j]!]!; order[j] = j; }
+    argsortInPlace(kept, order, k);
+    for (let j = 0; j < k; j++) {
+      ix[j] = part[order[j]!]!;
+      d[j] = metric.euclidean ? Math.sqrt(kept[order[j]!]!) : kept[order[j]!]!;
     }
   };
 }
@@ -285,6 +329,7 @@ function treeQuery(o: PyObject, method: string, metric: Metric, n: number, nf: n
       if (lb1 <= lb2) { visit(c1, lb1); visit(c2, lb2); } else { visit(c2, lb2); visit(c1, lb1); }
     };
     visit(0, minRdist(X, xo, 0));
+    finishHeap(d, ix, k, metric);
   };
 }
 
