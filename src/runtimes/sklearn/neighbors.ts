@@ -9,10 +9,11 @@
  *   (`heap_push`), so among equal distances the first one the traversal reaches stays.
  * - `brute`: the pairwise-distances reduction (`ArgKmin`): candidates in index order into
  *   one heap, the heap re-pushed into the result heap (`parallel_on_Y`, one worker: the
- *   strategy for up to 1,024 query rows), Euclidean ranked by ‖y‖² − 2x·y.
+ *   strategy for up to 1,024 query rows), Euclidean ranked by ‖y‖² − 2x·y. Integer rows,
+ *   which ArgKmin does not take, go through numpy's argpartition and argsort instead.
  *
- * Each query's heap is then sorted with sklearn's own `simultaneous_sort` (an unstable
- * quicksort whose tie order the regressor's mean depends on).
+ * Heaps are then sorted with sklearn's own `simultaneous_sort` (an unstable quicksort
+ * whose tie order the regressor's mean depends on).
  */
 import type { Classifier, Regressor } from './estimator.js';
 import { argmax, asNum, checkWidth, npSum, type Matrix, type NumMatrix } from './matrix.js';
