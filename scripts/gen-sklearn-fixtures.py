@@ -293,12 +293,80 @@ def hostile():
     put('not_an_estimator', pickle.dumps({'a': [1, 2, 3]}, protocol=4))
 
 
+def neighbour_ties():
+    """k-NN on an integer grid, so many neighbours are at exactly equal distances: which of
+    them sklearn keeps at the k-th place, and in what order, depends on its search
+    (_fit_method). Each expected.json also holds kneighbors (indices, nearest first) and,
+    for integer queries, the outputs sklearn gives for the same rows as int64."""
+    gx, gy = np.meshgrid(np.arange(6), np.arange(6))
+    X = np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float64)
+    X = np.vstack([X, X[[3, 14, 20, 27]]])  # duplicates: ties at distance 0 too
+    y = np.arange(len(X)) % 3
+    y_reg = (np.arange(len(X)) * 0.37) % 2.9
+    q_int = np.array([[2, 2], [0, 0], [5, 5], [3, 1], [1, 4], [4, 3], [2, 5], [0, 3]], dtype=np.int64)
+    q_half = np.array([[2.5, 2.5], [0.5, 1], [3, 3.5], [4.5, 0.5], [1.5, 1.5], [5, 2.5]])
+    queries = np.vstack([q_int.astype(np.float64), q_half])
+    cases = [
+        ('knn_ties_kd', KNeighborsClassifier(n_neighbors=4, leaf_size=2)),
+        ('knn_ties_kd_distance', KNeighborsClassifier(n_neighbors=6, weights='distance', leaf_size=3)),
+        ('knn_ties_ball', KNeighborsClassifier(n_neighbors=4, algorithm='ball_tree', leaf_size=2)),
+        ('knn_ties_ball_manhattan', KNeighborsClassifier(n_neighbors=5, algorithm='ball_tree', p=1, leaf_size=3)),
+        ('knn_ties_brute', KNeighborsClassifier(n_neighbors=4, algorithm='brute')),
+        ('knn_ties_brute_distance', KNeighborsClassifier(n_neighbors=5, algorithm='brute', weights='distance')),
+        ('knn_ties_kd_chebyshev', KNeighborsClassifier(n_neighbors=5, metric='chebyshev', leaf_size=2)),
+        ('knn_ties_regressor_kd', KNeighborsRegressor(n_neighbors=5, leaf_size=2)),
+        ('knn_ties_regressor_brute', KNeighborsRegressor(n_neighbors=7, algorithm='brute')),
+    ]
+    for name, est in cases:
+        est.fit(X, y_reg if isinstance(est, KNeighborsRegressor) else y)
+        save(name, est, queries)
+        path = os.path.join(case_dir(name), 'expected.json')
+        with open(path) as f:
+            out = json.load(f)
+        out['fit_method'] = est._fit_method
+        out['kneighbors'] = clean(est.kneighbors(queries, return_distance=False))
+        out['int_rows'] = len(q_int)
+        out['predict_int'] = clean(est.predict(q_int))
+        if hasattr(est, 'predict_proba'):
+            out['predict_proba_int'] = clean(est.predict_proba(q_int))
+        with open(path, 'w') as f:
+            json.dump(out, f)
+    # Non-integer data through brute force: Euclidean ranked as sklearn computes it (‖y‖² − 2x·y).
+    frng = np.random.RandomState(7)
+    Xf = frng.normal(size=(40, 3))
+    save('knn_brute_euclidean_float', KNeighborsRegressor(n_neighbors=5, algorithm='brute', weights='distance').fit(Xf, Xf[:, 0] * 2 + 1),
+         frng.normal(size=(12, 3)))
+
+
+def numpy_selection():
+    """numpy-select.json: np.argpartition and np.argsort (float64) on small arrays full of
+    equal values, for the port of numpy's introselect/introsort that brute-force k-NN uses."""
+    srng = np.random.RandomState(1)
+    cases = []
+    for t in range(600):
+        n = int(srng.choice([2, 3, 4, 5, 8, 16, 17, 18, 33, 64, 129]))
+        a = srng.randint(0, int(srng.choice([1, 2, 3, 10, 1000])), n).astype(np.float64)
+        if t % 7 == 0:
+            a = np.sort(a)
+        if t % 11 == 0:
+            a = np.sort(a)[::-1].copy()
+        kth = int(srng.randint(0, n))
+        cases.append({'a': a.tolist(), 'kth': kth, 'argpartition': np.argpartition(a, kth).tolist(), 'argsort': np.argsort(a).tolist()})
+    with open(os.path.join(ROOT, 'numpy-select.json'), 'w') as f:
+        json.dump({'numpy_version': np.__version__, 'cases': cases}, f)
+
+
 def collections_counter():
     import collections
     return collections.Counter
 
 
 def main():
+    if sys.argv[1:] == ['--neighbour-ties']:
+        # Adds the tie cases without rewriting the other fixtures.
+        neighbour_ties()
+        numpy_selection()
+        return 0
     if os.path.isdir(ROOT):
         shutil.rmtree(ROOT)
     os.makedirs(ROOT)
@@ -306,6 +374,8 @@ def main():
     svm_models()
     tree_models()
     other_models()
+    neighbour_ties()
+    numpy_selection()
     hostile()
     total = 0
     for dirpath, _, files in os.walk(ROOT):

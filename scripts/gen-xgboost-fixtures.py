@@ -175,6 +175,59 @@ def fixtures():
         'feature_names': ['c1', 'n1', 'c2', 'n2'], 'feature_types': ['c', 'q', 'c', 'q'], 'enable_categorical': True})
 
 
+def input_compat():
+    """test/fixtures/xgboost/input-compat/ (model.json, reference.json): one model and the outputs XGBoost gives for the
+    same rows sent as float64 and as int64 (numpy's defaults for Python floats and ints),
+    which it converts to float32 itself. Column 0 spans 1e7..3e7, past float32's exact
+    integers (2^24), so int64 and float64 rows round there; float64 rows also sit between
+    float32 neighbours of the split thresholds. Rows with NaN are the missing value."""
+    rng = np.random.default_rng(11)
+    n = 300
+    X = np.column_stack([rng.integers(10_000_000, 30_000_000, n), rng.normal(size=n), rng.normal(size=n)]).astype(np.float64)
+    y = ((X[:, 0] > 2e7) ^ (X[:, 1] > 0.3)).astype(np.float64)
+    X[rng.random(n) < 0.1, 2] = np.nan
+    b = xgb.train({'objective': 'binary:logistic', 'max_depth': 3, 'eta': 0.5, 'seed': 1, 'nthread': 1, 'tree_method': 'exact'},
+                  xgb.DMatrix(X, label=y, missing=np.nan), 8)
+    thresholds = []
+
+    def walk(node):
+        if 'split_condition' in node:
+            thresholds.append(node['split_condition'])
+            for child in node.get('children', []):
+                walk(child)
+
+    for tree in b.get_dump(dump_format='json'):
+        walk(json.loads(tree))
+    thresholds = sorted(set(thresholds))[:16]
+    ints = np.array([[16_777_217, 0, 1], [20_000_001, -1, 0], [29_999_999, 2, -3], [2**53 + 1, 0, 0],
+                     [-(2**40) - 3, 1, 1], [19_999_999, 0, 2], [12_345_678, 3, -1], [24_680_135, -2, 1]], dtype=np.int64)
+    f64 = []
+    for i in range(8):
+        row = [float(rng.integers(10_000_000, 30_000_000)) + 0.5, float(rng.normal()), float(rng.normal())]
+        f64.append(row)
+    for t in thresholds + [2e7, 0.3]:
+        t32 = np.float32(t)
+        up = np.nextafter(t32, np.float32(np.inf))
+        # Exactly between two float32 values: round-to-nearest-even decides the side.
+        mid = (float(t32) + float(up)) / 2
+        f64.append([mid, mid if abs(t) < 1e3 else 0.1, 0.0])
+        f64.append([float(t32) + 1e-9 * max(1.0, abs(float(t32))), float(t32) - 1e-12, 0.5])
+    f64 = np.array(f64, dtype=np.float64)
+    with_missing = np.array([[2.1e7, 0.5, np.nan], [1.5e7, np.nan, 0.2], [np.nan, np.nan, np.nan]], dtype=np.float32)
+    d = os.path.join(ROOT, 'input-compat')
+    os.makedirs(d, exist_ok=True)
+    b.save_model(os.path.join(d, 'model.json'))
+    doc = {
+        'xgboost_version': xgb.__version__,
+        'fp64': {'inputs': [[float(v) for v in r] for r in f64], 'predict': f32list(b.inplace_predict(f64))},
+        'int64': {'inputs': [[int(v) for v in r] for r in ints], 'predict': f32list(b.inplace_predict(ints))},
+        'fp32_missing': {'inputs': rows_json(with_missing), 'predict': f32list(b.inplace_predict(with_missing))},
+    }
+    with open(os.path.join(d, 'reference.json'), 'w') as f:
+        json.dump(doc, f)
+    print('input-compat ok')
+
+
 def bench(out_dir):
     """Trains the 500-tree depth-6 model, writes it with 1000 float32 rows, and times
     XGBoost's own inplace_predict single-threaded at batch 1 and batch 1000."""
@@ -217,5 +270,8 @@ def bench(out_dir):
 if __name__ == '__main__':
     if len(sys.argv) >= 3 and sys.argv[1] == '--bench':
         bench(sys.argv[2])
+    elif sys.argv[1:] == ['--input-compat']:
+        input_compat()
     else:
         fixtures()
+        input_compat()

@@ -56,12 +56,14 @@ export function fromValues(datatype: Datatype, values: ArrayLike<unknown>, field
       }
       return out;
     }
+    // JSON has no NaN: null is a missing value, as numpy reads None into a float array
+    // (and as KServe's V1 already takes it); tree models route it as missing.
     case 'FP32': case 'FP64': {
       const out = allocate(datatype, n) as Float32Array | Float64Array;
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (typeof v !== 'number') throw bad(i, 'a number');
-        out[i] = v;
+        if (typeof v !== 'number' && v !== null) throw bad(i, 'a number or null');
+        out[i] = v ?? NaN;
       }
       return out;
     }
@@ -69,8 +71,8 @@ export function fromValues(datatype: Datatype, values: ArrayLike<unknown>, field
       const out = new Uint16Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (typeof v !== 'number') throw bad(i, 'a number');
-        out[i] = floatToHalf(v);
+        if (typeof v !== 'number' && v !== null) throw bad(i, 'a number or null');
+        out[i] = floatToHalf(v ?? NaN);
       }
       return out;
     }

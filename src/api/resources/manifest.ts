@@ -6,6 +6,7 @@ import { InferdError } from '../errors.js';
 import { inferenceServiceSchema, LEGACY_FRAMEWORKS, type InferenceService } from './inference-service.js';
 import { clusterServingRuntimeSchema, servingRuntimeSchema, type ServingRuntime } from './serving-runtime.js';
 import { filesIn } from '../../storage/dir-files.js';
+import { refuseUnsupported } from './unsupported.js';
 
 export type Resource = InferenceService | ServingRuntime;
 
@@ -62,7 +63,9 @@ export function validateResource(doc: unknown, source: ResourceSource): Resource
     const first = parsed.error.issues[0]!;
     throw new InferdError('invalid_input', `${where(source)} (${kind as string} ${nameOf(doc)}): ${issues.join('; ')}`, { field: fieldPath(first.path) });
   }
-  return normalize(parsed.data);
+  const resource = normalize(parsed.data);
+  refuseUnsupported(resource, `${where(source)} (${kind as string} ${nameOf(doc)})`);
+  return resource;
 }
 
 function nameOf(doc: object): string {

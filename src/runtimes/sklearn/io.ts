@@ -31,7 +31,7 @@ export function fromTensor(t: Tensor, nIn: number): Matrix {
   if (d instanceof BigInt64Array || d instanceof BigUint64Array) for (let i = 0; i < out.length; i++) out[i] = Number(d[i]!);
   else if (t.datatype === 'FP16') throw bad(`input "${t.name}": FP16 is not accepted; send FP64 or FP32`);
   else for (let i = 0; i < out.length; i++) out[i] = (d as Exclude<NumericArray, BigInt64Array | BigUint64Array>)[i]!;
-  return numMatrix(rows, cols, out);
+  return { ...numMatrix(rows, cols, out), integer: true };
 }
 
 /** V1 `instances` / `inputs` rows as a batch; errors name the row. */

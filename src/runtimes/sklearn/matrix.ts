@@ -9,6 +9,11 @@ export interface NumMatrix {
   readonly rows: number;
   readonly cols: number;
   readonly data: Float64Array;
+  /**
+   * The request sent integers (or booleans): sklearn keeps such an array integer
+   * (`check_array(dtype="numeric")`), which sends brute-force k-NN down another path.
+   */
+  readonly integer?: boolean;
 }
 
 export interface ObjMatrix {
