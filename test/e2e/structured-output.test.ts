@@ -16,9 +16,9 @@ import { startInferd, waitReady, type InferdProcess } from '../helpers/inferd-pr
 const RECORD = {
   type: 'object',
   properties: {
-    title: { type: 'string' },
+    title: { type: 'string', maxLength: 6 },
     count: { type: 'integer' },
-    tags: { type: 'array', items: { type: 'string' } },
+    tags: { type: 'array', items: { type: 'string', maxLength: 3 }, maxItems: 3 },
     meta: { type: 'object', properties: { note: { type: 'string' }, level: { type: 'integer' }, ok: { type: 'boolean' } }, required: ['note', 'level', 'ok'] },
     kind: { enum: ['alpha', 'beta'] },
   },
@@ -56,7 +56,7 @@ function checkArguments(text: string, name: 'save_record' | 'search', label: str
   assert.ok(check(value), `${label}: ${ajv.errorsText(check.errors)} in ${text}`);
   if (name === 'save_record') {
     for (const n of numbersIn(text)) {
-      assert.match(n, /^-?(0|[1-9]\d*)$/, `${label}: integer written as ${n}`);
+      assert.match(n, /^(0|-?[1-9]\d*)$/, `${label}: integer written as ${n}`);
       assert.ok(Number.isSafeInteger(Number(n)), `${label}: ${n} is not a safe integer`);
     }
   }

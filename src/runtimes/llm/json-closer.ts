@@ -117,7 +117,7 @@ function step(s: Stack, ch: string): Stack[] {
       const digit = ch >= '0' && ch <= '9';
       const st = top.st;
       if (st === 'sign' || st === 'dot') {
-        if (!digit) return [];
+        if (!digit || (st === 'sign' && top.integer && ch === '0')) return [];
         top.st = st === 'dot' ? 'frac' : ch === '0' ? 'zero' : 'int';
         return [s];
       }
@@ -302,7 +302,7 @@ function frameCompletion(f: Frame, minimal: Map<SchemaNode, string>): string | u
     case 'lit':
       return shortest(f.texts.filter((t) => t.startsWith(f.text)).map((t) => t.slice(f.text.length)));
     case 'num':
-      return f.st === 'sign' || f.st === 'dot' ? '0' : '';
+      return f.st === 'dot' ? '0' : f.st === 'sign' ? (f.integer ? '1' : '0') : '';
     case 'obj': {
       switch (f.st) {
         case 'open':

@@ -8,13 +8,13 @@ import { reachable, type SchemaNode } from './json-schema-nodes.js';
  *
  * Objects list every property in schema order (optional ones too, as node-llama-cpp
  * does: small models do better with a fixed shape); numbers have no exponent and at
- * most 15 integer digits, so every integer is a safe JavaScript integer.
+ * most 15 integer digits, so every integer is a safe JavaScript integer (and never -0).
  */
 const COMMON = [
   'ws ::= [ \\t\\n]{0,20}',
   'char ::= [^"\\\\\\x7F\\x00-\\x1F] | "\\\\" ["\\\\/bfnrt] | "\\\\u" [0-9a-fA-F]{4}',
-  'int ::= "-"? ("0" | [1-9] [0-9]{0,14})',
-  'frac ::= "." [0-9]{1,15}',
+  'int ::= "0" | "-"? [1-9] [0-9]{0,14}',
+  'num ::= "-"? ("0" | [1-9] [0-9]{0,14}) ("." [0-9]{1,15})?',
 ];
 
 /** A GBNF string literal for `text`. */
@@ -43,7 +43,7 @@ function body(n: SchemaNode, ref: (n: SchemaNode) => string): string {
       if (n.maxLength === 0) return '"\\"\\""';
       return `"\\"" ${n.minLength === 0 && n.maxLength === undefined ? 'char*' : repeat('char', n.minLength, n.maxLength)} "\\""`;
     case 'number':
-      return n.integer ? 'int' : 'int frac?';
+      return n.integer ? 'int' : 'num';
     case 'literal':
       return n.texts.map(gbnfLiteral).join(' | ');
     case 'ref':

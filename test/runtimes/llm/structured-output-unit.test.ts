@@ -26,7 +26,8 @@ function randomText(node: SchemaNode, r: () => number, depth = 0): string {
     case 'anyOf': return randomText(n.options[Math.floor(r() * n.options.length)]!, r, depth);
     case 'literal': return n.texts[Math.floor(r() * n.texts.length)]!;
     case 'number': {
-      const int = `${r() < 0.3 ? '-' : ''}${r() < 0.2 ? '0' : String(1 + Math.floor(r() * 1e6))}`;
+      const digits = r() < 0.2 ? '0' : String(1 + Math.floor(r() * 1e6));
+      const int = `${r() < 0.3 && (digits !== '0' || !n.integer) ? '-' : ''}${digits}`;
       return n.integer || r() < 0.5 ? int : `${int}.${Math.floor(r() * 1000)}`;
     }
     case 'string': {
@@ -105,12 +106,15 @@ describe('JSON closer: the shortest valid completion of every prefix', () => {
 
   it('integers: no fraction or exponent is accepted, and the grammar has none', () => {
     const root = schemaNodes({ type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] }, 's');
-    for (const bad of ['{"n":1.', '{"n":1e', '{"n":1E', '{"n":01']) {
+    for (const bad of ['{"n":1.', '{"n":1e', '{"n":1E', '{"n":01', '{"n":-0']) {
       const c = new JsonCloser(root);
       assert.equal(c.feed(bad), false, bad);
     }
     const gbnf = schemaGbnf(root);
-    assert.match(gbnf, /int ::= "-"\? \("0" \| \[1-9\] \[0-9\]\{0,14\}\)/);
+    assert.match(gbnf, /^int ::= "0" \| "-"\? \[1-9\] \[0-9\]\{0,14\}$/m);
+    const c = new JsonCloser(root);
+    c.feed('{"n":-');
+    assert.equal(c.completion(), '1}');
     assert.doesNotMatch(gbnf, /\[eE\]/);
   });
 });
