@@ -38,7 +38,9 @@ export class JsonCloser {
   private finished = false;
 
   constructor(private readonly root: SchemaNode, minimal?: Map<SchemaNode, string>, stacks?: Stack[]) {
-    this.minimal = minimal ?? minimalTexts(root);
+    const m = minimal ?? minimalTexts(root);
+    if (!m?.has(root)) throw new Error('the schema has no shortest value');
+    this.minimal = m;
     this.stacks = stacks ?? [[{ t: 'value', node: root }]];
   }
 

@@ -31,6 +31,12 @@ const TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null', 'object
 const MAX_REPEAT = 4096;
 const MAX_NODES = 10_000;
 const MAX_DEPTH = 64;
+/** Sum of the repetition bounds: what llama.cpp unrolls, so what the grammar costs. */
+const MAX_EXPANSION = 65_536;
+/** Longer shortest values are useless under any context length, and recursion could make them huge. */
+const MAX_MINIMAL = 65_536;
+/** Rounds of the minimal-text fixpoint; acyclic schemas need two. */
+const MAX_ROUNDS = 64;
 
 /** Any JSON value; objects with any keys. Shared by `json_object` and schemas without a type. */
 export function anyJson(): SchemaNode {
@@ -70,11 +76,14 @@ export function schemaNodes(schema: unknown, field: string): SchemaNode {
     if (++count > MAX_NODES) throw fail(path, `the schema has more than ${MAX_NODES} subschemas`);
   };
 
+  let expansion = 0;
   const bound = (s: Json, key: string, path: string, fallback?: number): number | undefined => {
     const v = s[key];
     if (v === undefined) return fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw fail(`${path}.${key}`, 'must be a non-negative integer');
     if (v > MAX_REPEAT) throw fail(`${path}.${key}`, `values above ${MAX_REPEAT} cannot be enforced by the grammar`);
+    expansion += v;
+    if (expansion > MAX_EXPANSION) throw fail(`${path}.${key}`, `the schema's length and item bounds add up to more than ${MAX_EXPANSION}, more than the grammar can hold`);
     return v;
   };
 
@@ -174,7 +183,9 @@ export function schemaNodes(schema: unknown, field: string): SchemaNode {
   for (let pending = [...defs.values()].filter((d) => !d.node.target); pending.length; pending = [...defs.values()].filter((d) => !d.node.target)) {
     for (const d of pending) d.node.target = read(d.raw, d.field, 1);
   }
-  if (minimalTexts(root).get(root) === undefined) throw fail(field, 'the schema admits no finite value');
+  const minimal = minimalTexts(root);
+  if (!minimal) throw fail(field, 'the schema\'s references nest too deeply');
+  if (minimal.get(root) === undefined) throw fail(field, `the schema admits no value shorter than ${MAX_MINIMAL} characters`);
   return root;
 }
 
@@ -211,38 +222,51 @@ export function resolve(node: SchemaNode): Exclude<SchemaNode, { kind: 'ref' }> 
   return n;
 }
 
-/** Every node reachable from `root`. */
+const children = (n: SchemaNode): SchemaNode[] =>
+  n.kind === 'ref' ? (n.target ? [n.target] : [])
+  : n.kind === 'anyOf' ? n.options
+  : n.kind === 'array' ? [n.items]
+  : n.kind === 'object' ? [...n.props.map((p) => p.node), ...(n.anyKeys ? [n.anyKeys] : [])]
+  : [];
+
+/** Every node reachable from `root`, children before parents (but along cycles). */
 export function reachable(root: SchemaNode): SchemaNode[] {
-  const seen = new Set<SchemaNode>();
-  const stack = [root];
+  const seen = new Set<SchemaNode>([root]);
+  const order: SchemaNode[] = [];
+  const stack: Array<{ node: SchemaNode; next: number }> = [{ node: root, next: 0 }];
   while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    if (n.kind === 'ref' && n.target) stack.push(n.target);
-    else if (n.kind === 'anyOf') stack.push(...n.options);
-    else if (n.kind === 'array') stack.push(n.items);
-    else if (n.kind === 'object') {
-      stack.push(...n.props.map((p) => p.node));
-      if (n.anyKeys) stack.push(n.anyKeys);
+    const top = stack.at(-1)!;
+    const kids = children(top.node);
+    if (top.next < kids.length) {
+      const child = kids[top.next++]!;
+      if (!seen.has(child)) {
+        seen.add(child);
+        stack.push({ node: child, next: 0 });
+      }
+    } else {
+      order.push(top.node);
+      stack.pop();
     }
   }
-  return [...seen];
+  return order;
 }
 
 /**
  * The shortest valid JSON text of every node reachable from `root` (absent: none is
- * finite, e.g. a required property that refers back to its own object). A fixpoint,
- * since definitions may be recursive.
+ * finite or short enough, e.g. a required property that refers back to its own
+ * object). A fixpoint, since definitions may be recursive; undefined when it does not
+ * settle within MAX_ROUNDS.
  */
-export function minimalTexts(root: SchemaNode): Map<SchemaNode, string> {
+export function minimalTexts(root: SchemaNode): Map<SchemaNode, string> | undefined {
   const nodes = reachable(root);
   const best = new Map<SchemaNode, string>();
   const shorter = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined || a.length <= b.length ? a : b);
-  for (let changed = true, rounds = 0; changed && rounds <= nodes.length + 1; rounds++) {
+  for (let changed = true, rounds = 0; changed; rounds++) {
+    if (rounds > MAX_ROUNDS) return undefined;
     changed = false;
     for (const n of nodes) {
-      const text = minimalOf(n, best, shorter);
+      const found = minimalOf(n, best, shorter);
+      const text = found !== undefined && found.length <= MAX_MINIMAL ? found : undefined;
       if (text !== undefined && text !== best.get(n) && (best.get(n) === undefined || text.length < best.get(n)!.length)) {
         best.set(n, text);
         changed = true;

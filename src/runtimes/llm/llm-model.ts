@@ -146,8 +146,10 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
     let f = this.formats.get(key);
     if (!f) {
       const root = build();
+      const minimal = minimalTexts(root);
+      if (!minimal?.has(root)) throw invalidInput('the schema admits no value short enough to generate', key.startsWith('tool') ? 'tools' : 'response_format');
       if (this.formats.size >= 64) this.formats.delete(this.formats.keys().next().value!);
-      f = this.llama.createGrammar({ grammar: schemaGbnf(root) }).then((grammar) => ({ grammar, root, minimal: minimalTexts(root) }));
+      f = this.llama.createGrammar({ grammar: schemaGbnf(root) }).then((grammar) => ({ grammar, root, minimal }));
       f.catch(() => this.formats.delete(key));
       this.formats.set(key, f);
     }
@@ -199,8 +201,11 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
     if (seed !== undefined) opts.seed = seed;
     if (req.stop?.length) opts.customStopTriggers = req.stop;
     if (req.logitBias && Object.keys(req.logitBias).length) {
+      // −100 is a logit of −100, not node-llama-cpp's 'never' (−∞): a ban of every token a grammar
+      // allows next left llama.cpp's sampler nothing valid; it picked a token the grammar then
+      // refused, and that error took the server down. e^−100 is a ban in every other case.
       const bias = new TokenBias(this.model.tokenizer);
-      for (const [id, v] of Object.entries(req.logitBias)) bias.set(Number(id) as Token, v <= -100 ? 'never' : { logit: v });
+      for (const [id, v] of Object.entries(req.logitBias)) bias.set(Number(id) as Token, { logit: v });
       opts.tokenBias = bias;
     }
     if (req.presencePenalty || req.frequencyPenalty) {

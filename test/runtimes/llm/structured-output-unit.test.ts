@@ -145,3 +145,22 @@ describe('JSON schema keywords the grammar cannot enforce are refused, naming th
     assert.doesNotThrow(() => schemaNodes({ $schema: 'x', title: 't', description: 'd', type: 'object', properties: { a: { type: 'string', minLength: 1, examples: ['x'], default: 'y' } }, required: ['a'], additionalProperties: false }, 'f'));
   });
 });
+
+describe('hostile schemas stay bounded', () => {
+  it('a schema whose shortest value doubles per level is refused, not expanded', () => {
+    const defs: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i++) defs[`d${i}`] = { type: 'object', properties: { a: { $ref: `#/$defs/d${i + 1}` }, b: { $ref: `#/$defs/d${i + 1}` } }, required: ['a', 'b'] };
+    defs.d40 = { type: 'string' };
+    assert.throws(() => schemaNodes({ $defs: defs, $ref: '#/$defs/d0' }, 'f'), (e: unknown) => InferdError.is(e) && e.field === 'f' && /shorter than/.test(e.message));
+  });
+
+  it('a required property that refers back to its own object has no finite value: 400', () => {
+    const schema = { $defs: { n: { type: 'object', properties: { next: { $ref: '#/$defs/n' } }, required: ['next'] } }, $ref: '#/$defs/n' };
+    assert.throws(() => schemaNodes(schema, 'f'), (e: unknown) => InferdError.is(e) && e.field === 'f');
+  });
+
+  it('length bounds that would unroll into a huge grammar are refused', () => {
+    const props = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`p${i}`, { type: 'string', maxLength: 4000 }]));
+    assert.throws(() => schemaNodes({ type: 'object', properties: props }, 'f'), (e: unknown) => InferdError.is(e) && /maxLength$/.test(e.field ?? ''));
+  });
+});
