@@ -50,12 +50,15 @@ export class JsonCloser {
     return c;
   }
 
-  /** True once the top-level value is closed (an object, array, string or literal that nothing may extend). */
+  /** True once the top-level object, array or string is closed: nothing may follow but whitespace. */
   get done(): boolean {
     return this.finished;
   }
 
-  /** False when `text` cannot continue a valid value (the caller's grammar should make that impossible). */
+  /**
+   * False when `text` cannot continue a valid value (the grammar should make that
+   * impossible); this closer is then spent, so feed a clone when that matters.
+   */
   feed(text: string): boolean {
     for (const ch of text) {
       const next: Stack[] = [];
