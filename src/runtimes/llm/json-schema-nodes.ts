@@ -158,11 +158,16 @@ export function schemaNodes(schema: unknown, field: string): SchemaNode {
         const missing = (required as string[]).find((r) => !Object.hasOwn(props, r));
         if (missing !== undefined) throw fail(`${path}.required`, 'names a property that is not in properties');
         const ap = s.additionalProperties;
-        if (ap !== undefined && typeof ap !== 'boolean') read(ap, `${path}.additionalProperties`, depth + 1);
-        // Extra keys are never generated: that output is valid whatever additionalProperties allows.
+        const entries = Object.entries(props as Json);
+        if (entries.length === 0 && ap !== undefined && ap !== false) {
+          // A map: any keys, values of the additionalProperties schema.
+          return { kind: 'object', props: [], anyKeys: ap === true ? anyJson() : read(ap, `${path}.additionalProperties`, depth + 1) };
+        }
+        if (ap !== undefined && typeof ap !== 'boolean' && (typeof ap !== 'object' || ap === null || Array.isArray(ap))) throw fail(`${path}.additionalProperties`, 'must be a boolean or a schema');
+        // With listed properties, extra keys are never generated: valid whatever additionalProperties allows.
         return {
           kind: 'object',
-          props: Object.entries(props as Json).map(([key, sub]) => ({ key, node: read(sub, `${path}.properties.${key}`, depth + 1), required: (required as string[]).includes(key) })),
+          props: entries.map(([key, sub]) => ({ key, node: read(sub, `${path}.properties.${key}`, depth + 1), required: (required as string[]).includes(key) })),
         };
       }
       case 'array': {

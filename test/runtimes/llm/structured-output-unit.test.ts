@@ -5,6 +5,7 @@ import { InferdError } from '../../../src/api/errors.js';
 import { JsonCloser } from '../../../src/runtimes/llm/json-closer.js';
 import { schemaGbnf } from '../../../src/runtimes/llm/json-schema-gbnf.js';
 import { anyJsonObject, resolve, schemaNodes, type SchemaNode } from '../../../src/runtimes/llm/json-schema-nodes.js';
+import { llamaFor } from '../../../src/runtimes/llm/llm-runtime.js';
 
 /** A deterministic PRNG (mulberry32). */
 function rng(seed: number) {
@@ -59,6 +60,7 @@ const SCHEMAS: Record<string, unknown>[] = [
   { type: 'object', properties: { v: { anyOf: [{ type: 'string' }, { type: 'integer' }, { type: 'object', properties: { z: { const: 'q' } }, required: ['z'] }] } }, required: ['v'] },
   { $defs: { node: { type: 'object', properties: { name: { type: 'string' }, kids: { type: 'array', items: { $ref: '#/$defs/node' }, maxItems: 2 } }, required: ['name'] } }, $ref: '#/$defs/node' },
   { type: 'object', properties: { any: {}, list: { type: 'array' } }, required: ['any', 'list'] },
+  { type: 'object', properties: { scores: { type: 'object', additionalProperties: { type: 'integer' } } }, required: ['scores'] },
 ];
 
 describe('JSON closer: the shortest valid completion of every prefix', () => {
@@ -84,6 +86,14 @@ describe('JSON closer: the shortest valid completion of every prefix', () => {
         assert.equal(closer.completion(), '');
       }
     });
+  });
+
+  it('llama.cpp parses the grammar of every schema', async () => {
+    const llama = await llamaFor(false);
+    for (const [i, schema] of SCHEMAS.entries()) {
+      await assert.doesNotReject(llama.createGrammar({ grammar: schemaGbnf(schemaNodes(schema, 'schema')) }), `schema ${i}`);
+    }
+    await assert.doesNotReject(llama.createGrammar({ grammar: schemaGbnf(anyJsonObject()) }));
   });
 
   it('json_object: any object closes into an object', () => {
