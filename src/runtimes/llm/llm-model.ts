@@ -189,17 +189,17 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
     return maxTokens ?? L - promptTokens;
   }
 
-  private sampling(req: LlmSampling, maxTokens: number) {
+  /** Sampling settings shared by every generation; structured output takes no `stop` (it would cut the JSON). */
+  private sampling(req: LlmSampling) {
     const opts: {
-      maxTokens: number; temperature: number; topP?: number; topK?: number; minP?: number; seed?: number;
-      customStopTriggers?: string[]; tokenBias?: TokenBias; repeatPenalty?: { penalty: number; presencePenalty?: number; frequencyPenalty?: number };
-    } = { maxTokens, temperature: req.temperature ?? 1 };
+      temperature: number; topP?: number; topK?: number; minP?: number; seed?: number;
+      tokenBias?: TokenBias; repeatPenalty?: { penalty: number; presencePenalty?: number; frequencyPenalty?: number };
+    } = { temperature: req.temperature ?? 1 };
     if (req.topP !== undefined) opts.topP = req.topP;
     if (req.topK !== undefined) opts.topK = req.topK;
     if (req.minP !== undefined) opts.minP = req.minP;
     const seed = req.seed ?? this.settings.seed;
     if (seed !== undefined) opts.seed = seed;
-    if (req.stop?.length) opts.customStopTriggers = req.stop;
     if (req.logitBias && Object.keys(req.logitBias).length) {
       // −100 is a logit of −100, not node-llama-cpp's 'never' (−∞): a ban of every token a grammar
       // allows next left llama.cpp's sampler nothing valid; it picked a token the grammar then
@@ -217,10 +217,9 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
     return opts;
   }
 
-  /** Sampling settings for structured generation: `stop` does not apply (it would cut the JSON). */
-  private structuredSampling(req: LlmSampling) {
-    const { maxTokens: _max, customStopTriggers: _stop, ...rest } = this.sampling(req, 0);
-    return rest;
+  /** Free-text generation: the shared settings, the budget and the stop strings. */
+  private textSampling(req: LlmSampling, maxTokens: number) {
+    return { ...this.sampling(req), maxTokens, ...(req.stop?.length ? { customStopTriggers: req.stop } : {}) };
   }
 
   /** Runs one generation on a pooled sequence; the request's signal and `unload` both cancel it. */
@@ -333,7 +332,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
       const chat = new LlamaChat({ contextSequence: seq, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
       try {
         const base = {
-          ...this.sampling(req, maxTokens),
+          ...this.textSampling(req, maxTokens),
           signal,
           stopOnAbortSignal: true,
           onToken: (t: Token[]) => {
@@ -394,7 +393,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
   }
 
   private structured(seq: LlamaContextSequence, format: StructuredFormat, promptTokens: Token[], maxTokens: number, req: LlmSampling, signal: AbortSignal, tick: (n: number) => void, onText: (chunk: string) => void): Promise<StructuredResult> {
-    return generateStructured({ seq, model: this.model, format, promptTokens, maxTokens, sampling: this.structuredSampling(req), signal, onText, onToken: () => tick(1) });
+    return generateStructured({ seq, model: this.model, format, promptTokens, maxTokens, sampling: this.sampling(req), signal, onText, onToken: () => tick(1) });
   }
 
   async complete(req: LlmCompletionRequest, onEvent?: (e: LlmEvent) => void): Promise<LlmResult> {
@@ -422,7 +421,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
       const completion = new LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
       try {
         const res = await completion.generateCompletionWithMeta(req.prompt, {
-          ...this.sampling(req, maxTokens),
+          ...this.textSampling(req, maxTokens),
           signal,
           stopOnAbortSignal: true,
           onToken: (t) => {
