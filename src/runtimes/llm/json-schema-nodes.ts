@@ -25,7 +25,7 @@ export interface ObjectProp {
 
 /** Keywords that say nothing about which values are valid. */
 const ANNOTATIONS = new Set(['title', 'description', '$comment', 'examples', 'example', 'default', '$schema', '$id', 'deprecated', 'readOnly', 'writeOnly', 'strict']);
-const KNOWN = new Set([...ANNOTATIONS, 'type', 'enum', 'const', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'anyOf', 'oneOf', '$ref', '$defs', 'definitions']);
+const KNOWN = new Set([...ANNOTATIONS, 'allOf', 'type', 'enum', 'const', 'properties', 'required', 'additionalProperties', 'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'anyOf', 'oneOf', '$ref', '$defs', 'definitions']);
 const TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null', 'object', 'array']);
 /** Repetition bounds the grammar can expand (llama.cpp unrolls `{m,n}` into rules). */
 const MAX_REPEAT = 4096;
@@ -95,7 +95,7 @@ export function schemaNodes(schema: unknown, field: string): SchemaNode {
     const s = raw as Json;
     for (const key of Object.keys(s)) {
       if (!KNOWN.has(key)) {
-        throw fail(`${path}.${key}`, `the JSON-schema keyword "${key.slice(0, 40)}" cannot be enforced by constrained generation; remove it (supported: type, enum, const, properties, required, additionalProperties, items, minItems, maxItems, minLength, maxLength, anyOf, oneOf, $ref, $defs)`);
+        throw fail(`${path}.${key}`, `the JSON-schema keyword "${key.slice(0, 40)}" cannot be enforced by constrained generation; remove it (supported: type, enum, const, properties, required, additionalProperties, items, minItems, maxItems, minLength, maxLength, anyOf, oneOf, one-element allOf, $ref, $defs)`);
       }
     }
     collectDefs(s, path);
@@ -107,6 +107,13 @@ export function schemaNodes(schema: unknown, field: string): SchemaNode {
       const others = Object.keys(s).filter((k) => !ANNOTATIONS.has(k) && k !== '$ref' && k !== '$defs' && k !== 'definitions');
       if (others.length) throw fail(`${path}.${others[0]}`, 'cannot be combined with $ref');
       return def.node;
+    }
+
+    if (s.allOf !== undefined) {
+      // One-element allOf is how some generators (pydantic v1) attach a description to a $ref.
+      const others = Object.keys(s).filter((k) => !ANNOTATIONS.has(k) && k !== 'allOf' && k !== '$defs' && k !== 'definitions');
+      if (!Array.isArray(s.allOf) || s.allOf.length !== 1 || others.length) throw fail(`${path}.allOf`, 'only a one-element allOf is supported: the grammar cannot intersect schemas');
+      return read(s.allOf[0], `${path}.allOf[0]`, depth + 1);
     }
 
     const alternatives = s.anyOf ?? s.oneOf;
@@ -123,6 +130,7 @@ export function schemaNodes(schema: unknown, field: string): SchemaNode {
       const values = s.const !== undefined ? [s.const] : s.enum;
       const key = s.const !== undefined ? 'const' : 'enum';
       if (!Array.isArray(values) || values.length === 0) throw fail(`${path}.${key}`, 'must be a non-empty array');
+      if (values.some((v) => typeof v === 'number' && !Number.isFinite(v))) throw fail(`${path}.${key}`, 'holds a number JSON cannot write');
       const types = typeList(s, path);
       const texts = values.filter((v) => types === undefined || types.some((t) => typeMatches(v, t))).map((v) => JSON.stringify(v));
       if (texts.length === 0) throw fail(`${path}.${key}`, 'no value matches the schema\'s type');

@@ -60,6 +60,7 @@ const SCHEMAS: Record<string, unknown>[] = [
   { type: 'object', properties: { v: { anyOf: [{ type: 'string' }, { type: 'integer' }, { type: 'object', properties: { z: { const: 'q' } }, required: ['z'] }] } }, required: ['v'] },
   { $defs: { node: { type: 'object', properties: { name: { type: 'string' }, kids: { type: 'array', items: { $ref: '#/$defs/node' }, maxItems: 2 } }, required: ['name'] } }, $ref: '#/$defs/node' },
   { type: 'object', properties: { any: {}, list: { type: 'array' } }, required: ['any', 'list'] },
+  { $defs: { p: { type: 'object', properties: { x: { type: 'integer' } }, required: ['x'] } }, type: 'object', properties: { at: { allOf: [{ $ref: '#/$defs/p' }], description: 'where' } }, required: ['at'] },
   { type: 'object', properties: { scores: { type: 'object', additionalProperties: { type: 'integer' } } }, required: ['scores'] },
 ];
 
@@ -135,7 +136,8 @@ describe('JSON schema keywords the grammar cannot enforce are refused, naming th
     [{ type: 'object', properties: { at: { type: 'string', format: 'date-time' } } }, 'f.properties.at.format'],
     [{ type: 'object', properties: { n: { type: 'integer', minimum: 3 } } }, 'f.properties.n.minimum'],
     [{ type: 'array', items: { type: 'string' }, uniqueItems: true }, 'f.uniqueItems'],
-    [{ allOf: [{ type: 'string' }] }, 'f.allOf'],
+    [{ allOf: [{ type: 'string' }, { maxLength: 3 }] }, 'f.allOf'],
+    [{ enum: [1e400] }, 'f.enum'],
     [{ type: 'object', properties: { a: { type: 'string' } }, required: ['b'] }, 'f.required'],
     [{ $ref: 'https://example.com/s.json' }, 'f.$ref'],
     [{ type: 'string', maxLength: 100000 }, 'f.maxLength'],
