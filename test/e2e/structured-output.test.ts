@@ -195,6 +195,22 @@ spec:
     }
   });
 
+  it('n=2 streamed: both choices, generated side by side, close into valid JSON', async () => {
+    const common = { model: 'tiny', logit_bias: NO_EOS, response_format: { type: 'json_schema' as const, json_schema: { name: 'record', schema: RECORD as unknown as Record<string, unknown> } }, messages: [{ role: 'user' as const, content: 'two records' }] };
+    const min = await shortest(common);
+    const stream = await client.chat.completions.create({ ...common, n: 2, seed: 4, max_tokens: min + 9, stream: true });
+    const content = ['', ''];
+    const finish: Array<string | null> = [null, null];
+    for await (const ch of stream) {
+      for (const c of ch.choices) {
+        content[c.index] += c.delta.content ?? '';
+        if (c.finish_reason) finish[c.index] = c.finish_reason;
+      }
+    }
+    assert.deepEqual(finish, ['stop', 'stop']);
+    content.forEach((c, i) => checkArguments(c, 'save_record', `choice ${i}`));
+  });
+
   it('completions with json_schema and json_object close within max_tokens too', async () => {
     const min = await shortest({ model: 'tiny', messages: [{ role: 'user', content: 'json' }], response_format: { type: 'json_schema', json_schema: { name: 'q', schema: SEARCH } } });
     for (const max_tokens of [min, min + 3, min + 20]) {
@@ -241,6 +257,7 @@ spec:
     await bad({ tools: [{ type: 'function', function: { name: 'f', parameters: withPattern } }], tool_choice: { type: 'function', function: { name: 'f' } } }, 'tools[0].function.parameters.properties.id.pattern');
     await bad({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { at: { type: 'string', format: 'date-time' } }, required: ['at'] } } } }, 'response_format.json_schema.schema.properties.at.format');
     await bad({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { n: { type: 'integer', maximum: 9 } } } } } }, 'response_format.json_schema.schema.properties.n.maximum');
+    await bad({ tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string' } } }], tool_choice: { type: 'function', function: { name: 'f' } } }, 'tools[0].function.parameters');
     // A budget below the shortest valid output is refused up front rather than cut.
     await bad({ max_tokens: 1, response_format: { type: 'json_schema', json_schema: { name: 'r', schema: RECORD } } }, 'max_tokens');
   });
