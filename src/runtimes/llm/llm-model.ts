@@ -304,7 +304,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
     }
     if (!forced && !functions && format.type === 'json_object') structured = this.jsonObjectFormat();
     if (!forced && !functions && format.type === 'json_schema') structured = this.schemaFormat(format.schema, 'response_format.json_schema.schema');
-    const compiled = await this.compiled(structured);
+    const compiled = await this.compiled(structured, forced ? 'tools' : 'response_format');
 
     const history: ChatHistoryItem[] = toChatHistory(req.messages, forced ? toolsNote(forcedName ? tools.filter((t) => t.name === forcedName) : tools) : undefined);
     let promptTokens: Token[];
@@ -382,13 +382,13 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
   }
 
   /** Awaits a format's grammar; llama.cpp refusing the grammar is a 400 like the schema's own faults. */
-  private async compiled(f: Promise<StructuredFormat> | undefined): Promise<StructuredFormat | undefined> {
+  private async compiled(f: Promise<StructuredFormat> | undefined, field = 'response_format'): Promise<StructuredFormat | undefined> {
     if (!f) return undefined;
     try {
       return await f;
     } catch (err) {
       if (InferdError.is(err)) throw err;
-      throw invalidInput(`the JSON schema cannot be turned into a grammar: ${(err as Error).message.slice(0, 200)}`, 'response_format');
+      throw invalidInput(`${field}: the JSON schema cannot be turned into a grammar: ${(err as Error).message.slice(0, 200)}`, field);
     }
   }
 
