@@ -54,6 +54,12 @@ export function anyJsonObject(): SchemaNode {
 
 type Json = Record<string, unknown>;
 
+/** A client-chosen name as a field-path segment: printable and at most 40 characters, so errors never echo long payload text. */
+const seg = (name: string) => {
+  const clean = name.replace(/[^\x20-\x7E]/g, '?');
+  return clean.length > 40 ? `${clean.slice(0, 40)}…` : clean;
+};
+
 /** Reads `schema` (found at request field `field`) into nodes; a keyword the grammar cannot enforce is a 400 naming it. */
 export function schemaNodes(schema: unknown, field: string): SchemaNode {
   let count = 0;
@@ -67,7 +73,7 @@ export function schemaNodes(schema: unknown, field: string): SchemaNode {
       if (typeof d !== 'object' || d === null || Array.isArray(d)) throw fail(`${path}.${key}`, 'must be an object of schemas');
       for (const [name, raw] of Object.entries(d)) {
         const ref = `#/${key}/${name}`;
-        if (!defs.has(ref)) defs.set(ref, { raw, node: { kind: 'ref' }, field: `${path}.${key}.${name}` });
+        if (!defs.has(ref)) defs.set(ref, { raw, node: { kind: 'ref' }, field: `${path}.${key}.${seg(name)}` });
       }
     }
   };
@@ -95,7 +101,7 @@ export function schemaNodes(schema: unknown, field: string): SchemaNode {
     const s = raw as Json;
     for (const key of Object.keys(s)) {
       if (!KNOWN.has(key)) {
-        throw fail(`${path}.${key}`, `the JSON-schema keyword "${key.slice(0, 40)}" cannot be enforced by constrained generation; remove it (supported: type, enum, const, properties, required, additionalProperties, items, minItems, maxItems, minLength, maxLength, anyOf, oneOf, one-element allOf, $ref, $defs)`);
+        throw fail(`${path}.${seg(key)}`, `the JSON-schema keyword "${seg(key)}" cannot be enforced by constrained generation; remove it (supported: type, enum, const, properties, required, additionalProperties, items, minItems, maxItems, minLength, maxLength, anyOf, oneOf, one-element allOf, $ref, $defs)`);
       }
     }
     collectDefs(s, path);
@@ -175,7 +181,7 @@ export function schemaNodes(schema: unknown, field: string): SchemaNode {
         // With listed properties, extra keys are never generated: valid whatever additionalProperties allows.
         return {
           kind: 'object',
-          props: entries.map(([key, sub]) => ({ key, node: read(sub, `${path}.properties.${key}`, depth + 1), required: (required as string[]).includes(key) })),
+          props: entries.map(([key, sub]) => ({ key, node: read(sub, `${path}.properties.${seg(key)}`, depth + 1), required: (required as string[]).includes(key) })),
         };
       }
       case 'array': {

@@ -153,6 +153,15 @@ describe('JSON schema keywords the grammar cannot enforce are refused, naming th
     });
   }
 
+  it('errors cap the client-chosen names they name', () => {
+    const long = 'x'.repeat(5000);
+    assert.throws(() => schemaNodes({ type: 'object', properties: { [long]: { type: 'string', pattern: 'a' } } }, 'f'), (e: unknown) => {
+      assert.ok(InferdError.is(e));
+      assert.ok(e.message.length < 600 && (e.field ?? '').length < 120, e.field);
+      return true;
+    });
+  });
+
   it('accepts annotations and the supported keywords', () => {
     assert.doesNotThrow(() => schemaNodes({ $schema: 'x', title: 't', description: 'd', type: 'object', properties: { a: { type: 'string', minLength: 1, examples: ['x'], default: 'y' } }, required: ['a'], additionalProperties: false }, 'f'));
   });
