@@ -16,7 +16,7 @@ type Frame =
   /** A value not started yet (whitespace may come first). */
   | { t: 'value'; node: SchemaNode }
   /** Inside a string after its opening quote. `esc`: 0 none, 1 after `\`, 2..5 after `\u` and esc-2 hex digits. */
-  | { t: 'str'; min: number; max?: number; len: number; esc: number; key: boolean }
+  | { t: 'str'; min: number; max?: number; len: number; esc: number }
   /** One of fixed texts, `text` matched so far (enum/const values, true/false/null, property names). */
   | { t: 'lit'; texts: string[]; text: string; key: boolean }
   | { t: 'num'; integer: boolean; st: 'sign' | 'zero' | 'int' | 'dot' | 'frac' }
@@ -172,7 +172,7 @@ function start(s: Stack, node: SchemaNode, ch: string): Stack[] {
   switch (n.kind) {
     case 'string':
       if (ch !== '"') return [];
-      s.push({ t: 'str', min: n.minLength, ...(n.maxLength !== undefined ? { max: n.maxLength } : {}), len: 0, esc: 0, key: false });
+      s.push({ t: 'str', min: n.minLength, ...(n.maxLength !== undefined ? { max: n.maxLength } : {}), len: 0, esc: 0 });
       return [s];
     case 'object':
       if (ch !== '{') return [];
@@ -232,7 +232,7 @@ function stepObject(s: Stack, top: Extract<Frame, { t: 'obj' }>, ch: string): St
       top.st = 'key';
       if (top.anyKeys) {
         delete top.key;
-        s.push({ t: 'str', min: 0, len: 0, esc: 0, key: true });
+        s.push({ t: 'str', min: 0, len: 0, esc: 0 });
         return [s];
       } else {
         const prop = top.props[top.next++];
