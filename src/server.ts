@@ -76,7 +76,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
     await sync.sync();
     security = new Security(config, log, { annotations: (ns, name) => control.getIsvc(ns, name).metadata.annotations, ...(redis ? { redis } : {}) });
     await security.bootstrap();
-    http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd(), admin: opts.admin !== false, security, observability });
+    http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd(), admin: opts.admin !== false, security, observability, domain: config.serving.domain });
     grpcServer = createGrpcServer({ router, log, limits, security, observability });
     await http.listen({ host: config.host, port: config.httpPort });
   } catch (err) {
