@@ -7,7 +7,7 @@ import { PredictionCache, type CacheOptions } from './prediction-cache.js';
 import { InferScheduler, type SchedulerOptions, type SchedulerStats } from './scheduler.js';
 import { validateRequest } from './validate-request.js';
 
-/** KServe's model states; Standby is an on-demand model that loaded once and is unloaded now. */
+/** KServe's model states; Standby is an on-demand model not loaded now (unloaded, or lazy before its first request): a request loads it. */
 export type ModelState = 'Pending' | 'Standby' | 'Loading' | 'Loaded' | 'FailedToLoad';
 
 export interface LoadFailure {
@@ -197,6 +197,8 @@ export class ModelEndpoint {
     this.startAutoscaler(model, this.scheduler);
     this.state = 'Loaded';
     this.loadedAt = Date.now();
+    // A fresh load counts as a use: idle time and LRU order start from here.
+    this.lastUsed = this.loadedAt;
     delete this.failure;
   }
 
