@@ -83,6 +83,19 @@ describe('scale from zero on every protocol (minReplicas 0)', () => {
     assert.deepEqual(await (await fetch(`${srv.http}/v1/models/mlp`)).json(), { name: 'mlp', ready: true });
   });
 
+  it('refuses an unknown load mode, and lazy on a model that is pinned (minReplicas >= 1), naming the field', async () => {
+    const apply = async (yaml: string) => {
+      const res = await fetch(`${srv.http}/apis/inferd.dev/v1/apply`, { method: 'POST', body: yaml, headers: { 'content-type': 'application/yaml' } });
+      return { status: res.status, text: await res.text() };
+    };
+    const doc = (ann: string, min: number) => `apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: bad-load, annotations: {inferd.dev/load: "${ann}"}}\nspec: {predictor: {minReplicas: ${min}, model: {modelFormat: {name: onnx}, storageUri: "file://${join(ONNX_FIXTURES, 'mlp')}"}}}\n`;
+    for (const [ann, min] of [['sometimes', 0], ['lazy', 1]] as const) {
+      const r = await apply(doc(ann, min));
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.text, /inferd\.dev\/load/);
+    }
+  });
+
   it('V1 :predict loads a model that went idle', async () => {
     await waitState('warm', 'Standby'); // eager models idle-unload like the others
     const before = (await memory()).loads;
