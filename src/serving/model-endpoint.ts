@@ -1,5 +1,6 @@
 import { InferdError, invalidInput } from '../api/errors.js';
 import type { InferRequest, InferResponse, ModelMetadata } from '../api/inference.js';
+import type { LlmModel } from '../runtimes/llm/llm-types.js';
 import type { LoadedModel } from '../runtimes/types.js';
 import { Autoscaler, type AutoscaleOptions, type ScaleDecision } from './autoscaler.js';
 import type { MemoryManager } from './memory-manager.js';
@@ -60,6 +61,7 @@ export class ModelEndpoint {
   private drained?: () => void;
   private signatureOf?: Pick<LoadedModel, 'inputs' | 'outputs' | 'platform' | 'signatures' | 'modelVersion'>;
   private bytes = 0;
+  private llmSeen?: Pick<LlmModel, 'servedNames' | 'maxModelLen'>;
   private reloading?: Promise<LoadedModel>;
   /** Requests waiting for an on-demand load; bounded like the queue they will join. */
   private waitingForLoad = 0;
@@ -172,6 +174,11 @@ export class ModelEndpoint {
     return this.state === 'Loaded' ? this.model : undefined;
   }
 
+  /** An LLM's served names and context length as of its last load: listings keep it while on standby. */
+  get llmAsLoaded(): Pick<LlmModel, 'servedNames' | 'maxModelLen'> | undefined {
+    return this.llmSeen;
+  }
+
   /** A lazy model that waits for its first request (`inferd.dev/load: lazy`). */
   setStandby(): void {
     this.state = 'Standby';
@@ -193,6 +200,7 @@ export class ModelEndpoint {
       ...(model.modelVersion !== undefined ? { modelVersion: model.modelVersion } : {}),
     };
     this.bytes = model.memoryBytes();
+    if (model.llm) this.llmSeen = { servedNames: [...model.llm.servedNames], maxModelLen: model.llm.maxModelLen };
     this.scheduler = new InferScheduler(model, this.options.scheduler);
     this.startAutoscaler(model, this.scheduler);
     this.state = 'Loaded';

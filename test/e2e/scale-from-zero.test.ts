@@ -143,8 +143,11 @@ describe('scale from zero on every protocol (minReplicas 0)', () => {
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.equal(res.body.object, 'text_completion');
     await waitState('tiny', 'Standby');
-    const emb = await postJson(`${srv.http}/openai/v1/chat/completions`, { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
-    assert.equal(emb.status, 200, JSON.stringify(emb.body));
+    // Still listed for OpenAI clients while on standby: a request loads it.
+    const list = (await (await fetch(`${srv.http}/v1/models`)).json()) as { data: Array<{ id: string }> };
+    assert.ok(list.data.some((m) => m.id === 'tiny'), JSON.stringify(list));
+    const chat = await postJson(`${srv.http}/openai/v1/chat/completions`, { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    assert.equal(chat.status, 200, JSON.stringify(chat.body));
   });
 
   it('records each load on demand as an event', async () => {

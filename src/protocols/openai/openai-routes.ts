@@ -39,7 +39,7 @@ async function resolveLlm(router: ModelRouter, req: FastifyRequest, reply: Fasti
   } catch (err) {
     if (!InferdError.is(err) || err.code !== 'not_found') throw err;
     // --served-model-name aliases.
-    const alias = router.list(allowedOf(req)).find((e) => e.loadedModel?.llm?.servedNames.includes(name));
+    const alias = router.list(allowedOf(req)).find((e) => (e.loadedModel?.llm ?? e.llmAsLoaded)?.servedNames.includes(name));
     if (!alias) throw Object.assign(new InferdError('not_found', `The model \`${name}\` does not exist.`, { field: 'model' }), { openaiCode: 'model_not_found' });
     ep = alias;
   }
@@ -148,7 +148,8 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
     const allowed = allowedOf(req);
     const eps = router.list(ns === undefined ? allowed : (n) => n === ns && (!allowed || allowed(n)));
     const data = eps.flatMap((ep) => {
-      const llm = ep.loadedModel?.llm;
+      // A model on standby stays listed (a request loads it), as of its last load.
+      const llm = ep.loadedModel?.llm ?? ep.llmAsLoaded;
       if (!llm) return ep.loadedModel?.proxy ? [{ id: ep.name, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'vllm', root: ep.name }] : [];
       const names = [...new Set([ep.name, ...llm.servedNames])];
       return names.map((id) => ({ id, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'inferd', root: ep.name, max_model_len: llm.maxModelLen }));
