@@ -45,7 +45,10 @@ describe('scale from zero on every protocol (minReplicas 0)', () => {
       isvc('mlp', 'onnx', join(ONNX_FIXTURES, 'mlp')) +
         isvc('hpt', 'tensorflow', join(REPO_ROOT, 'test/fixtures/tensorflow/half_plus_two_tf2')) +
         isvc('tiny', 'gguf', join(dir, 'tiny.gguf'), '', '["--max-model-len", "256", "--max-num-seqs", "1"]') +
-        isvc('warm', 'onnx', join(ONNX_FIXTURES, 'mlp'), 'inferd.dev/load: eager'),
+        isvc('warm', 'onnx', join(ONNX_FIXTURES, 'mlp'), 'inferd.dev/load: eager') +
+        // A model served by an external process: requests are forwarded, after the process starts on demand.
+        `---\napiVersion: serving.kserve.io/v1alpha1\nkind: ServingRuntime\nmetadata: {name: doubler}\nspec:\n  supportedModelFormats: [{name: doubler, autoSelect: true}]\n  containers:\n    - name: kserve-container\n      command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(join(REPO_ROOT, 'test/fixtures/process/v2-server.mjs'))}]\n      args: ["--model_name={{.Name}}", "--http_port=8080"]\n` +
+        isvc('twice', 'doubler', dir),
     );
     srv = await startInferd(['-f', join(dir, 'models.yaml'), '--config', join(dir, 'config.yaml')]);
     await waitReady(srv.http, 60_000);
@@ -70,7 +73,7 @@ describe('scale from zero on every protocol (minReplicas 0)', () => {
   it('lazy by default: on standby (and Ready) until the first request; the eager annotation loads at start', async () => {
     for (let i = 0; i < 600 && !(await loadEvents('warm')).length; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal((await loadEvents('warm')).length, 1, 'the eager model loaded at start');
-    for (const name of ['mlp', 'hpt', 'tiny']) {
+    for (const name of ['mlp', 'hpt', 'tiny', 'twice']) {
       assert.equal(await stateOf(name), 'Standby', `${name} loaded before any request`);
       assert.deepEqual(await loadEvents(name), [], `${name} loaded before any request`);
       const s = (await isvcOf(name)).status;
@@ -148,6 +151,17 @@ describe('scale from zero on every protocol (minReplicas 0)', () => {
     assert.ok(list.data.some((m) => m.id === 'tiny'), JSON.stringify(list));
     const chat = await postJson(`${srv.http}/openai/v1/chat/completions`, { model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
     assert.equal(chat.status, 200, JSON.stringify(chat.body));
+  });
+
+  it('a model served by an external process starts on demand and gets the request forwarded (V1 and V2)', async () => {
+    assert.equal(await stateOf('twice'), 'Standby');
+    const v1 = await postJson(`${srv.http}/v1/models/twice:predict`, { instances: [1, 2] });
+    assert.equal(v1.status, 200, JSON.stringify(v1.body));
+    assert.deepEqual(v1.body, { predictions: [2, 4] });
+    await waitState('twice', 'Standby');
+    const v2 = await postJson(`${srv.http}/v2/models/twice/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [2], data: [3, 4] }] });
+    assert.equal(v2.status, 200, JSON.stringify(v2.body));
+    assert.deepEqual(v2.body.outputs[0].data, [6, 8]);
   });
 
   it('records each load on demand as an event', async () => {
