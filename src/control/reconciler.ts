@@ -352,8 +352,8 @@ export class Reconciler {
     const revName = (n: number | undefined) => (n === undefined ? undefined : revisionName(name, revisions.find((r) => r.number === n)?.variant ?? MAIN, n));
     const lastReady = [...main].reverse().find((r) => r.outcome === 'Ready');
     const target = latestEp?.state ?? 'Pending';
-    const live0 = (live?.traffic ?? []).filter((t) => t.percent > 0 && t.endpoint.ready);
-    const serving = live0.length > 0;
+    const servingTargets = (live?.traffic ?? []).filter((t) => t.percent > 0 && t.endpoint.ready);
+    const serving = servingTargets.length > 0;
     const status: InferenceServiceStatus = {
       observedGeneration: isvc.metadata.generation ?? 1,
       url: modelUrl(this.deps.baseUrl(), namespace, name),
@@ -370,7 +370,7 @@ export class Reconciler {
       },
       modelStatus: {
         transitionStatus: target === 'Loaded' || target === 'Standby' ? 'UpToDate' : target === 'FailedToLoad' ? (latestEp?.failure?.reason === 'ModelLoadFailed' ? 'BlockedByFailedLoad' : 'InvalidSpec') : 'InProgress',
-        states: { activeModelState: serving ? (live0.some((t) => t.endpoint.state === 'Loaded') ? 'Loaded' : 'Standby') : target === 'FailedToLoad' ? 'FailedToLoad' : '', targetModelState: target },
+        states: { activeModelState: serving ? (servingTargets.some((t) => t.endpoint.state === 'Loaded') ? 'Loaded' : 'Standby') : target === 'FailedToLoad' ? 'FailedToLoad' : '', targetModelState: target },
       },
     };
     const address = hostUrl(this.deps.baseUrl(), namespace, name, this.deps.config.serving.domain);
