@@ -90,7 +90,7 @@ export async function startServer(config: Config, opts: ServerOptions): Promise<
       security.recordChange({ principal: 'inferd', action: 'store.reset', resource: 'inferd.db', outcome: 'success', details: { gaps: gaps.join('; ').slice(0, 500) } });
     }
     await security.bootstrap({ allowStoreReset: opts.allowStoreReset === true });
-    http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd(), admin: opts.admin !== false, security, observability });
+    http = createHttpServer({ router, control, memory, log, limits, baseDir: process.cwd(), admin: opts.admin !== false, security, observability, domain: config.serving.domain });
     grpcServer = createGrpcServer({ router, log, limits, security, observability });
     await http.listen({ host: config.host, port: config.httpPort });
   } catch (err) {

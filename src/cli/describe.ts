@@ -31,6 +31,7 @@ export function registerDescribe(program: Command): void {
         `Namespace:       ${isvc.metadata.namespace ?? 'default'}`,
         `Generation:      ${isvc.metadata.generation ?? ''} (resourceVersion ${isvc.metadata.resourceVersion ?? ''})`,
         `URL:             ${s.url ?? ''}`,
+        `Host URL:        ${s.address?.url ?? ''}`,
         `Model format:    ${model ? model.modelFormat.name + (model.modelFormat.version ? `:${model.modelFormat.version}` : '') : ''}`,
         `Storage URI:     ${model?.storageUri ?? ''}`,
         `Runtime:         ${s.servingRuntimeName ?? s.clusterServingRuntimeName ?? '(none selected)'}`,

@@ -94,6 +94,13 @@ export const configSchema = z.strictObject({
       memoryBudgetBytes: z.number().int().min(1).optional(),
       /** On-demand models idle this long unload (scale to zero). */
       idleUnloadSeconds: z.number().positive().default(300),
+      /**
+       * When minReplicas 0 models first load: `lazy` on their first request (ModelMesh), `eager` at
+       * start/apply. The annotation `inferd.dev/load` overrides it per InferenceService.
+       */
+      onDemandLoad: z.enum(['lazy', 'eager']).default('lazy'),
+      /** Host-based routing: `{name}.{namespace}.{domain}` selects the namespace, like KServe's ingress domain. */
+      domain: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'a lowercase DNS name').default('inferd.local'),
       /** A model stays loaded at least this long before it may be evicted (churn guard). */
       minResidencySeconds: z.number().min(0).default(5),
       /** Knative KPA windows for replica autoscaling (minReplicas..maxReplicas). */
@@ -108,7 +115,7 @@ export const configSchema = z.strictObject({
        */
       strictReadiness: z.boolean().default(false),
     })
-    .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60, cacheMaxBytes: 64 * 1024 * 1024, cacheTtlSeconds: 300, idleUnloadSeconds: 300, minResidencySeconds: 5, stableWindowSeconds: 60, panicWindowSeconds: 6, autoscaleTickSeconds: 2, strictReadiness: false }),
+    .default({ maxQueue: 256, concurrency: 2, requestTimeoutSeconds: 60, cacheMaxBytes: 64 * 1024 * 1024, cacheTtlSeconds: 300, idleUnloadSeconds: 300, onDemandLoad: 'lazy', domain: 'inferd.local', minResidencySeconds: 5, stableWindowSeconds: 60, panicWindowSeconds: 6, autoscaleTickSeconds: 2, strictReadiness: false }),
   /** Authentication, authorization, rate limits, TLS, request limits and audit (docs/security.md). */
   security: securitySchema,
   /** Metrics, request logs, payload logging and tracing (docs/observability.md). */

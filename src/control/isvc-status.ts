@@ -20,7 +20,10 @@ export interface TrafficStatus {
 
 export interface InferenceServiceStatus {
   observedGeneration: number;
+  /** A URL that routes by itself: `/v2/models/{name}` in `default`, else under `/ns/{namespace}`. */
   url?: string;
+  /** Host-based form, `{name}.{namespace}.{serving.domain}` (needs DNS or a Host header pointing at inferd). */
+  address?: { url: string };
   conditions: Condition[];
   servingRuntimeName?: string;
   clusterServingRuntimeName?: string;

@@ -11,10 +11,14 @@ import type { SharedPredictionStore } from '../shared-state/shared-prediction-ca
 import type { ModelRouter } from '../serving/model-router.js';
 import type { TrafficTarget } from '../serving/traffic.js';
 import { builtinServingRuntimes } from './builtin-runtimes.js';
+import { hostUrl, modelUrl } from './model-url.js';
 import { endpointOptions } from './endpoint-options.js';
 import { setCondition, type Condition, type InferenceServiceStatus } from './isvc-status.js';
 import { LoadMarkers } from './load-markers.js';
-import { LoadError, loadPredictor, type RuntimeEntry } from './model-loader.js';
+import { LoadError, loadPredictor, type LoadResult, type RuntimeEntry } from './model-loader.js';
+import { InferdError } from '../api/errors.js';
+import { loadModeOf } from '../api/resources/load-mode.js';
+import type { LoadedModel } from '../runtimes/types.js';
 import { MAIN, revisionName, variantsOf } from './revision-spec.js';
 import type { ResourceStore, RevisionRecord, RolloutState } from './store.js';
 
@@ -181,7 +185,7 @@ export class Reconciler {
     for (const c of canaries) if (c.rev) wanted.add(c.rev.number);
     for (const n of wanted) {
       const rec = revisions.find((r) => r.number === n);
-      if (rec) this.ensureEndpoint(isvc, stored.baseDir, rec, live);
+      if (rec) this.ensureEndpoint(isvc, stored.baseDir, rec, live, rollout);
     }
 
     const ep = (n: number | undefined) => (n === undefined ? undefined : live.endpoints.get(n));
@@ -232,7 +236,7 @@ export class Reconciler {
     this.updateConditions(live, latestEp, targets);
   }
 
-  private ensureEndpoint(isvc: InferenceService, baseDir: string, rec: RevisionRecord, live: Live): void {
+  private ensureEndpoint(isvc: InferenceService, baseDir: string, rec: RevisionRecord, live: Live, rollout: RolloutState): void {
     if (live.endpoints.has(rec.number)) return;
     const { namespace = 'default', name } = isvc.metadata;
     const predictor = rec.spec as InferenceService['spec']['predictor'];
@@ -252,7 +256,7 @@ export class Reconciler {
     const observer = obs?.schedulerObserver({ namespace, name, revisionName: revName });
     if (observer) options.scheduler.observer = observer;
     if (obs?.config.payloadLogger.enabled) obs.payloads.register(namespace, name, revName, predictor.logger);
-    if (options.onDemand) options.reload = async () => (await loadModel()).model;
+    if (options.onDemand) options.reload = () => this.loadOnDemand(endpoint, rec, live, loadModel, log);
     if (options.autoscale) {
       options.autoscale.onDecision = (d) => {
         log.info({ autoscale: d }, `autoscaler: ${d.from} -> ${d.to} replicas (observed ${d.observed.toFixed(2)}${d.panic ? ', panic' : ''})`);
@@ -262,7 +266,6 @@ export class Reconciler {
     const endpoint = new ModelEndpoint(namespace, name, String(rec.number), revName, options);
     this.loadAborts.set(endpoint, abort);
     this.deps.memory.register(endpoint);
-    endpoint.setLoading();
     live.endpoints.set(rec.number, endpoint);
     const marker = `${namespace}/${name}/${rec.number}/${rec.specHash}`;
     if (this.markers.leftBehind(marker)) {
@@ -275,6 +278,15 @@ export class Reconciler {
       log.error({ reason }, `model not loaded: ${message}`);
       return;
     }
+    // Lazy: on standby until the first request. A revision that would take traffic from another
+    // one that serves loads first all the same, so a broken spec never takes that traffic.
+    const lazy = options.onDemand === true && loadModeOf(isvc.metadata.annotations, this.deps.config.serving.onDemandLoad) === 'lazy' && (rec.outcome === 'Ready' || rollout.latestRolledout === undefined || rollout.latestRolledout === rec.number);
+    if (lazy) {
+      endpoint.setStandby();
+      log.info('on standby: loads on its first request');
+      return;
+    }
+    endpoint.setLoading();
     this.markers.set(marker);
     const started = performance.now();
     log.info({ loadingMarker: this.markers.path(marker) }, 'loading model');
@@ -311,6 +323,39 @@ export class Reconciler {
     );
   }
 
+  /**
+   * An on-demand load (a request found the model on standby): metrics, events and status as
+   * for a load at start. A failure marks the revision FailedToLoad (status says why) and the
+   * waiting requests get 503.
+   */
+  private async loadOnDemand(endpoint: ModelEndpoint, rec: RevisionRecord, live: Live, loadModel: () => Promise<LoadResult>, log: Logger): Promise<LoadedModel> {
+    const { namespace, name } = endpoint;
+    const started = performance.now();
+    const obs = this.deps.observability;
+    try {
+      const { model, runtime } = await loadModel();
+      const ms = Math.round(performance.now() - started);
+      obs?.modelLoaded(namespace, name, true, ms / 1000);
+      live.runtimeName = { kind: runtime.kind, name: runtime.metadata.name };
+      delete live.failure;
+      if (this.deps.store.revisions(namespace, name).find((r) => r.number === rec.number)?.outcome !== 'Ready') this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Ready');
+      this.deps.store.addEvent(namespace, name, { type: 'Normal', reason: 'ModelLoaded', message: `revision ${rec.number} loaded on demand in ${ms} ms (${model.memoryBytes()} bytes)` });
+      log.info({ ms, memoryBytes: model.memoryBytes() }, 'model loaded on demand');
+      return model;
+    } catch (err) {
+      const reason = err instanceof LoadError ? err.reason : 'ModelLoadFailed';
+      const message = err instanceof Error ? err.message : String(err);
+      endpoint.setFailed({ reason, message });
+      obs?.modelLoaded(namespace, name, false, (performance.now() - started) / 1000);
+      live.failure = { reason, message, time: new Date().toISOString() };
+      this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Failed', message);
+      this.deps.store.addEvent(namespace, name, { type: 'Warning', reason, message: `revision ${rec.number}: ${message}` });
+      log.error({ reason }, `model failed to load on demand: ${message}`);
+      this.enqueue(namespace, name);
+      throw new InferdError('not_ready', `Model with name ${name} failed to load (${reason}); its status says why.`, { retryAfter: 1 });
+    }
+  }
+
   /** Drains and unloads a revision that left the traffic, timed for the unload metrics. */
   private async unload(e: ModelEndpoint): Promise<void> {
     const started = performance.now();
@@ -324,12 +369,15 @@ export class Reconciler {
   private updateConditions(live: Live, latest: ModelEndpoint, targets: TrafficTarget[]): void {
     const serving = targets.some((t) => t.percent > 0) && targets.every((t) => t.percent === 0 || t.endpoint.ready);
     const failure = latest.failure;
-    const latestCond = latest.ready
+    const latestCond = latest.state === 'Standby'
+      ? { status: 'True' as const, reason: 'Standby', message: `revision ${latest.version} is not loaded: it loads on the next request` }
+      : latest.ready
       ? { status: 'True' as const }
       : failure
         ? { status: 'False' as const, reason: failure.reason, message: failure.message }
         : { status: 'Unknown' as const, reason: 'Loading', message: `revision ${latest.version} is loading` };
-    const predictor = serving ? { status: 'True' as const } : latestCond;
+    const standby = serving && !targets.some((t) => t.percent > 0 && t.endpoint.state === 'Loaded');
+    const predictor = !serving ? latestCond : standby ? { status: 'True' as const, reason: 'Standby', message: 'not loaded: the next request loads it' } : { status: 'True' as const };
     live.conditions = setCondition(live.conditions, { type: 'LatestDeploymentReady', severity: 'Info', ...latestCond });
     live.conditions = setCondition(live.conditions, { type: 'PredictorReady', ...predictor });
     live.conditions = setCondition(live.conditions, { type: 'Ready', ...predictor });
@@ -347,10 +395,11 @@ export class Reconciler {
     const revName = (n: number | undefined) => (n === undefined ? undefined : revisionName(name, revisions.find((r) => r.number === n)?.variant ?? MAIN, n));
     const lastReady = [...main].reverse().find((r) => r.outcome === 'Ready');
     const target = latestEp?.state ?? 'Pending';
-    const serving = (live?.traffic ?? []).some((t) => t.percent > 0 && t.endpoint.ready);
+    const servingTargets = (live?.traffic ?? []).filter((t) => t.percent > 0 && t.endpoint.ready);
+    const serving = servingTargets.length > 0;
     const status: InferenceServiceStatus = {
       observedGeneration: isvc.metadata.generation ?? 1,
-      url: `${this.deps.baseUrl()}/v2/models/${name}`,
+      url: modelUrl(this.deps.baseUrl(), namespace, name),
       conditions: live?.conditions ?? [],
       components: {
         predictor: {
@@ -364,9 +413,11 @@ export class Reconciler {
       },
       modelStatus: {
         transitionStatus: target === 'Loaded' || target === 'Standby' ? 'UpToDate' : target === 'FailedToLoad' ? (latestEp?.failure?.reason === 'ModelLoadFailed' ? 'BlockedByFailedLoad' : 'InvalidSpec') : 'InProgress',
-        states: { activeModelState: serving ? 'Loaded' : target === 'FailedToLoad' ? 'FailedToLoad' : '', targetModelState: target },
+        states: { activeModelState: serving ? (servingTargets.some((t) => t.endpoint.state === 'Loaded') ? 'Loaded' : 'Standby') : target === 'FailedToLoad' ? 'FailedToLoad' : '', targetModelState: target },
       },
     };
+    const address = hostUrl(this.deps.baseUrl(), namespace, name, this.deps.config.serving.domain);
+    if (address) status.address = { url: address };
     const p = status.components.predictor;
     const set = (field: 'latestCreatedRevision' | 'latestReadyRevision' | 'latestRolledoutRevision' | 'previousRolledoutRevision', value: string | undefined) => {
       if (value !== undefined) p[field] = value;

@@ -9,7 +9,7 @@
 import { AsyncResource } from 'node:async_hooks';
 import { createServer, type Server } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { REVISION_HEADER } from '../protocols/http/routing.js';
+import { NAMESPACE_PREFIX, REVISION_HEADER, namespaceOf } from '../protocols/http/routing.js';
 import type { Protocol } from './metrics.js';
 import { UNKNOWN } from './metrics.js';
 import type { Observability } from './observability.js';
@@ -28,6 +28,7 @@ export function requestIdOf(raw: { headers: Record<string, string | string[] | u
 /** Inference routes by method and route URL; everything else is not counted. */
 export function protocolOfRoute(method: string, url: string | undefined): Protocol | null {
   if (url === undefined || method !== 'POST') return null;
+  if (url.startsWith(NAMESPACE_PREFIX)) url = url.slice(NAMESPACE_PREFIX.length);
   if (url.startsWith('/v2/models/') && url.endsWith('/infer')) return 'v2';
   if (url.startsWith('/v1/models/') && url.endsWith(':predict')) return 'v1';
   if (/^(\/openai)?\/v1\/(chat\/completions|completions|embeddings)$/.test(url)) return 'openai';
@@ -37,11 +38,6 @@ export function protocolOfRoute(method: string, url: string | undefined): Protoc
 const TRACE = Symbol('inferd.trace');
 const SCOPE = Symbol('inferd.traceScope');
 type Traced = { [TRACE]?: RequestTrace; [SCOPE]?: AsyncResource };
-
-function nsHeader(req: FastifyRequest): string | undefined {
-  const ns = req.headers['inferd-namespace'];
-  return typeof ns === 'string' && ns !== '' ? ns : undefined;
-}
 
 /** The hooks, and `GET /metrics` when metrics are on and served on the main port. */
 export function installHttpObservability(app: FastifyInstance, obs: Observability): void {
@@ -62,10 +58,10 @@ export function installHttpObservability(app: FastifyInstance, obs: Observabilit
     const marked = endpointOf(req);
     if (marked) return marked;
     const rev = reply.getHeader(REVISION_HEADER);
-    if (typeof rev === 'string') return metrics.endpointByRevision(rev, nsHeader(req));
+    if (typeof rev === 'string') return metrics.endpointByRevision(rev, namespaceOf(req));
     if (!mayLabelByName(errorClassOf(req))) return undefined;
     const name = (req.params as { name?: unknown } | undefined)?.name;
-    return typeof name === 'string' ? metrics.endpointByName(name, nsHeader(req), allowedOf(req)) : undefined;
+    return typeof name === 'string' ? metrics.endpointByName(name, namespaceOf(req), allowedOf(req)) : undefined;
   };
 
   app.addHook('onRequest', (req, reply, done) => {

@@ -4,6 +4,7 @@ import { InferdError } from '../api/errors.js';
 import type { LoadedResource } from '../api/resources/manifest.js';
 import type { ModelRouter } from '../serving/model-router.js';
 import { checkJsonLimits } from './json-limits.js';
+import { namespaceOf } from '../protocols/http/routing.js';
 import { allowedOf, namespaceAllowed, principalOf, setPrincipal, type Principal } from './principal.js';
 import type { TakeResult } from './rate-limit.js';
 import { routePermission, type Permission } from './roles.js';
@@ -118,8 +119,7 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
     if (!principal || typeof name !== 'string' || permissionOf(req) !== 'infer') return;
     let ep: { namespace: string; name: string };
     try {
-      const nsHeader = req.headers['inferd-namespace'];
-      ep = deps.router.resolve(name, typeof nsHeader === 'string' && nsHeader !== '' ? nsHeader : undefined, {}, allowedOf(req));
+      ep = deps.router.resolve(name, namespaceOf(req), {}, allowedOf(req));
     } catch {
       return; // the route answers 404/503 itself
     }
@@ -147,7 +147,7 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
     const event = {
       principal: principal.id,
       action: isChange ? actionName(req.method, req.routeOptions.url) : 'inference',
-      resource: applied ?? ([params.namespace ?? req.headers['inferd-namespace'], params.name].filter((x) => typeof x === 'string' && x !== '').join('/') || req.url.split('?')[0]!.slice(0, 200)),
+      resource: applied ?? ([params.namespace ?? namespaceOf(req), params.name].filter((x) => typeof x === 'string' && x !== '').join('/') || req.url.split('?')[0]!.slice(0, 200)),
       outcome: reply.statusCode < 400 ? 'success' : `failure`,
       requestId: req.id,
       details: { status: reply.statusCode, route: `${req.method} ${req.routeOptions.url}` },

@@ -1,3 +1,5 @@
+import { NAMESPACE_PREFIX } from '../protocols/http/routing.js';
+
 /**
  * Roles, permissions and the ONE table saying which permission each route needs.
  * A route not in the table (and without `config.permission`) needs `admin`: new
@@ -43,14 +45,13 @@ const INFERD = '/apis/inferd.dev/v1';
  * `METHOD url-pattern` (fastify's route URL, as registered) → permission.
  * HTTP and OpenAI routes; gRPC methods are in GRPC_PERMISSIONS below.
  */
-export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
-  // Probes.
-  'GET /': 'public',
-  'GET /v2/health/live': 'public',
-  'GET /v2/health/ready': 'public',
-  'GET /metrics': 'metrics',
+/**
+ * Model routes (V2, KServe V1 and TF Serving REST, OpenAI). Each is also served under
+ * `/ns/:namespace` (NAMESPACED_ROUTES below): the gate checks that param like any other
+ * `:namespace`, so a hidden namespace answers 404.
+ */
+const MODEL_ROUTES: Readonly<Record<string, Permission>> = {
   // Open Inference Protocol (V2) and KServe V1.
-  'GET /v2': 'read',
   'GET /v2/models/:name': 'read',
   'GET /v2/models/:name/versions/:version': 'read',
   'GET /v2/models/:name/ready': 'read',
@@ -73,6 +74,29 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
   'POST /openai/v1/chat/completions': 'infer',
   'POST /openai/v1/completions': 'infer',
   'POST /openai/v1/embeddings': 'infer',
+};
+
+/** The model routes under `/ns/:namespace`, with the same permissions. */
+const NAMESPACED_ROUTES: Readonly<Record<string, Permission>> = Object.fromEntries(
+  Object.entries(MODEL_ROUTES).map(([route, permission]) => {
+    const [method, url] = route.split(' ') as [string, string];
+    return [`${method} ${NAMESPACE_PREFIX}${url}`, permission];
+  }),
+);
+
+/**
+ * `METHOD url-pattern` (fastify's route URL, as registered) → permission.
+ * HTTP and OpenAI routes; gRPC methods are in GRPC_PERMISSIONS below.
+ */
+export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = {
+  // Probes.
+  'GET /': 'public',
+  'GET /v2/health/live': 'public',
+  'GET /v2/health/ready': 'public',
+  'GET /metrics': 'metrics',
+  'GET /v2': 'read',
+  ...MODEL_ROUTES,
+  ...NAMESPACED_ROUTES,
   // Admin API.
   [`GET ${INFERD}/openapi.yaml`]: 'read',
   [`POST ${INFERD}/apply`]: 'deploy',

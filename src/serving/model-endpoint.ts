@@ -1,5 +1,6 @@
 import { InferdError, invalidInput } from '../api/errors.js';
 import type { InferRequest, InferResponse, ModelMetadata } from '../api/inference.js';
+import type { LlmModel } from '../runtimes/llm/llm-types.js';
 import type { LoadedModel } from '../runtimes/types.js';
 import { Autoscaler, type AutoscaleOptions, type ScaleDecision } from './autoscaler.js';
 import type { MemoryManager } from './memory-manager.js';
@@ -7,7 +8,7 @@ import { PredictionCache, type CacheOptions } from './prediction-cache.js';
 import { InferScheduler, type SchedulerOptions, type SchedulerStats } from './scheduler.js';
 import { validateRequest } from './validate-request.js';
 
-/** KServe's model states; Standby is an on-demand model that loaded once and is unloaded now. */
+/** KServe's model states; Standby is an on-demand model not loaded now (unloaded, or lazy before its first request): a request loads it. */
 export type ModelState = 'Pending' | 'Standby' | 'Loading' | 'Loaded' | 'FailedToLoad';
 
 export interface LoadFailure {
@@ -22,7 +23,7 @@ export interface EndpointOptions {
   /** minReplicas 0: loaded on demand, unloaded when idle or evicted under the memory budget. */
   onDemand?: boolean;
   memory?: MemoryManager;
-  /** Loads the model again after a standby. */
+  /** Loads the model on demand: after a standby, or the first time for a lazy model (`inferd.dev/load: lazy`). */
   reload?: () => Promise<LoadedModel>;
   /** Replica autoscaling (minReplicas..maxReplicas), for models that can scale. */
   autoscale?: AutoscaleOptions & { perReplicaConcurrency: number; onDecision?: (d: ScaleDecision) => void };
@@ -34,6 +35,13 @@ const DEFAULT_OPTIONS: EndpointOptions = { scheduler: { maxQueue: 256, concurren
 
 /** How long `close()` waits for in-flight requests before unloading anyway. */
 const DRAIN_TIMEOUT_MS = 30_000;
+
+/** A hold on the loaded model: the endpoint counts it in flight (an unload waits) until `release`. */
+export interface Lease {
+  model: LoadedModel;
+  /** Idempotent. */
+  release(): void;
+}
 
 /**
  * One loaded revision of a model: its lifecycle state and the path from a decoded
@@ -53,7 +61,10 @@ export class ModelEndpoint {
   private drained?: () => void;
   private signatureOf?: Pick<LoadedModel, 'inputs' | 'outputs' | 'platform' | 'signatures' | 'modelVersion'>;
   private bytes = 0;
+  private llmSeen?: Pick<LlmModel, 'servedNames' | 'maxModelLen'>;
   private reloading?: Promise<LoadedModel>;
+  /** Requests waiting for an on-demand load; bounded like the queue they will join. */
+  private waitingForLoad = 0;
   lastUsed = Date.now();
   loadedAt = 0;
 
@@ -94,24 +105,62 @@ export class ModelEndpoint {
   /** The loaded model, loading it first when it is on standby (one load however many callers). */
   private async ensureLoaded(): Promise<LoadedModel> {
     if (this.state !== 'Standby') return this.loaded;
+    // Waiting for a load is queueing: the same bound (429) as the queue the request then joins.
+    if (this.waitingForLoad >= this.options.scheduler.maxQueue) {
+      throw new InferdError('overloaded', `model ${this.name} is loading and ${this.waitingForLoad} requests already wait for it`, { retryAfter: 1 });
+    }
     const memory = this.options.memory;
     const load = async () => {
+      if (this.state !== 'Standby') return this.loaded;
       const started = performance.now();
       await memory?.makeRoom(this, this.bytes);
       const model = await this.options.reload!();
       this.setLoaded(model);
       memory?.recordLoad(performance.now() - started);
+      // A first load's size was unknown until now: evict others if it went over the budget.
+      await memory?.makeRoom(this, 0).catch(() => undefined);
       return model;
     };
     this.reloading ??= (memory ? memory.serialize(load) : load()).finally(() => {
       this.reloading = undefined;
     });
-    return this.reloading;
+    this.waitingForLoad++;
+    try {
+      return await this.reloading;
+    } finally {
+      this.waitingForLoad--;
+    }
   }
 
-  /** The model's signature, for protocols that map their own formats onto it (V1). */
-  get signature(): Pick<LoadedModel, 'inputs' | 'outputs'> {
-    if (!this.signatureOf || !this.ready) return this.loaded;
+  /**
+   * The one way a protocol reaches the runtime model. Counts the caller in flight at once
+   * (an idle unload or an eviction waits for it), then loads an on-demand model that is on
+   * standby (concurrent callers share one load; a full memory budget answers not_ready, too
+   * many waiters 429). V1, V2 REST and gRPC, OpenAI and TF Serving REST all come through here.
+   */
+  async acquire(): Promise<Lease> {
+    if (!this.ready) throw this.notReady();
+    this.inflight++;
+    this.lastUsed = Date.now();
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.lastUsed = Date.now();
+      if (--this.inflight === 0) this.drained?.();
+    };
+    try {
+      return { model: await this.ensureLoaded(), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** Named signatures and version of the model, loading it on demand when it never loaded (a lazy model). */
+  async describe(): Promise<Pick<LoadedModel, 'signatures' | 'modelVersion' | 'platform'> | undefined> {
+    if (this.signatureOf || !this.ready) return this.signatureOf;
+    (await this.acquire()).release();
     return this.signatureOf;
   }
 
@@ -120,13 +169,20 @@ export class ModelEndpoint {
     return this.signatureOf;
   }
 
-  /** Where to forward requests when an external process serves this model. */
-  get proxy(): { baseUrl: string } | undefined {
-    return this.ready ? this.model?.proxy : this.loaded.proxy;
+  /** The model as loaded now, without loading it (listings); requests take `acquire()`. */
+  get loadedModel(): LoadedModel | undefined {
+    return this.state === 'Loaded' ? this.model : undefined;
   }
 
-  get hasOwnV1(): boolean {
-    return typeof (this.model ?? this.loaded).predictV1 === 'function';
+  /** An LLM's served names and context length as of its last load: listings keep it while on standby. */
+  get llmAsLoaded(): Pick<LlmModel, 'servedNames' | 'maxModelLen'> | undefined {
+    return this.llmSeen;
+  }
+
+  /** A lazy model that waits for its first request (`inferd.dev/load: lazy`). */
+  setStandby(): void {
+    this.state = 'Standby';
+    delete this.failure;
   }
 
   setLoading(): void {
@@ -144,10 +200,13 @@ export class ModelEndpoint {
       ...(model.modelVersion !== undefined ? { modelVersion: model.modelVersion } : {}),
     };
     this.bytes = model.memoryBytes();
+    if (model.llm) this.llmSeen = { servedNames: [...model.llm.servedNames], maxModelLen: model.llm.maxModelLen };
     this.scheduler = new InferScheduler(model, this.options.scheduler);
     this.startAutoscaler(model, this.scheduler);
     this.state = 'Loaded';
     this.loadedAt = Date.now();
+    // A fresh load counts as a use: idle time and LRU order start from here.
+    this.lastUsed = this.loadedAt;
     delete this.failure;
   }
 
@@ -212,21 +271,29 @@ export class ModelEndpoint {
     this.abortables.clear();
   }
 
+  /** `fn` under a lease; shutdown's `abortInflight` ends the wait (the runtime call finishes unobserved). */
   private async track<T>(fn: (model: LoadedModel) => Promise<T>): Promise<T> {
-    if (!this.ready) throw this.notReady();
-    this.inflight++;
-    this.lastUsed = Date.now();
     let reject: ((err: Error) => void) | undefined;
+    const aborted = new Promise<never>((_, rej) => {
+      reject = rej;
+      this.abortables.add(rej);
+    });
+    let lease: Lease | undefined;
+    let settled = false;
     try {
-      const work = this.ensureLoaded().then(fn);
-      const aborted = new Promise<never>((_, rej) => {
-        reject = rej;
-        this.abortables.add(rej);
+      const work = this.acquire().then((l) => {
+        if (settled) {
+          l.release();
+          throw this.notReady();
+        }
+        lease = l;
+        return fn(l.model);
       });
       return await Promise.race([work, aborted]);
     } finally {
+      settled = true;
       this.abortables.delete(reject!);
-      if (--this.inflight === 0) this.drained?.();
+      lease?.release();
     }
   }
 

@@ -4,6 +4,7 @@ import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { InferdError } from '../errors.js';
 import { inferenceServiceSchema, LEGACY_FRAMEWORKS, type InferenceService } from './inference-service.js';
+import { checkLoadAnnotation } from './load-mode.js';
 import { clusterServingRuntimeSchema, servingRuntimeSchema, type ServingRuntime } from './serving-runtime.js';
 import { filesIn } from '../../storage/dir-files.js';
 import { refuseUnsupported } from './unsupported.js';
@@ -95,6 +96,7 @@ function normalize(resource: Resource): Resource {
   const names = canary.map((c, i) => c.predictor.name ?? `canary-${i}`);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new InferdError('invalid_input', `InferenceService "${resource.metadata.name}": field spec.canary: two entries are named "${dup}"`, { field: 'spec.canary' });
+  checkLoadAnnotation(resource);
   if (!predictor.model && !predictor.containers) {
     throw new InferdError('invalid_input', `InferenceService "${resource.metadata.name}": field spec.predictor.model: required (or one of ${LEGACY_FRAMEWORKS.join(', ')})`, { field: 'spec.predictor.model' });
   }

@@ -73,8 +73,10 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
     ServerReady: unary(() => ({ ready: router.serverReady() })),
     ModelReady: unary<ModelRef>((call) => ({ ready: resolve(call).ready })),
     ServerMetadata: unary(() => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] })),
-    ModelMetadata: unary<ModelRef>((call) => {
-      const m = resolve(call).metadata();
+    ModelMetadata: unary<ModelRef>(async (call) => {
+      const ep = resolve(call);
+      await ep.describe(); // a lazy model that never loaded: load it to know its tensors
+      const m = ep.metadata();
       return { name: m.name, versions: m.versions, platform: m.platform, inputs: m.inputs.map(specToGrpc), outputs: m.outputs.map(specToGrpc) };
     }),
     ModelInfer: unary<GrpcInferRequest>(async (call) => {

@@ -19,6 +19,7 @@ import { registerUiRoutes } from './ui-routes.js';
 import { registerKeyRoutes, registerWhoami } from './dashboard-keys.js';
 import { registerDashboardRoutes } from './dashboard-routes.js';
 import { trackFreshConnections } from './graceful-close.js';
+import { installHostRouting } from './routing.js';
 
 export interface HttpServerOptions {
   router: ModelRouter;
@@ -33,6 +34,8 @@ export interface HttpServerOptions {
   security?: Security;
   /** Metrics, request logs, payload logger, tracing; absent in in-process tests that want none. */
   observability?: Observability;
+  /** Host-based routing's domain: `{name}.{namespace}.{domain}` (config `serving.domain`). */
+  domain?: string;
   /** The built dashboard (default: INFERD_UI_DIR, else dist/ui). */
   uiDir?: string;
 }
@@ -63,6 +66,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
   if (opts.observability) installHttpObservability(app, opts.observability);
   if (opts.security) installHttpSecurity(app, opts.security, { router: opts.router, admin: opts.admin });
+  if (opts.domain) installHostRouting(app, opts.domain);
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, opts.router, opts.limits);
   registerV1Routes(app, opts.router);

@@ -1,13 +1,58 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { invalidInput, quote } from '../../api/errors.js';
 import type { RoutingHints } from '../../serving/traffic.js';
 
 /** Response header naming the revision that answered. */
 export const REVISION_HEADER = 'inferd-revision';
 
+/**
+ * Every model route is also served under this prefix (`/ns/team-a/v2/models/m/infer`), so a
+ * model's URL routes by itself. The security hook checks the `:namespace` param.
+ */
+export const NAMESPACE_PREFIX = '/ns/:namespace';
+
+/** A model route's paths: as is, and under `/ns/:namespace`. */
+export function namespacedPaths(path: string): [string, string] {
+  return [path, `${NAMESPACE_PREFIX}${path}`];
+}
+
+const HOST_NAMESPACE = Symbol('inferd.hostNamespace');
+
+/**
+ * The namespace a request names: the `/ns/{namespace}` path, else the `Inferd-Namespace`
+ * header, else a Host `{name}.{namespace}.{domain}`. It only says where to look: the router
+ * still hides namespaces the caller may not see (404, as for a missing model).
+ */
 export function namespaceOf(req: FastifyRequest): string | undefined {
+  const param = (req.params as { namespace?: unknown } | undefined)?.namespace;
+  if (typeof param === 'string' && param !== '') return param;
   const ns = req.headers['inferd-namespace'];
-  return typeof ns === 'string' && ns !== '' ? ns : undefined;
+  if (typeof ns === 'string' && ns !== '') return ns;
+  return (req as unknown as { [HOST_NAMESPACE]?: string })[HOST_NAMESPACE];
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** `{name}.{namespace}.{domain}[:port]` → namespace; anything else → undefined. */
+export function namespaceFromHost(host: string | undefined, domain: string): string | undefined {
+  if (!host || host.length > 255 || host.startsWith('[')) return undefined;
+  let h = host.toLowerCase();
+  const colon = h.lastIndexOf(':');
+  if (colon >= 0) h = h.slice(0, colon);
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  if (!h.endsWith(`.${domain}`)) return undefined;
+  const labels = h.slice(0, -domain.length - 1).split('.');
+  if (labels.length !== 2 || !labels.every((l) => DNS_LABEL.test(l))) return undefined;
+  return labels[1];
+}
+
+/** Host-based routing, as KServe's ingress: the Host header's namespace, read once per request. */
+export function installHostRouting(app: FastifyInstance, domain: string): void {
+  app.addHook('onRequest', (req, _reply, done) => {
+    const ns = namespaceFromHost(req.headers.host, domain);
+    if (ns !== undefined) (req as unknown as { [HOST_NAMESPACE]?: string })[HOST_NAMESPACE] = ns;
+    done();
+  });
 }
 
 /** Per-request routing: `Inferd-Revision` names a tag or revision; `Inferd-Sticky` (or the `inferd-sticky` cookie) pins an A/B variant. */

@@ -3,8 +3,9 @@ import type { ModelRouter } from '../../serving/model-router.js';
 import { decodeInferRequest, encodeInferResponse, type Limits } from '../v2/rest-codec.js';
 import { HEADER_LENGTH, splitBinaryBody } from './body.js';
 import { forwardToProcess } from './proxy.js';
+import { holdFor } from './hold.js';
 import { SERVER_NAME, SERVER_VERSION } from '../../version.js';
-import { REVISION_HEADER, deadlineOf, namespaceOf, routingHints } from './routing.js';
+import { REVISION_HEADER, deadlineOf, namespaceOf, namespacedPaths, routingHints } from './routing.js';
 import { allowedOf } from '../../security/principal.js';
 
 type ModelParams = { name: string; version?: string };
@@ -22,24 +23,28 @@ export function registerV2Routes(app: FastifyInstance, router: ModelRouter, limi
     return reply.code(ready ? 200 : 503).send({ ready });
   });
 
+  // Metadata needs the model (or its process): an on-demand model loads, as ModelMesh does.
   const metadata = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const ep = resolve(req);
-    return ep.ready && ep.proxy ? forwardToProcess(req, reply, () => ep.proxy, ep.name) : ep.metadata();
+    const model = await holdFor(ep, reply);
+    return model.proxy ? forwardToProcess(req, reply, () => model.proxy, ep.name) : ep.metadata();
   };
-  app.get('/v2/models/:name', metadata);
-  app.get('/v2/models/:name/versions/:version', metadata);
+  for (const p of namespacedPaths('/v2/models/:name')) app.get(p, metadata);
+  for (const p of namespacedPaths('/v2/models/:name/versions/:version')) app.get(p, metadata);
 
   const ready = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const ep = resolve(req);
     return reply.code(ep.ready ? 200 : 503).send({ name: ep.name, ready: ep.ready });
   };
-  app.get('/v2/models/:name/ready', ready);
-  app.get('/v2/models/:name/versions/:version/ready', ready);
+  for (const p of namespacedPaths('/v2/models/:name/ready')) app.get(p, ready);
+  for (const p of namespacedPaths('/v2/models/:name/versions/:version/ready')) app.get(p, ready);
 
   const infer = async (req: FastifyRequest<{ Params: ModelParams; Body: Buffer }>, reply: FastifyReply) => {
     const ep = resolve(req);
     void reply.header(REVISION_HEADER, ep.revisionName);
-    if (ep.ready && ep.proxy) return forwardToProcess(req, reply, () => ep.proxy, ep.name);
+    // Not loaded (on standby): load it here to learn whether a process serves it; `infer` itself acquires too.
+    const model = ep.loadedModel ?? (await holdFor(ep, reply));
+    if (model.proxy) return forwardToProcess(req, reply, () => model.proxy, ep.name);
     const header = req.headers[HEADER_LENGTH];
     const { json, binary } = splitBinaryBody(req.body, typeof header === 'string' ? header : undefined);
     const request = decodeInferRequest(json, binary, limits);
@@ -52,6 +57,6 @@ export function registerV2Routes(app: FastifyInstance, router: ModelRouter, limi
     void reply.header('Inference-Header-Content-Length', String(head.length));
     return reply.type('application/octet-stream').send(Buffer.concat([head, ...encoded.binary]));
   };
-  app.post('/v2/models/:name/infer', infer);
-  app.post('/v2/models/:name/versions/:version/infer', infer);
+  for (const p of namespacedPaths('/v2/models/:name/infer')) app.post(p, infer);
+  for (const p of namespacedPaths('/v2/models/:name/versions/:version/infer')) app.post(p, infer);
 }

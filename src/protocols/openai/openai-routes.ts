@@ -1,15 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_TABLE, InferdError, invalidInput, publicMessage, quote, toInferdError } from '../../api/errors.js';
-import type { LoadedModel } from '../../runtimes/types.js';
 import type { LlmEvent, LlmModel, LlmResult } from '../../runtimes/llm/llm-types.js';
 import type { ModelEndpoint } from '../../serving/model-endpoint.js';
 import type { ModelRouter } from '../../serving/model-router.js';
 import { parseJson } from '../http/body.js';
+import { holdFor } from '../http/hold.js';
 import { allowedOf } from '../../security/principal.js';
-import { REVISION_HEADER, namespaceOf, routingHints } from '../http/routing.js';
+import { REVISION_HEADER, namespaceOf, namespacedPaths, routingHints } from '../http/routing.js';
 import { ChatBody, CompletionBody, EmbeddingBody, parseBody, toChatRequest, toCompletionRequests } from './openai-schemas.js';
 
-const PREFIXES = ['/v1', '/openai/v1'];
+/** OpenAI's paths, each also under `/ns/{namespace}` (src/protocols/http/routing.ts). */
+const PREFIXES = ['/v1', '/openai/v1'].flatMap((p) => namespacedPaths(p));
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`, status and type from the one error table. */
 export function sendOpenAiError(reply: FastifyReply, raw: unknown): FastifyReply {
@@ -31,33 +32,25 @@ interface Resolved {
   name: string;
 }
 
-/**
- * The endpoint's loaded model. ModelEndpoint has no public accessor for the model,
- * so this reads its private field; a public `endpoint.llm` getter would replace it.
- */
-function loadedModelOf(ep: ModelEndpoint): LoadedModel | undefined {
-  return (ep as unknown as { model?: LoadedModel }).model;
-}
-
-function resolveLlm(router: ModelRouter, req: FastifyRequest, name: string): Resolved {
+async function resolveLlm(router: ModelRouter, req: FastifyRequest, reply: FastifyReply, name: string): Promise<Resolved> {
   let ep: ModelEndpoint;
   try {
     ep = router.resolve(name, namespaceOf(req), routingHints(req), allowedOf(req));
   } catch (err) {
     if (!InferdError.is(err) || err.code !== 'not_found') throw err;
     // --served-model-name aliases.
-    const alias = router.list(allowedOf(req)).find((e) => loadedModelOf(e)?.llm?.servedNames.includes(name));
+    const alias = router.list(allowedOf(req)).find((e) => (e.loadedModel?.llm ?? e.llmAsLoaded)?.servedNames.includes(name));
     if (!alias) throw Object.assign(new InferdError('not_found', `The model \`${quote(name)}\` does not exist.`, { field: 'model' }), { openaiCode: 'model_not_found' });
     ep = alias;
   }
-  if (ep.state !== 'Loaded') throw new InferdError('not_ready', `Model ${quote(name)} is not ready (${ep.state}).`, { retryAfter: 1 });
-  const llm = loadedModelOf(ep)?.llm;
+  // Loads an on-demand model (the same wait and 429 as V1/V2) and holds it until the answer is sent.
+  const llm = (await holdFor(ep, reply)).llm;
   if (!llm) throw invalidInput(`model ${quote(name)} is not a language model; the OpenAI API serves models of format gguf/llm`, 'model');
   return { ep, llm, name };
 }
 
-/** The base URL of an external server (vLLM) when `model` names a model served by one. */
-function proxyFor(router: ModelRouter, req: FastifyRequest, json: unknown): { ep: ModelEndpoint; baseUrl: string } | undefined {
+/** The base URL of an external server (vLLM) when `model` names a model served by one; an on-demand one loads first. */
+async function proxyFor(router: ModelRouter, req: FastifyRequest, reply: FastifyReply, json: unknown): Promise<{ ep: ModelEndpoint; baseUrl: string } | undefined> {
   const name = (json as { model?: unknown } | null)?.model;
   if (typeof name !== 'string') return undefined;
   let ep: ModelEndpoint;
@@ -66,7 +59,8 @@ function proxyFor(router: ModelRouter, req: FastifyRequest, json: unknown): { ep
   } catch {
     return undefined;
   }
-  const proxy = ep.state === 'Loaded' ? loadedModelOf(ep)?.proxy : undefined;
+  if (!ep.ready) return undefined;
+  const proxy = (ep.loadedModel ?? (await holdFor(ep, reply))).proxy;
   return proxy ? { ep, baseUrl: proxy.baseUrl } : undefined;
 }
 
@@ -150,10 +144,13 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
     };
 
   const models = async (req: FastifyRequest) => {
-    const eps = router.list(allowedOf(req));
+    const ns = (req.params as { namespace?: string } | undefined)?.namespace;
+    const allowed = allowedOf(req);
+    const eps = router.list(ns === undefined ? allowed : (n) => n === ns && (!allowed || allowed(n)));
     const data = eps.flatMap((ep) => {
-      const llm = ep.state === 'Loaded' ? loadedModelOf(ep)?.llm : undefined;
-      if (!llm) return ep.state === 'Loaded' && loadedModelOf(ep)?.proxy ? [{ id: ep.name, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'vllm', root: ep.name }] : [];
+      // A model on standby stays listed (a request loads it), as of its last load.
+      const llm = ep.loadedModel?.llm ?? ep.llmAsLoaded;
+      if (!llm) return ep.loadedModel?.proxy ? [{ id: ep.name, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'vllm', root: ep.name }] : [];
       const names = [...new Set([ep.name, ...llm.servedNames])];
       return names.map((id) => ({ id, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'inferd', root: ep.name, max_model_len: llm.maxModelLen }));
     });
@@ -162,21 +159,21 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
 
   for (const prefix of PREFIXES) {
     app.get(`${prefix}/models`, models);
-    if (prefix !== '/v1') {
+    if (prefix.endsWith('/openai/v1')) {
       // /v1/models/{name} stays KServe V1 model status.
-      app.get(`${prefix}/models/:name`, handle(async (req) => {
+      app.get(`${prefix}/models/:name`, handle(async (req, reply) => {
         const { name } = req.params as { name: string };
-        const { ep, llm } = resolveLlm(router, req, name);
+        const { ep, llm } = await resolveLlm(router, req, reply, name);
         return { id: name, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'inferd', max_model_len: llm.maxModelLen };
       }));
     }
 
     app.post(`${prefix}/chat/completions`, handle(async (req, reply) => {
       const json = parseJson(req.body);
-      const proxied = proxyFor(router, req, json);
+      const proxied = await proxyFor(router, req, reply, json);
       if (proxied) return forward(proxied, '/v1/chat/completions', req, reply);
       const body = parseBody(ChatBody, json);
-      const { ep, llm, name } = resolveLlm(router, req, body.model);
+      const { ep, llm, name } = await resolveLlm(router, req, reply, body.model);
       void reply.header(REVISION_HEADER, ep.revisionName);
       const base = toChatRequest(body);
       const n = body.n ?? 1;
@@ -241,10 +238,10 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
 
     app.post(`${prefix}/completions`, handle(async (req, reply) => {
       const json = parseJson(req.body);
-      const proxied = proxyFor(router, req, json);
+      const proxied = await proxyFor(router, req, reply, json);
       if (proxied) return forward(proxied, '/v1/completions', req, reply);
       const body = parseBody(CompletionBody, json);
-      const { ep, llm, name } = resolveLlm(router, req, body.model);
+      const { ep, llm, name } = await resolveLlm(router, req, reply, body.model);
       void reply.header(REVISION_HEADER, ep.revisionName);
       const prompts = toCompletionRequests(body, (t) => llm.detokenize(t));
       const n = body.n ?? 1;
@@ -289,10 +286,10 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
 
     app.post(`${prefix}/embeddings`, handle(async (req, reply) => {
       const json = parseJson(req.body);
-      const proxied = proxyFor(router, req, json);
+      const proxied = await proxyFor(router, req, reply, json);
       if (proxied) return forward(proxied, '/v1/embeddings', req, reply);
       const body = parseBody(EmbeddingBody, json);
-      const { llm, name } = resolveLlm(router, req, body.model);
+      const { llm, name } = await resolveLlm(router, req, reply, body.model);
       if (!llm.canEmbed) throw invalidInput(`model ${quote(name)} does not produce embeddings`, 'model');
       if (body.dimensions != null) throw invalidInput('dimensions is not supported: the model returns its own embedding width', 'dimensions');
       const input = body.input;
