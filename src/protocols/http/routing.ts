@@ -16,7 +16,8 @@ export function namespacedPaths(path: string): [string, string] {
   return [path, `${NAMESPACE_PREFIX}${path}`];
 }
 
-const HOST_NAMESPACE = Symbol('inferd.hostNamespace');
+/** The request property (a getter, see installHostRouting) holding the Host header's namespace. */
+const HOST_NAMESPACE = 'inferdHostNamespace';
 
 /**
  * The namespace a request names: the `/ns/{namespace}` path, else the `Inferd-Namespace`
@@ -46,12 +47,15 @@ export function namespaceFromHost(host: string | undefined, domain: string): str
   return labels[1];
 }
 
-/** Host-based routing, as KServe's ingress: the Host header's namespace, read once per request. */
+/**
+ * Host-based routing, as KServe's ingress. A getter on the request, not a hook: the Host
+ * header is parsed only for the requests that name no namespace by path or header.
+ */
 export function installHostRouting(app: FastifyInstance, domain: string): void {
-  app.addHook('onRequest', (req, _reply, done) => {
-    const ns = namespaceFromHost(req.headers.host, domain);
-    if (ns !== undefined) (req as unknown as { [HOST_NAMESPACE]?: string })[HOST_NAMESPACE] = ns;
-    done();
+  app.decorateRequest(HOST_NAMESPACE, {
+    getter(this: FastifyRequest) {
+      return namespaceFromHost(this.headers.host, domain);
+    },
   });
 }
 
