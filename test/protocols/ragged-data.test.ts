@@ -5,7 +5,7 @@ import { decodeInferRequest } from '../../src/protocols/v2/rest-codec.js';
 import { decodeV1Request } from '../../src/protocols/v1/v1-codec.js';
 
 /** Nested tensor data must be rectangular: a matching element count is not enough (issue 17.6). */
-const LIMITS = { maxTensorElements: 1_000_000 };
+const LIMITS = { maxTensorElements: 1_000_000, maxBytesElements: 1_000_000 };
 const v2 = (shape: number[], data: string, datatype = 'FP32') =>
   decodeInferRequest(parseRequestJson(Buffer.from(`{"inputs":[{"name":"x","datatype":"${datatype}","shape":${JSON.stringify(shape)},"data":${data}}]}`)), undefined, LIMITS);
 const v1 = (instances: unknown) => decodeV1Request({ instances }, [{ name: 'x', datatype: 'FP32', shape: [-1, -1] }]);

@@ -120,7 +120,7 @@ describe('V2 request JSON, parsed from the bytes', () => {
   });
 
   it('decodes to the same tensors as JSON.parse, flat or in rows, for every datatype, and refuses the same bad data', () => {
-    const limits = { maxTensorElements: 1 << 20 };
+    const limits = { maxTensorElements: 1 << 20, maxBytesElements: 1 << 20 };
     const cases: Array<{ datatype: string; shape: number[]; data: unknown }> = [
       { datatype: 'FP32', shape: [2, 3], data: [[0.1, 0.2, 0.30000001192092896], [1e-40, -3.4028234663852886e38, 7]] },
       { datatype: 'FP32', shape: [2, 2], data: [1, 2, 3, 4] },

@@ -12,16 +12,14 @@ export interface Limits {
   /** Upper bound on elements in one tensor, so a shape cannot ask for unbounded memory. */
   maxTensorElements: number;
   /** Upper bound on elements of one BYTES tensor (config `limits.maxBytesElements`). */
-  maxBytesElements?: number;
+  maxBytesElements: number;
 }
-
-/** `limits.maxBytesElements`' default, for callers that build Limits without the config. */
-const MAX_BYTES_ELEMENTS = 1024 * 1024;
 
 /** A BYTES tensor allocates an object per element: its shape is held to the lower limit. */
 export function checkBytesCount(datatype: string, count: number, field: string, limits: Limits): void {
-  const max = limits.maxBytesElements ?? MAX_BYTES_ELEMENTS;
-  if (datatype === 'BYTES' && count > max) throw new InferdError('too_large', `${field}: ${count} BYTES elements exceed the limit of ${max}`, { field });
+  if (datatype === 'BYTES' && count > limits.maxBytesElements) {
+    throw new InferdError('too_large', `${field}: ${count} BYTES elements exceed the limit of ${limits.maxBytesElements}`, { field });
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
