@@ -50,6 +50,9 @@ interface Live {
 
 const key = (ns: string, name: string) => `${ns}/${name}`;
 
+/** A revision's load marker: with its spec hash, so a changed spec (a new revision) loads again. */
+const markerOf = (rec: RevisionRecord, ns: string, name: string) => `${ns}/${name}/${rec.number}/${rec.specHash}`;
+
 /**
  * Level-triggered: compares stored InferenceServices with what runs and converges.
  * Each revision gets its own endpoint; traffic moves to a revision only once it is
@@ -247,6 +250,7 @@ export class Reconciler {
     };
     const abort = new AbortController();
     const loadModel = () => loadPredictor({ ...this.deps, logLevel: this.deps.config.logLevel, runtimes: (ns) => this.runtimes(ns) }, isvc, predictor, baseDir, log, onProgress, abort.signal);
+    const markedLoad = () => this.loadMarked(markerOf(rec, namespace, name), loadModel, log);
     const options = endpointOptions(predictor, this.deps.config, isvc.metadata.annotations);
     options.memory = this.deps.memory;
     const revName = revisionName(name, rec.variant, rec.number);
@@ -256,7 +260,7 @@ export class Reconciler {
     const observer = obs?.schedulerObserver({ namespace, name, revisionName: revName });
     if (observer) options.scheduler.observer = observer;
     if (obs?.config.payloadLogger.enabled) obs.payloads.register(namespace, name, revName, predictor.logger);
-    if (options.onDemand) options.reload = () => this.loadOnDemand(endpoint, rec, live, loadModel, log);
+    if (options.onDemand) options.reload = () => this.loadOnDemand(endpoint, rec, live, markedLoad, log);
     if (options.autoscale) {
       options.autoscale.onDecision = (d) => {
         log.info({ autoscale: d }, `autoscaler: ${d.from} -> ${d.to} replicas (observed ${d.observed.toFixed(2)}${d.panic ? ', panic' : ''})`);
@@ -267,15 +271,9 @@ export class Reconciler {
     this.loadAborts.set(endpoint, abort);
     this.deps.memory.register(endpoint);
     live.endpoints.set(rec.number, endpoint);
-    const marker = `${namespace}/${name}/${rec.number}/${rec.specHash}`;
+    const marker = markerOf(rec, namespace, name);
     if (this.markers.leftBehind(marker)) {
-      const reason = 'ModelLoadFailed';
-      const message = `the server stopped while loading revision ${rec.number} (a crash or a kill), so it is not loaded again at start; apply a changed spec to try again`;
-      endpoint.setFailed({ reason, message });
-      live.failure = { reason, message, time: new Date().toISOString() };
-      this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Failed', message);
-      this.deps.store.addEvent(namespace, name, { type: 'Warning', reason, message: `revision ${rec.number}: ${message}` });
-      log.error({ reason }, `model not loaded: ${message}`);
+      this.recordFailed(endpoint, rec, live, log, 'ModelLoadFailed', `the server stopped while loading revision ${rec.number} (a crash or a kill), so it is not loaded again at start; apply a changed spec to try again`);
       return;
     }
     // Lazy: on standby until the first request. A revision that would take traffic from another
@@ -287,36 +285,19 @@ export class Reconciler {
       return;
     }
     endpoint.setLoading();
-    this.markers.set(marker);
     const started = performance.now();
-    log.info({ loadingMarker: this.markers.path(marker) }, 'loading model');
-    const load = (options.onDemand ? this.deps.memory.serialize(loadModel) : loadModel()).then(
+    const load = (options.onDemand ? this.deps.memory.serialize(markedLoad) : markedLoad()).then(
       async ({ model, runtime }) => {
         if (live.endpoints.get(rec.number) !== endpoint || this.closed) return model.unload();
         endpoint.setLoaded(model);
         this.deps.memory.recordLoad(performance.now() - started);
-        obs?.modelLoaded(namespace, name, true, (performance.now() - started) / 1000);
         await this.deps.memory.makeRoom(endpoint, 0).catch(() => undefined);
-        live.runtimeName = { kind: runtime.kind, name: runtime.metadata.name };
-        delete live.failure;
-        this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Ready');
-        this.deps.store.addEvent(namespace, name, { type: 'Normal', reason: 'ModelLoaded', message: `revision ${rec.number} loaded in ${Math.round(performance.now() - started)} ms (${model.memoryBytes()} bytes)` });
-        log.info({ ms: Math.round(performance.now() - started), memoryBytes: model.memoryBytes() }, 'model loaded');
+        this.recordLoaded(endpoint, rec, live, log, model, runtime, started, '');
       },
-      (err: unknown) => {
-        const reason = err instanceof LoadError ? err.reason : 'ModelLoadFailed';
-        const message = err instanceof Error ? err.message : String(err);
-        endpoint.setFailed({ reason, message });
-        obs?.modelLoaded(namespace, name, false, (performance.now() - started) / 1000);
-        live.failure = { reason, message, time: new Date().toISOString() };
-        this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Failed', message);
-        this.deps.store.addEvent(namespace, name, { type: 'Warning', reason, message: `revision ${rec.number}: ${message}` });
-        log.error({ reason }, `model failed to load: ${message}`);
-      },
+      (err: unknown) => this.recordLoadError(endpoint, rec, live, log, err, started, ''),
     );
     this.track(
       load.finally(() => {
-        this.markers.clear(marker);
         live.downloads.delete(rec.number);
         this.enqueue(namespace, name);
       }),
@@ -324,36 +305,66 @@ export class Reconciler {
   }
 
   /**
+   * Every load, at start or on demand, runs under its revision's marker: a process that dies
+   * inside it leaves the marker behind, and the next start marks the revision failed instead of
+   * loading it again (load-markers.ts).
+   */
+  private async loadMarked(marker: string, loadModel: () => Promise<LoadResult>, log: Logger): Promise<LoadResult> {
+    this.markers.set(marker);
+    log.info({ loadingMarker: this.markers.path(marker) }, 'loading model');
+    try {
+      return await loadModel();
+    } finally {
+      this.markers.clear(marker);
+    }
+  }
+
+  /**
    * An on-demand load (a request found the model on standby): metrics, events and status as
    * for a load at start. A failure marks the revision FailedToLoad (status says why) and the
    * waiting requests get 503.
    */
-  private async loadOnDemand(endpoint: ModelEndpoint, rec: RevisionRecord, live: Live, loadModel: () => Promise<LoadResult>, log: Logger): Promise<LoadedModel> {
-    const { namespace, name } = endpoint;
+  private async loadOnDemand(endpoint: ModelEndpoint, rec: RevisionRecord, live: Live, markedLoad: () => Promise<LoadResult>, log: Logger): Promise<LoadedModel> {
     const started = performance.now();
-    const obs = this.deps.observability;
     try {
-      const { model, runtime } = await loadModel();
-      const ms = Math.round(performance.now() - started);
-      obs?.modelLoaded(namespace, name, true, ms / 1000);
-      live.runtimeName = { kind: runtime.kind, name: runtime.metadata.name };
-      delete live.failure;
-      if (this.deps.store.revisions(namespace, name).find((r) => r.number === rec.number)?.outcome !== 'Ready') this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Ready');
-      this.deps.store.addEvent(namespace, name, { type: 'Normal', reason: 'ModelLoaded', message: `revision ${rec.number} loaded on demand in ${ms} ms (${model.memoryBytes()} bytes)` });
-      log.info({ ms, memoryBytes: model.memoryBytes() }, 'model loaded on demand');
+      const { model, runtime } = await markedLoad();
+      this.recordLoaded(endpoint, rec, live, log, model, runtime, started, ' on demand');
       return model;
     } catch (err) {
-      const reason = err instanceof LoadError ? err.reason : 'ModelLoadFailed';
-      const message = err instanceof Error ? err.message : String(err);
-      endpoint.setFailed({ reason, message });
-      obs?.modelLoaded(namespace, name, false, (performance.now() - started) / 1000);
-      live.failure = { reason, message, time: new Date().toISOString() };
-      this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Failed', message);
-      this.deps.store.addEvent(namespace, name, { type: 'Warning', reason, message: `revision ${rec.number}: ${message}` });
-      log.error({ reason }, `model failed to load on demand: ${message}`);
-      this.enqueue(namespace, name);
-      throw new InferdError('not_ready', `Model with name ${name} failed to load (${reason}); its status says why.`, { retryAfter: 1 });
+      const reason = this.recordLoadError(endpoint, rec, live, log, err, started, ' on demand');
+      this.enqueue(endpoint.namespace, endpoint.name);
+      throw new InferdError('not_ready', `Model with name ${endpoint.name} failed to load (${reason}); its status says why.`, { retryAfter: 1 });
     }
+  }
+
+  /** A load that succeeded, at start or on demand (`how`): metrics, status, event and log line. */
+  private recordLoaded(endpoint: ModelEndpoint, rec: RevisionRecord, live: Live, log: Logger, model: LoadedModel, runtime: LoadResult['runtime'], started: number, how: string): void {
+    const { namespace, name } = endpoint;
+    const ms = Math.round(performance.now() - started);
+    this.deps.observability?.modelLoaded(namespace, name, true, ms / 1000);
+    live.runtimeName = { kind: runtime.kind, name: runtime.metadata.name };
+    delete live.failure;
+    this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Ready');
+    this.deps.store.addEvent(namespace, name, { type: 'Normal', reason: 'ModelLoaded', message: `revision ${rec.number} loaded${how} in ${ms} ms (${model.memoryBytes()} bytes)` });
+    log.info({ ms, memoryBytes: model.memoryBytes() }, `model loaded${how}`);
+  }
+
+  /** A load that failed, at start or on demand (`how`): its load metric, then `recordFailed`. Returns the reason. */
+  private recordLoadError(endpoint: ModelEndpoint, rec: RevisionRecord, live: Live, log: Logger, err: unknown, started: number, how: string): string {
+    const reason = err instanceof LoadError ? err.reason : 'ModelLoadFailed';
+    this.deps.observability?.modelLoaded(endpoint.namespace, endpoint.name, false, (performance.now() - started) / 1000);
+    this.recordFailed(endpoint, rec, live, log, reason, err instanceof Error ? err.message : String(err), `model failed to load${how}`);
+    return reason;
+  }
+
+  /** A revision that will not serve: endpoint state, status, stored outcome, event and log line. */
+  private recordFailed(endpoint: ModelEndpoint, rec: RevisionRecord, live: Live, log: Logger, reason: string, message: string, what = 'model not loaded'): void {
+    const { namespace, name } = endpoint;
+    endpoint.setFailed({ reason, message });
+    live.failure = { reason, message, time: new Date().toISOString() };
+    this.deps.store.setRevisionOutcome(namespace, name, rec.number, 'Failed', message);
+    this.deps.store.addEvent(namespace, name, { type: 'Warning', reason, message: `revision ${rec.number}: ${message}` });
+    log.error({ reason }, `${what}: ${message}`);
   }
 
   /** Drains and unloads a revision that left the traffic, timed for the unload metrics. */

@@ -113,7 +113,7 @@ export async function waitReady(base: string, timeoutMs = 20_000): Promise<void>
       const m = models.get(k) ?? { started: new Set(), loaded: new Set(), failed: new Map() };
       models.set(k, m);
       if (l.msg === 'loading model') m.started.add(l.revision);
-      else if (l.msg === 'model loaded') m.loaded.add(l.revision);
+      else if (l.msg.startsWith('model loaded')) m.loaded.add(l.revision);
       else if (l.msg.startsWith('model failed to load')) m.failed.set(l.revision, l.msg);
     }
     const waiting: string[] = [];

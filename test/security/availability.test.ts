@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { REPO_ROOT, startInferd, waitModelsReady, type InferdProcess } from '../helpers/inferd-process.js';
 import { MANIFESTS } from '../helpers/fixtures.js';
+import { blackHole } from '../helpers/black-hole.js';
 
 const def = protoLoader.loadSync(join(REPO_ROOT, 'proto/grpc_predict_v2.proto'), { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
 const { inference } = grpc.loadPackageDefinition(def) as any;
@@ -21,26 +21,6 @@ function serverReady(target: string): Promise<boolean> {
       else resolve(res.ready);
     });
   });
-}
-
-/** A storage endpoint that accepts TCP connections and never answers: a tenant's hostile or broken S3/HTTP server. */
-async function blackHole(): Promise<{ server: Server; port: number; connected: Promise<void> }> {
-  const sockets: Socket[] = [];
-  let connected!: () => void;
-  const first = new Promise<void>((r) => (connected = r));
-  const server = createServer((s) => {
-    sockets.push(s);
-    s.on('error', () => undefined);
-    connected();
-  });
-  server.on('close', () => sockets.forEach((s) => s.destroy()));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const close = server.close.bind(server);
-  server.close = (cb) => {
-    sockets.forEach((s) => s.destroy());
-    return close(cb);
-  };
-  return { server, port: (server.address() as { port: number }).port, connected: first };
 }
 
 /** The fixture ONNX models plus `stuck`, whose storage never answers. */
