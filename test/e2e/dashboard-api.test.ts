@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { startInferd, type InferdProcess } from '../helpers/inferd-process.js';
 import { SLOW_JS_RUNTIME } from '../helpers/fixtures.js';
+import { adminKeyOf } from '../helpers/keys.js';
 
 const INFERD = '/apis/inferd.dev/v1';
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -146,7 +147,7 @@ describe('dashboard server side: /ui, whoami, keys, audit, server, watch', () =>
     ui = uiFixture();
     dataDir = mkdtempSync(join(tmpdir(), 'inferd-dash-data-'));
     srv = await startInferd(['-f', manifests(), '--auth', 'keys'], { dataDir, env: { INFERD_UI_DIR: ui.dir } });
-    admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    admin = adminKeyOf(dataDir);
     // A second server without auth and without a built UI.
     open = await startInferd([], { env: { INFERD_UI_DIR: mkdtempSync(join(tmpdir(), 'inferd-no-ui-')) } });
     const create = async (role: string, namespaces: unknown) => {

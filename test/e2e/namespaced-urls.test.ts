@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CLI, startInferd, type InferdProcess } from '../helpers/inferd-process.js';
 import { SLOW_JS_RUNTIME } from '../helpers/fixtures.js';
+import { adminKeyOf, createKey } from '../helpers/keys.js';
 
 const run = promisify(execFile);
 const BODY = JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }] });
@@ -62,14 +63,12 @@ describe('namespaced URLs: every InferenceService reachable by its own URL', () 
   before(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'inferd-ns-data-'));
     srv = await startInferd(['-f', manifests(), '--auth', 'keys'], { dataDir });
-    admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    admin = adminKeyOf(dataDir);
     port = new URL(srv.http).port;
     for (const [ns, name] of [['team-a', 'echo'], ['team-b', 'echo'], ['team-b', 'hidden']] as const) {
       for (let i = 0; i < 300 && (await call(`${srv.http}/ns/${ns}/v2/models/${name}/ready`, admin)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
     }
-    const key = await call(`${srv.http}/apis/inferd.dev/v1/keys`, admin, { body: JSON.stringify({ role: 'predictor', namespaces: ['team-a'] }) });
-    assert.equal(key.status, 201, JSON.stringify(key.json));
-    teamA = key.json.key as string;
+    teamA = await createKey(srv.http, admin, 'predictor', ['team-a']);
   });
   after(async () => {
     await srv.stop();

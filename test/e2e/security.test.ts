@@ -15,6 +15,7 @@ import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { CLI, REPO_ROOT, startInferd, waitReady, type InferdProcess } from '../helpers/inferd-process.js';
 import { SLOW_JS_RUNTIME } from '../helpers/fixtures.js';
 import { hasRedis, startRedis, type RedisProcess } from '../security/redis-server.js';
+import { adminKeyOf, createKey } from '../helpers/keys.js';
 
 const run = promisify(execFile);
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
@@ -40,12 +41,6 @@ async function req(base: string, method: string, path: string, token?: string, b
   const res = await fetch(`${base}${path}`, { method, ...(body !== undefined ? { body } : {}), headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers } });
   const text = await res.text();
   return { status: res.status, text, headers: res.headers };
-}
-
-async function createKey(base: string, admin: string, role: string, namespaces: string[] | '*', expires?: string): Promise<string> {
-  const r = await req(base, 'POST', '/apis/inferd.dev/v1/keys', admin, JSON.stringify({ role, namespaces, ...(expires ? { expires } : {}) }));
-  assert.equal(r.status, 201, r.text);
-  return (JSON.parse(r.text) as { key: string }).key;
 }
 
 function grpcCall<T>(client: any, method: string, request: unknown, token?: string, extra: Record<string, string> = {}): Promise<T> {
@@ -75,7 +70,7 @@ describe('API keys, roles and namespaces (REST, gRPC, CLI)', () => {
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'inferd-sec-data-'));
     srv = await startInferd(['-f', manifests(), '--auth', 'keys'], { dataDir });
-    admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    admin = adminKeyOf(dataDir);
     await waitModels(srv.http, admin, [['team-a', 'echo'], ['team-b', 'echo'], ['team-b', 'hidden'], ['team-a', 'limited']]);
     for (const role of ['viewer', 'predictor', 'deployer']) k[role] = await createKey(srv.http, admin, role, ['team-a']);
   });
@@ -299,7 +294,7 @@ describe('rate limits', () => {
     const dataDir = join(dir, 'data');
     writeFileSync(join(dir, 'config.yaml'), 'security:\n  rateLimits:\n    perKey: {rps: 0.2, burst: 4}\n');
     srv = await startInferd(['-f', manifests('inferd.dev/rate-limit-rps: "0.2", inferd.dev/rate-limit-burst: "2"'), '--config', join(dir, 'config.yaml'), '--auth', 'keys'], { dataDir });
-    admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    admin = adminKeyOf(dataDir);
     await waitReady(srv.http);
   });
   after(async () => srv?.stop());

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { REPO_ROOT, startInferd, type InferdProcess } from '../helpers/inferd-process.js';
 import { SLOW_JS_RUNTIME } from '../helpers/fixtures.js';
+import { adminKeyOf, createKey } from '../helpers/keys.js';
 
 /**
  * Issue 17.7, nothing leaks across tenants or into answers, against a real `inferd serve`
@@ -71,18 +72,13 @@ describe('nothing leaks across tenants or into answers (issue 17.7)', () => {
     });
     return { status: res.status, text: await res.text() };
   };
-  const createKey = async (role: string, namespaces: string[]) => {
-    const r = await call('POST', '/apis/inferd.dev/v1/keys', admin, JSON.stringify({ role, namespaces }));
-    assert.equal(r.status, 201, r.text);
-    return (JSON.parse(r.text) as { key: string }).key;
-  };
 
   before(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'inferd-leaks-data-'));
     srv = await startInferd(['-f', models(), '--auth', 'keys'], { dataDir });
-    admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-    for (const role of ['viewer', 'predictor', 'deployer']) key[role] = await createKey(role, ['team-a']);
-    key.metrics = await createKey('metrics', ['default']);
+    admin = adminKeyOf(dataDir);
+    for (const role of ['viewer', 'predictor', 'deployer']) key[role] = await createKey(srv.http, admin, role, ['team-a']);
+    key.metrics = await createKey(srv.http, admin, 'metrics', ['default']);
     for (const [ns, name] of [['team-a', 'echo'], ['team-b', 'confidential-model']] as const) {
       for (let i = 0; i < 400; i++) {
         if ((await call('GET', `/v2/models/${name}/ready`, admin, undefined, { 'inferd-namespace': ns })).status === 200) break;

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { REPO_ROOT, startInferd, type InferdProcess } from '../helpers/inferd-process.js';
 import { SLOW_JS_RUNTIME } from '../helpers/fixtures.js';
+import { adminKeyOf, createKey } from '../helpers/keys.js';
 
 /**
  * Issue 17.6, bounded work per request, against a real `inferd serve` with auth on: a
@@ -62,14 +63,8 @@ metadata: {name: echo, namespace: team-a}
 spec: {predictor: {model: {modelFormat: {name: slow}}}}
 `);
     srv = await startInferd(['-f', join(dir, 'models.yaml'), '--auth', 'keys'], { dataDir });
-    admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-    const created = await fetch(`${srv.http}/apis/inferd.dev/v1/keys`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ role: 'predictor', namespaces: ['team-a'] }),
-    });
-    assert.equal(created.status, 201);
-    predictor = ((await created.json()) as { key: string }).key;
+    admin = adminKeyOf(dataDir);
+    predictor = await createKey(srv.http, admin, 'predictor', ['team-a']);
     for (let i = 0; i < 400; i++) {
       if ((await call('GET', '/v2/models/echo/ready')).status === 200) break;
       await new Promise((r) => setTimeout(r, 50));

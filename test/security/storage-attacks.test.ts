@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { CLI, startInferd, type InferdProcess } from '../helpers/inferd-process.js';
 import { ONNX_FIXTURES } from '../helpers/fixtures.js';
 import { S3RVER_KEY, startS3, type TestS3 } from '../storage/s3-test-server.js';
+import { adminKeyOf, createKey } from '../helpers/keys.js';
 
 const run = promisify(execFile);
 const SECRET_BYTES = 'TOPSECRET-file-bytes-7f3a';
@@ -86,10 +87,8 @@ describe('storage and payload-logger attacks by a namespace deployer', () => {
       dataDir,
       env: { AWS_ENDPOINT_URL: s3.endpoint, AWS_DEFAULT_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: S3RVER_KEY.accessKeyId, AWS_SECRET_ACCESS_KEY: 'operator-secret-0123456789' },
     });
-    admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-    const k = await req('POST', '/apis/inferd.dev/v1/keys', admin, JSON.stringify({ role: 'deployer', namespaces: ['team-a'] }));
-    assert.equal(k.status, 201, k.text);
-    deployer = (JSON.parse(k.text) as { key: string }).key;
+    admin = adminKeyOf(dataDir);
+    deployer = await createKey(srv.http, admin, 'deployer', ['team-a']);
   });
 
   after(async () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { CLI, startInferd, type InferdProcess } from '../helpers/inferd-process.js';
+import { adminKeyOf, createKey } from '../helpers/keys.js';
 
 const APPLY = '/apis/inferd.dev/v1/apply';
 const ISVCS = '/apis/serving.kserve.io/v1beta1/inferenceservices';
@@ -20,12 +21,6 @@ async function apply(srv: InferdProcess, key: string, names: string[]): Promise<
   const res = await fetch(`${srv.http}${APPLY}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/yaml' }, body: isvcs(names) });
   assert.equal(res.status, 200, await res.clone().text());
   return res;
-}
-
-async function createKey(srv: InferdProcess, admin: string): Promise<string> {
-  const res = await fetch(`${srv.http}/apis/inferd.dev/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ role: 'viewer', namespaces: ['default'] }) });
-  assert.equal(res.status, 201);
-  return ((await res.json()) as { key: string }).key;
 }
 
 async function listed(srv: InferdProcess, key: string): Promise<string[]> {
@@ -89,11 +84,11 @@ describe('durable store and audit log (issue 17 item 8)', () => {
     for (let round = 0; round < 3; round++) {
       const srv = await startInferd(['--auth', 'keys'], { dataDir });
       try {
-        admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+        admin = adminKeyOf(dataDir);
         const batch = [0, 1, 2, 3].map((i) => `r${round}-m${i}`);
         await apply(srv, admin, batch);
         names.push(...batch);
-        keys.push(await createKey(srv, admin));
+        keys.push(await createKey(srv.http, admin, 'viewer', ['default']));
         await untilInDbFile(dataDir, { isvcs: names.length, keys: keys.length + 1 });
       } finally {
         await kill9(srv);
@@ -104,7 +99,7 @@ describe('durable store and audit log (issue 17 item 8)', () => {
     removeWal(dataDir);
     const srv = await startInferd(['--auth', 'keys'], { dataDir });
     try {
-      assert.equal(readFileSync(join(dataDir, 'admin.key'), 'utf8').trim(), admin, 'no new admin key was minted');
+      assert.equal(adminKeyOf(dataDir), admin, 'no new admin key was minted');
       assert.deepEqual(await listed(srv, admin), [...names].sort(), 'every InferenceService survived');
       for (const key of keys) assert.deepEqual(await listed(srv, key), [...names].sort(), 'every API key still works');
     } finally {
@@ -115,7 +110,7 @@ describe('durable store and audit log (issue 17 item 8)', () => {
   it('refuses to start on a store that lost its history (an old copy, a new empty store), naming the files; --allow-store-reset is the audited way on', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'inferd-lost-'));
     let srv = await startInferd(['--auth', 'keys'], { dataDir });
-    const admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    const admin = adminKeyOf(dataDir);
     await apply(srv, admin, ['first']);
     assert.equal(await srv.stop(), 0);
     const old = join(mkdtempSync(join(tmpdir(), 'inferd-old-')), 'inferd.db');
@@ -132,10 +127,10 @@ describe('durable store and audit log (issue 17 item 8)', () => {
     // The database gone (or only its WAL, never checkpointed): a new, empty store beside an admin key and audit log.
     rmSync(join(dataDir, 'inferd.db'));
     await assert.rejects(startInferd(['--auth', 'keys'], { dataDir }), /lost history[^\n]*admin\.key exists[^\n]*audit log [^\n]*has entries[^\n]*Restore [^\n]*inferd\.db-wal/);
-    assert.equal(readFileSync(join(dataDir, 'admin.key'), 'utf8').trim(), admin, 'the admin key was not replaced');
+    assert.equal(adminKeyOf(dataDir), admin, 'the admin key was not replaced');
 
     srv = await startInferd(['--auth', 'keys', '--allow-store-reset'], { dataDir });
-    const fresh = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    const fresh = adminKeyOf(dataDir);
     assert.notEqual(fresh, admin, 'a reset on purpose bootstraps a new admin key');
     assert.deepEqual(await listed(srv, fresh), []);
     assert.equal(await srv.stop(), 0);
@@ -150,7 +145,7 @@ describe('durable store and audit log (issue 17 item 8)', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'inferd-audit-order-'));
     const srv = await startInferd(['--auth', 'keys'], { dataDir });
     try {
-      const admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+      const admin = adminKeyOf(dataDir);
       for (let i = 0; i < 5; i++) {
         await apply(srv, admin, [`a${i}`]);
         assert.ok(auditLines(dataDir).some((l) => l.includes(`InferenceService/default/a${i}:created`)), `apply ${i} is in the audit log when its answer arrives`);
@@ -178,7 +173,7 @@ describe('durable store and audit log (issue 17 item 8)', () => {
   it('a removed audit tail is caught by inferd audit verify, even right after a kill -9 and after a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'inferd-tail-'));
     let srv = await startInferd(['--auth', 'keys'], { dataDir });
-    const admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+    const admin = adminKeyOf(dataDir);
     for (const n of ['t0', 't1', 't2']) await apply(srv, admin, [n]);
     await kill9(srv);
     const lines = auditLines(dataDir);

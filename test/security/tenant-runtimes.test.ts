@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Resource } from '../../src/api/resources/manifest.js';
 import { RuntimePolicy } from '../../src/control/runtime-policy.js';
 import { REPO_ROOT, startInferd, type InferdProcess } from '../helpers/inferd-process.js';
+import { adminKeyOf, createKey } from '../helpers/keys.js';
 
 /**
  * Issue 17 item 1, as a hostile tenant would try it: a `deployer` key for team-a against a
@@ -99,10 +100,8 @@ describe('tenant runtimes: no code or commands from a tenant', () => {
     writeFileSync(config, `runtimes:\n  allowCommands: [${JSON.stringify(`${process.execPath} ${FIXTURE}`)}]\n  moduleRoots: [${JSON.stringify(roots)}]\n`);
     const dataDir = join(work, 'data');
     srv = await startInferd(['--auth', 'keys', '--config', config], { dataDir });
-    admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
-    const k = await req(srv.http, 'POST', '/apis/inferd.dev/v1/keys', admin, { role: 'deployer', namespaces: ['team-a'] });
-    assert.equal(k.status, 201, k.text);
-    deployer = (JSON.parse(k.text) as { key: string }).key;
+    admin = adminKeyOf(dataDir);
+    deployer = await createKey(srv.http, admin, 'deployer', ['team-a']);
   });
 
   after(async () => {
