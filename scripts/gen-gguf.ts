@@ -13,6 +13,7 @@
  * valid UTF-8. Output is deterministic for a seed.
  */
 import { writeFileSync } from 'node:fs';
+import { mulberry32 } from '../src/quantize/seeded-random.js';
 
 export type GgufTensorType = 'f32' | 'f16' | 'q8_0';
 
@@ -42,18 +43,6 @@ export const GGUF_PRESETS: Record<'tiny' | 'bench', Omit<GgufModelOptions, 'type
 
 export const CHATML_TEMPLATE =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-
-/** mulberry32: small, fast, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKEN_NORMAL = 1;
 const TOKEN_UNKNOWN = 2;
@@ -94,7 +83,7 @@ export function buildVocab(target: number, seed: number, chatml: boolean): Vocab
   add('\u2581', TOKEN_NORMAL, -1);
   for (let c = 33; c < 127; c++) add(String.fromCharCode(c), TOKEN_NORMAL, -1);
   for (const s of ['\u2581{', '\u2581"', '":', '",', '\u2581}', '\u2581[', '\u2581]', '\u25811', '\u25810']) add(s, TOKEN_NORMAL, -0.5);
-  const rand = rng(seed ^ 0x9e3779b9);
+  const rand = mulberry32(seed ^ 0x9e3779b9);
   const onsets = ['b', 'c', 'd', 'f', 'g', 'h', 'j', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'w', 'z', 'br', 'ch', 'st', 'tr', 'pl', 'gr', 'th', 'sh'];
   const vowels = ['a', 'e', 'i', 'o', 'u', 'ai', 'ou', 'ea'];
   const codas = ['', '', '', 'n', 'r', 's', 't', 'l', 'm', 'nd', 'st'];
@@ -251,7 +240,7 @@ export function buildGguf(opts: GgufModelOptions): Buffer {
   const nVocab = vocab.tokens.length;
   const headDim = embd / heads;
   const kvDim = headDim * kvHeads;
-  const rand = rng(opts.seed);
+  const rand = mulberry32(opts.seed);
   // Approximately normal (sum of uniforms), scaled like an initialised transformer.
   const randn = () => rand() + rand() + rand() - 1.5;
   const tensors: TensorEntry[] = [];

@@ -1,4 +1,5 @@
 import onnxProto from 'onnx-proto';
+import { mulberry32 } from '../src/quantize/seeded-random.js';
 
 const { onnx } = onnxProto;
 
@@ -67,14 +68,8 @@ export function encodeModel(g: GraphSpec): Uint8Array {
 
 /** Deterministic float32 values in [-1, 1) (mulberry32), so fixtures regenerate byte for byte. */
 export function seededFloats(seed: number, count: number, scale = 1): Float32Array {
-  let a = seed >>> 0;
+  const next = mulberry32(seed);
   const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
+  for (let i = 0; i < count; i++) out[i] = (next() * 2 - 1) * scale;
   return out;
 }

@@ -5,6 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { fromHalves, toHalves } from './half.js';
 import { openSession } from './ort-check.js';
+import { mulberry32 } from './seeded-random.js';
 
 export interface AccuracyOptions {
   /** Rows per run: symbolic (dynamic) first dimensions take this value, other symbolic dimensions 1. Default 64. */
@@ -35,17 +36,6 @@ export interface AccuracyReport {
   rows: number;
   inputRange: number;
   outputs: OutputAccuracy[];
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Feed = { shape: number[]; f32?: Float32Array; type: string };

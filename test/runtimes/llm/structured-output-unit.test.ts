@@ -6,18 +6,7 @@ import { JsonCloser } from '../../../src/runtimes/llm/json-closer.js';
 import { schemaGbnf } from '../../../src/runtimes/llm/json-schema-gbnf.js';
 import { anyJsonObject, resolve, schemaNodes, type SchemaNode } from '../../../src/runtimes/llm/json-schema-nodes.js';
 import { llamaFor } from '../../../src/runtimes/llm/llm-runtime.js';
-
-/** A deterministic PRNG (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../src/quantize/seeded-random.js';
 
 /** A random text of the shape the grammar generates (every property in order, whitespace, escapes, unicode). */
 function randomText(node: SchemaNode, r: () => number, depth = 0): string {
@@ -70,7 +59,7 @@ describe('JSON closer: the shortest valid completion of every prefix', () => {
     it(`schema ${si}: every prefix of random outputs closes into a value that validates`, () => {
       const root = schemaNodes(schema, 'schema');
       const check = ajv.compile(schema);
-      const r = rng(si + 1);
+      const r = mulberry32(si + 1);
       for (let k = 0; k < 25; k++) {
         const text = randomText(root, r);
         assert.ok(check(JSON.parse(text)), `generator made an invalid sample: ${text}`);
@@ -99,7 +88,7 @@ describe('JSON closer: the shortest valid completion of every prefix', () => {
 
   it('json_object: any object closes into an object', () => {
     const root = anyJsonObject();
-    const r = rng(99);
+    const r = mulberry32(99);
     for (let k = 0; k < 30; k++) {
       const text = randomText(root, r);
       const closer = new JsonCloser(root);
