@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
-import { writeGguf } from '../../scripts/gen-gguf.js';
+import { tinyLlmService } from '../helpers/tiny-llm.js';
 import { startInferd, waitReady, type InferdProcess } from '../helpers/inferd-process.js';
 
 type Schema = { type?: string; enum?: unknown[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; additionalProperties?: boolean };
@@ -56,20 +56,7 @@ describe('OpenAI API against a real inferd serve (random-weight GGUF)', () => {
 
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'inferd-llm-'));
-    writeGguf(join(dir, 'tiny.gguf'), { preset: 'tiny', seed: 7 });
-    writeFileSync(join(dir, 'models.yaml'), `
-apiVersion: serving.kserve.io/v1beta1
-kind: InferenceService
-metadata:
-  name: tiny
-spec:
-  predictor:
-    model:
-      modelFormat:
-        name: gguf
-      storageUri: file://${join(dir, 'tiny.gguf')}
-      args: ["--max-model-len", "2048", "--max-num-seqs", "8", "--enable-auto-tool-choice", "--tool-call-parser", "hermes", "--served-model-name", "tiny", "tiny-alias"]
----
+    writeFileSync(join(dir, 'models.yaml'), `${tinyLlmService(dir, 7, ['--max-model-len', '2048', '--max-num-seqs', '8', '--enable-auto-tool-choice', '--tool-call-parser', 'hermes', '--served-model-name', 'tiny', 'tiny-alias'])}---
 apiVersion: serving.kserve.io/v1beta1
 kind: InferenceService
 metadata:

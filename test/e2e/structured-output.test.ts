@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import OpenAI from 'openai';
-import { writeGguf } from '../../scripts/gen-gguf.js';
+import { tinyLlmService } from '../helpers/tiny-llm.js';
 import { startInferd, waitReady, type InferdProcess } from '../helpers/inferd-process.js';
 
 /**
@@ -70,20 +70,7 @@ describe('structured output that always parses (real inferd serve, random-weight
 
   before(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'inferd-structured-'));
-    writeGguf(join(dir, 'tiny.gguf'), { preset: 'tiny', seed: 11 });
-    writeFileSync(join(dir, 'models.yaml'), `
-apiVersion: serving.kserve.io/v1beta1
-kind: InferenceService
-metadata:
-  name: tiny
-spec:
-  predictor:
-    model:
-      modelFormat:
-        name: gguf
-      storageUri: file://${join(dir, 'tiny.gguf')}
-      args: ["--max-model-len", "1024", "--max-num-seqs", "2"]
-`);
+    writeFileSync(join(dir, 'models.yaml'), tinyLlmService(dir, 11, ['--max-model-len', '1024', '--max-num-seqs', '2']));
     srv = await startInferd(['-f', join(dir, 'models.yaml')]);
     await waitReady(srv.http, 60_000);
     base = srv.http;

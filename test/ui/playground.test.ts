@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { writeGguf } from '../../scripts/gen-gguf.js';
+import { tinyLlmService } from '../helpers/tiny-llm.js';
 import { startInferd, waitReady, type InferdProcess } from '../helpers/inferd-process.js';
 import { axeProblems, ensureUiBuilt, launch, open, shot, signIn, skipReason, type Session } from './browser.js';
 
@@ -17,19 +17,7 @@ describe('LLM chat playground against a real inferd serve (random-weight GGUF)',
   before(async () => {
     ensureUiBuilt();
     const dir = mkdtempSync(join(tmpdir(), 'inferd-ui-llm-'));
-    writeGguf(join(dir, 'tiny.gguf'), { preset: 'tiny', seed: 7 });
-    writeFileSync(join(dir, 'models.yaml'), `apiVersion: serving.kserve.io/v1beta1
-kind: InferenceService
-metadata:
-  name: tiny
-spec:
-  predictor:
-    model:
-      modelFormat:
-        name: gguf
-      storageUri: file://${join(dir, 'tiny.gguf')}
-      args: ["--max-model-len", "1024", "--max-num-seqs", "2"]
-`);
+    writeFileSync(join(dir, 'models.yaml'), tinyLlmService(dir, 7, ['--max-model-len', '1024', '--max-num-seqs', '2']));
     const dataDir = join(dir, 'data');
     srv = await startInferd(['-f', join(dir, 'models.yaml'), '--auth', 'keys'], { dataDir });
     admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
