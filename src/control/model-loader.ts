@@ -6,9 +6,8 @@ import type { Logger } from '../observability/logger.js';
 import { loadCustomModel } from '../runtimes/custom/custom-runtime.js';
 import { PROCESS_ANNOTATION, ProcessLoadError, loadProcessModel } from '../runtimes/process/process-runtime.js';
 import { runtimeForFormat } from '../runtimes/index.js';
-import { INLINE_BATCH_MICROS } from '../runtimes/classic-isolation.js';
 import type { LoadContext, LoadedModel } from '../runtimes/types.js';
-import { BatchSplitModel } from '../serving/replicas/batch-split-model.js';
+import { BatchSplitModel, INLINE_BATCH_MICROS } from '../serving/replicas/batch-split-model.js';
 import { ReplicaSet } from '../serving/replicas/replica-set.js';
 import { WorkerModel } from '../serving/replicas/worker-model.js';
 import type { WorkerTarget } from '../serving/replicas/worker-protocol.js';
@@ -164,14 +163,13 @@ export async function loadPredictor(
   if (micros === undefined || impl.inlineBelowMicros === undefined || micros >= impl.inlineBelowMicros) return { model: set, runtime: chosen };
   const inline = await impl.load(ctx);
   await set.unload();
-  if (impl.boundedHeap) {
-    // Classic models take any number of rows per call: batches whose rows × the probed cost
-    // could stall the event loop go to a worker replica.
-    const maxInlineRows = Math.max(1, Math.floor(INLINE_BATCH_MICROS / Math.max(micros, 1)));
-    const startWorker = () => startReplicas({ runtime: impl.name }, ctx, 1, deps.logLevel, undefined, heapLimitMb);
-    log.info({ probeMicros: Math.round(micros * 10) / 10, maxInlineRows }, `model computes in ${micros.toFixed(0)} µs: batches up to ${maxInlineRows} rows are served on the main thread, larger ones in a worker`);
-    return { model: new BatchSplitModel(inline, startWorker, maxInlineRows), runtime: chosen };
-  }
-  log.info({ probeMicros: Math.round(micros * 10) / 10 }, `model computes in ${micros.toFixed(0)} µs: served on the main thread (set ${ISOLATION_ANNOTATION}: worker on the runtime to keep a worker thread)`);
-  return { model: Object.assign(inline, { onMainThread: true }), runtime: chosen };
+  // A call's cost grows with its rows: batches whose rows × the probed one-row cost could stall
+  // the event loop go to a worker replica, whatever the runtime.
+  const maxInlineRows = Math.max(1, Math.floor(INLINE_BATCH_MICROS / Math.max(micros, 1)));
+  const startWorker = () => {
+    log.info({ maxInlineRows }, `a batch of more than ${maxInlineRows} rows: starting a worker replica for large batches`);
+    return startReplicas({ runtime: impl.name }, ctx, 1, deps.logLevel, undefined, heapLimitMb);
+  };
+  log.info({ probeMicros: Math.round(micros * 10) / 10, maxInlineRows }, `model computes in ${micros.toFixed(0)} µs: batches up to ${maxInlineRows} rows are served on the main thread, larger ones in a worker (set ${ISOLATION_ANNOTATION}: worker on the runtime to keep every call in a worker thread)`);
+  return { model: new BatchSplitModel(inline, startWorker, maxInlineRows), runtime: chosen };
 }

@@ -1,6 +1,9 @@
 import type { Tensor, TensorSpec } from '../../api/inference.js';
 import type { LoadedModel } from '../../runtimes/types.js';
 
+/** What one main-thread call may cost: a batch of more rows than this over the probed one-row cost (an overestimate of the per-row cost) goes to a worker instead. */
+export const INLINE_BATCH_MICROS = 2000;
+
 /**
  * A fast model on the main thread whose large batches run in a worker replica: a call's cost
  * grows with its rows, so a batch whose rows × the probed one-row cost could stall the event
