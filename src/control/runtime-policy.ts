@@ -1,11 +1,12 @@
 import { realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { InferdError } from '../api/errors.js';
+import { resolve } from 'node:path';
+import { InferdError, quote } from '../api/errors.js';
 import type { Container, EnvVar } from '../api/resources/common.js';
 import { LEGACY_FRAMEWORKS } from '../api/resources/inference-service.js';
 import type { Resource } from '../api/resources/manifest.js';
 import { MODULE_ANNOTATION } from '../api/resources/serving-runtime.js';
 import type { RuntimesConfig } from '../config/config.js';
+import { insideRoot } from '../storage/inside-root.js';
 
 /**
  * Who may make inferd run a command or import a module (docs/security.md, "Runtime
@@ -32,16 +33,8 @@ const EXEC_ENV = /^(VLLM_COMMAND|PATH|LD_\w+|DYLD_\w+|PYTHON(PATH|STARTUP|HOME|U
 /** Args that make a model server run code shipped with the model files. */
 const EXEC_ARG = /^--trust[-_]remote[-_]code(=|$)/;
 
-const MAX_NAME = 64;
-const short = (s: string) => (s.length > MAX_NAME ? `${s.slice(0, MAX_NAME)}...` : s).replace(/[^\w.@/:+-]/g, '?');
-
 function forbidden(what: string, message: string): InferdError {
   return new InferdError('forbidden', `${what}: ${message}`);
-}
-
-function inside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
 function realOrNull(path: string): string | null {
@@ -68,17 +61,17 @@ export class RuntimePolicy {
   checkModule(what: string, modulePath: string, baseDir: string): string {
     const lexical = resolve(baseDir, modulePath);
     const roots = this.config.moduleRoots.map((r) => realOrNull(r) ?? resolve(r));
-    const rule = `module ${short(modulePath)} needs the admin role or a runtimes.moduleRoots entry that holds it`;
+    const rule = `module ${quote(modulePath)} needs the admin role or a runtimes.moduleRoots entry that holds it`;
     if (roots.length === 0) throw forbidden(what, rule);
     // A symlink inside a root may point outside it: the real path decides.
     const real = realOrNull(lexical);
     if (real === null) throw forbidden(what, `${rule} (it does not exist)`);
-    if (!roots.some((r) => inside(r, real))) throw forbidden(what, rule);
+    if (!roots.some((r) => insideRoot(r, real))) throw forbidden(what, rule);
     return real;
   }
 
   checkCommand(what: string, argv: readonly string[]): void {
-    if (!this.commandAllowed(argv)) throw forbidden(what, `container command ${short(argv[0] ?? '')} needs the admin role or a runtimes.allowCommands entry`);
+    if (!this.commandAllowed(argv)) throw forbidden(what, `container command ${quote(argv[0] ?? '')} needs the admin role or a runtimes.allowCommands entry`);
   }
 
   /** Env and args a tenant-applied model spec or container may not carry. */
@@ -88,9 +81,9 @@ export class RuntimePolicy {
         this.checkCommand(what, e.value.trim().split(/\s+/));
         continue;
       }
-      if (EXEC_ENV.test(e.name)) throw forbidden(what, `env ${short(e.name)} chooses the program or code a model server runs and needs the admin role`);
+      if (EXEC_ENV.test(e.name)) throw forbidden(what, `env ${quote(e.name)} chooses the program or code a model server runs and needs the admin role`);
     }
-    for (const a of args ?? []) if (EXEC_ARG.test(a)) throw forbidden(what, `arg ${short(a.split('=')[0]!)} runs code from the model files and needs the admin role`);
+    for (const a of args ?? []) if (EXEC_ARG.test(a)) throw forbidden(what, `arg ${quote(a.split('=')[0]!)} runs code from the model files and needs the admin role`);
   }
 
   /**
@@ -99,7 +92,7 @@ export class RuntimePolicy {
    */
   checkApply(resource: Resource, trust: ApplyTrust, baseDir: string): void {
     if (trust !== 'tenant') return;
-    const what = `${resource.kind} ${short(resource.metadata.name)}`;
+    const what = `${resource.kind} ${quote(resource.metadata.name)}`;
     if (resource.kind === 'ClusterServingRuntime') throw forbidden(what, 'cluster-scoped runtimes need the admin role');
     if (resource.kind === 'InferenceService') {
       const { predictor, transformer, canary } = resource.spec;

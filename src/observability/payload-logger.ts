@@ -11,9 +11,10 @@
  */
 import { constants } from 'node:fs';
 import { appendFile, realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Counter } from 'prom-client';
+import { insideRoot } from '../storage/inside-root.js';
 import type { Logger } from './logger.js';
 import type { EndpointRef } from './request-info.js';
 
@@ -88,7 +89,7 @@ export class PayloadLogger {
     } catch {
       return 'not a valid file:// URL';
     }
-    return within(resolve(this.opts.fileRoot), resolve(path)) ? undefined : 'file:// sinks must lie under observability.payloadLogger.fileRoot';
+    return insideRoot(resolve(this.opts.fileRoot), resolve(path)) ? undefined : 'file:// sinks must lie under observability.payloadLogger.fileRoot';
   }
 
   unregister(namespace: string, revisionName: string): void {
@@ -131,7 +132,7 @@ export class PayloadLogger {
   /** Appends under the root as it really is (symlinked directories resolved), never through a final symlink. */
   private async appendConfined(path: string, text: string): Promise<void> {
     const [root, dir] = await Promise.all([realpath(resolve(this.opts.fileRoot ?? '/nonexistent')), realpath(dirname(path))]);
-    if (!within(root, resolve(dir, 'x'))) throw new Error('sink leaves observability.payloadLogger.fileRoot');
+    if (!insideRoot(root, dir)) throw new Error('sink leaves observability.payloadLogger.fileRoot');
     await appendFile(path, text, { flag: APPEND_NOFOLLOW });
   }
 
@@ -187,11 +188,6 @@ export class PayloadLogger {
       (err: unknown) => done('failed', err),
     );
   }
-}
-
-function within(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 function redactUrl(url: string): string {

@@ -1,7 +1,8 @@
 import { readdir, realpath } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { InferdError } from '../api/errors.js';
 import type { StorageProgress } from './download.js';
+import { insideRoot } from './inside-root.js';
 import { DEFAULT_CACHE_MAX_BYTES, StorageFetcher } from './fetcher.js';
 import { parseSha256, verifyLocal } from './integrity.js';
 import type { S3Config } from './s3.js';
@@ -128,7 +129,7 @@ async function confine(root: string, sub: string, uri: string): Promise<string> 
   if (isAbsolute(sub)) throw escape();
   const rootAbs = resolve(root);
   const target = resolve(rootAbs, sub);
-  if (!inside(rootAbs, target)) throw escape();
+  if (!insideRoot(rootAbs, target)) throw escape();
   const realRoot = await realpath(rootAbs).catch(() => rootAbs);
   if (!(await allInside(target, [realRoot]))) throw escape();
   return target;
@@ -147,9 +148,9 @@ const MAX_ENTRIES = 100_000;
 
 /** True when `target` and, for a directory, every entry under it resolve (symlinks followed) inside one root. */
 async function allInside(target: string, realRoots: readonly string[]): Promise<boolean> {
-  const within = (p: string) => realRoots.some((r) => inside(r, p));
+  const within = (p: string) => realRoots.some((r) => insideRoot(r, p));
   const real = await realpath(target).catch(() => undefined);
-  if (real === undefined) return realRoots.some((r) => inside(r, target));
+  if (real === undefined) return realRoots.some((r) => insideRoot(r, target));
   if (!within(real)) return false;
   const pending = [target];
   let seen = 0;
@@ -173,9 +174,4 @@ async function allInside(target: string, realRoots: readonly string[]): Promise<
 function displayUri(uri: string): string {
   const clean = uri.replace(/\/\/[^/@]*@/, '//').replace(/[?#].*$/, '');
   return clean.length > 200 ? `${clean.slice(0, 200)}...` : clean;
-}
-
-function inside(root: string, target: string): boolean {
-  const rel = relative(root, target);
-  return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
 }
