@@ -8,6 +8,7 @@ import { fieldPath } from '../api/resources/manifest.js';
 import { resolveSecurityPaths, securitySchema } from '../security/security-config.js';
 import { observabilitySchema } from '../observability/observability-config.js';
 import { redisSchema } from '../shared-state/redis-config.js';
+import { DEFAULT_MAX_DECODED_BYTES } from '../runtimes/decode-budget.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -71,11 +72,11 @@ export const configSchema = z.strictObject({
       maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
       maxTensorElements: z.number().int().min(1).default(64 * 1024 * 1024),
       /** Bytes one model file may decode into (arrays, compiled trees); a load past it fails. */
-      maxModelDecodedBytes: z.number().int().min(1024 * 1024).default(1024 * 1024 * 1024),
+      maxModelDecodedBytes: z.number().int().min(1024 * 1024).default(DEFAULT_MAX_DECODED_BYTES),
       /** BYTES elements per tensor: each is an object of its own (~130 bytes), unlike a number in a typed array. */
       maxBytesElements: z.number().int().min(1).default(1024 * 1024),
     })
-    .default({ maxBodyBytes: 64 * 1024 * 1024, maxTensorElements: 64 * 1024 * 1024, maxModelDecodedBytes: 1024 * 1024 * 1024, maxBytesElements: 1024 * 1024 }),
+    .default({ maxBodyBytes: 64 * 1024 * 1024, maxTensorElements: 64 * 1024 * 1024, maxModelDecodedBytes: DEFAULT_MAX_DECODED_BYTES, maxBytesElements: 1024 * 1024 }),
   threads: z
     .strictObject({ intraOp: z.number().int().min(0).optional(), interOp: z.number().int().min(0).optional() })
     .default({}),
