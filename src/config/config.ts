@@ -9,6 +9,7 @@ import { resolveSecurityPaths, securitySchema } from '../security/security-confi
 import { observabilitySchema } from '../observability/observability-config.js';
 import { redisSchema } from '../shared-state/redis-config.js';
 import { DEFAULT_MAX_DECODED_BYTES } from '../runtimes/decode-budget.js';
+import { DEFAULT_STORAGE_TIMEOUTS } from '../storage/timeouts.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -40,16 +41,14 @@ export const configSchema = z.strictObject({
        * resolved). Manifests given to `inferd serve -f` may also name files under their own directory.
        */
       fileRoots: z.array(z.string()).default([]),
-      /** Bounds of every s3:// and http(s):// storage operation. */
+      /** Bounds of every s3:// and http(s):// storage operation (src/storage/timeouts.ts). */
       timeouts: z
         .strictObject({
-          connectSeconds: z.number().positive().default(10),
-          /** No bytes (or no response) for this long fails the attempt. */
-          idleSeconds: z.number().positive().default(60),
-          /** Whole resolve (listing, every retry, every file); then the model fails. */
-          totalSeconds: z.number().positive().default(3600),
+          connectSeconds: z.number().positive().default(DEFAULT_STORAGE_TIMEOUTS.connectSeconds),
+          idleSeconds: z.number().positive().default(DEFAULT_STORAGE_TIMEOUTS.idleSeconds),
+          totalSeconds: z.number().positive().default(DEFAULT_STORAGE_TIMEOUTS.totalSeconds),
         })
-        .default({ connectSeconds: 10, idleSeconds: 60, totalSeconds: 3600 }),
+        .default({ ...DEFAULT_STORAGE_TIMEOUTS }),
       /** Content-addressed cache of s3:// and http(s):// downloads; default `<dataDir>/storage-cache`. */
       cacheDir: z.string().optional(),
       /** Bound on the cache (LRU cleanup; entries in use are kept); default 10 GiB. */
@@ -66,7 +65,7 @@ export const configSchema = z.strictObject({
         })
         .optional(),
     })
-    .default({ pvcs: {}, fileRoots: [], timeouts: { connectSeconds: 10, idleSeconds: 60, totalSeconds: 3600 } }),
+    .default({ pvcs: {}, fileRoots: [], timeouts: { ...DEFAULT_STORAGE_TIMEOUTS } }),
   limits: z
     .strictObject({
       maxBodyBytes: z.number().int().min(1024).default(64 * 1024 * 1024),

@@ -6,6 +6,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig }
 import { parse as parseYaml } from 'yaml';
 import { InferdError } from '../api/errors.js';
 import type { OpenedBody } from './download.js';
+import { DEFAULT_STORAGE_TIMEOUTS } from './timeouts.js';
 
 /** S3 settings of inferd's config (`storage.s3`). */
 export interface S3Config {
@@ -155,7 +156,7 @@ export interface S3Timeouts {
   idleMs: number;
 }
 
-export async function s3Client(s: S3Settings, timeouts: S3Timeouts = { connectMs: 10_000, idleMs: 60_000 }): Promise<S3Client> {
+export async function s3Client(s: S3Settings, timeouts: S3Timeouts = { connectMs: DEFAULT_STORAGE_TIMEOUTS.connectSeconds * 1000, idleMs: DEFAULT_STORAGE_TIMEOUTS.idleSeconds * 1000 }): Promise<S3Client> {
   const cfg: S3ClientConfig = { region: s.region, forcePathStyle: s.forcePathStyle, maxAttempts: 3 };
   if (s.endpoint) cfg.endpoint = s.endpoint;
   if (s.anonymous) cfg.signer = { sign: async (request) => request };

@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { InferdError } from '../api/errors.js';
 import type { StorageProgress } from './download.js';
 import { insideRoot } from './inside-root.js';
+import { DEFAULT_STORAGE_TIMEOUTS, type StorageTimeouts } from './timeouts.js';
 import { DEFAULT_CACHE_MAX_BYTES, StorageFetcher } from './fetcher.js';
 import { parseSha256, verifyLocal } from './integrity.js';
 import type { S3Config } from './s3.js';
@@ -20,14 +21,6 @@ export interface StorageConfig {
   timeouts?: StorageTimeouts | undefined;
 }
 
-/** Bounds of every remote storage operation, in seconds. */
-export interface StorageTimeouts {
-  connectSeconds: number;
-  idleSeconds: number;
-  totalSeconds: number;
-}
-
-const DEFAULT_TIMEOUTS: StorageTimeouts = { connectSeconds: 10, idleSeconds: 60, totalSeconds: 3600 };
 
 export interface ResolveOptions {
   /** Directory of the manifest the URI came from, for relative `file://` paths. */
@@ -62,7 +55,7 @@ export function storageFetcher(config: Pick<StorageConfig, 'cacheDir' | 'cacheMa
   const dir = resolve(config.cacheDir ?? join(dataDir!, 'storage-cache'));
   let f = fetchers.get(dir);
   if (!f) {
-    const idleMs = (config.timeouts ?? DEFAULT_TIMEOUTS).idleSeconds * 1000;
+    const idleMs = (config.timeouts ?? DEFAULT_STORAGE_TIMEOUTS).idleSeconds * 1000;
     f = new StorageFetcher({ cacheDir: dir, maxBytes: config.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES, retry: { openTimeoutMs: idleMs, idleTimeoutMs: idleMs } });
     fetchers.set(dir, f);
   }
@@ -80,7 +73,7 @@ export async function resolveStorageUri(uri: string, config: StorageConfig, opti
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase();
   if (scheme === 's3' || scheme === 'http' || scheme === 'https') {
     const fetcher = options.fetcher ?? storageFetcher(config, options.dataDir);
-    const timeouts = config.timeouts ?? DEFAULT_TIMEOUTS;
+    const timeouts = config.timeouts ?? DEFAULT_STORAGE_TIMEOUTS;
     // One deadline over listing, every retry and every file: a server that accepts and never answers fails the model.
     const deadline = AbortSignal.timeout(timeouts.totalSeconds * 1000);
     const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
