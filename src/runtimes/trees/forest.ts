@@ -85,8 +85,14 @@ export interface ForestOptions {
 export class ForestError extends Error {}
 
 const BLOCK = 256;
-/** Upper bound on a dense forest's row scratch (values): wide inputs get fewer rows per block. */
-const SCRATCH_VALUES = 1 << 16;
+/**
+ * A dense block's row copies are swept once per tree: sized to stay in L1 (measured
+ * on the 500 × depth-6 bench: 64-128 rows of 32 features beat 256 by ~5%), but at
+ * least UNROLL_ROWS rows where that fits in SCRATCH_MAX_BYTES, so wide inputs still
+ * take the row-interleaved path.
+ */
+const SCRATCH_L1_BYTES = 32 * 1024;
+const SCRATCH_MAX_BYTES = 1024 * 1024;
 const MAX_DENSE_DEPTH = 10;
 const MAX_DENSE_NODES = 1 << 23;
 const MAX_CATEGORY = 1 << 24;
@@ -138,7 +144,9 @@ export class CompiledForest {
       const round = opts.precision === 'f32' ? Math.fround : (x: number): number => x;
       const copies = trees.some((t) => needsIndicator(t, round)) ? 4 : 2;
       const W = copies * nFeatures;
-      const rowsPerBlock = Math.max(1, Math.min(BLOCK, Math.floor(SCRATCH_VALUES / W)));
+      const rowBytes = W * floatBytes;
+      const rowsPerBlock = Math.max(1, Math.min(BLOCK, Math.floor(SCRATCH_L1_BYTES / rowBytes)),
+        Math.min(UNROLL_ROWS, Math.floor(SCRATCH_MAX_BYTES / rowBytes)));
       opts.budget?.charge(T * NI * (4 + floatBytes) + T * NL * floatBytes + rowsPerBlock * W * floatBytes, `${what}: compiled trees`);
       const feat = new Int32Array(Math.max(1, T * NI));
       const thr = new F(Math.max(1, T * NI));
