@@ -89,7 +89,8 @@ const BLOCK = 256;
  * A dense block's row copies are swept once per tree: sized to stay in L1 (measured
  * on the 500 × depth-6 bench: 64-128 rows of 32 features beat 256 by ~5%), but at
  * least UNROLL_ROWS rows where that fits in SCRATCH_MAX_BYTES, so wide inputs still
- * take the row-interleaved path.
+ * take the row-interleaved path. A forest whose one row exceeds SCRATCH_MAX_BYTES
+ * is not made dense, so no model's feature count alone allocates more.
  */
 const SCRATCH_L1_BYTES = 32 * 1024;
 const SCRATCH_MAX_BYTES = 1024 * 1024;
@@ -128,7 +129,12 @@ export class CompiledForest {
     });
     this.nTrees = trees.length;
     this.depth = maxDepth;
-    const denseOk = allNumeric && maxDepth <= MAX_DENSE_DEPTH && trees.length * (2 << maxDepth) <= MAX_DENSE_NODES;
+    const floatBytes = opts.precision === 'f32' ? 4 : 8;
+    const round = opts.precision === 'f32' ? Math.fround : (x: number): number => x;
+    const copies = allNumeric && trees.some((t) => needsIndicator(t, round)) ? 4 : 2;
+    // Very wide inputs (a row's copies over SCRATCH_MAX_BYTES) keep the general layout, which reads rows in place.
+    const denseOk = allNumeric && maxDepth <= MAX_DENSE_DEPTH && trees.length * (2 << maxDepth) <= MAX_DENSE_NODES &&
+      copies * nFeatures * floatBytes <= SCRATCH_MAX_BYTES;
     const layout = opts.layout ?? (denseOk ? 'dense' : 'general');
     if (layout === 'dense' && !denseOk) throw new ForestError(`${what}: dense layout not possible`);
     this.layout = layout;
@@ -136,16 +142,13 @@ export class CompiledForest {
     const groups = Int32Array.from(trees, (t) => t.group);
     const K = nGroups;
     const T = trees.length;
-    const floatBytes = opts.precision === 'f32' ? 4 : 8;
     if (layout === 'dense') {
       const D = maxDepth;
       const NI = (1 << D) - 1;
       const NL = 1 << D;
-      const round = opts.precision === 'f32' ? Math.fround : (x: number): number => x;
-      const copies = trees.some((t) => needsIndicator(t, round)) ? 4 : 2;
       const W = copies * nFeatures;
       const rowBytes = W * floatBytes;
-      const rowsPerBlock = Math.max(1, Math.min(BLOCK, Math.floor(SCRATCH_L1_BYTES / rowBytes)),
+      const rowsPerBlock = Math.max(Math.min(BLOCK, Math.floor(SCRATCH_L1_BYTES / rowBytes)),
         Math.min(UNROLL_ROWS, Math.floor(SCRATCH_MAX_BYTES / rowBytes)));
       opts.budget?.charge(T * NI * (4 + floatBytes) + T * NL * floatBytes + rowsPerBlock * W * floatBytes, `${what}: compiled trees`);
       const feat = new Int32Array(Math.max(1, T * NI));

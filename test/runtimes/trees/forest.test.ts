@@ -139,14 +139,16 @@ test('a split with a NaN threshold sends only missing values to its right defaul
   }
 });
 
-// 9,000 features: 8 rows per block; 140,000: one row per block.
-for (const [nf, n] of [[9000, 43], [140_000, 11]] as const) {
-  test(`inputs of ${nf} features (few rows per dense block) keep every row right`, () => {
+// 9,000 features: 8 rows per dense block; 30,000: 4 (all rows take the leftover path);
+// 140,000: a row's copies exceed the scratch bound, so the general layout reads rows in place.
+for (const [nf, n, layout] of [[9000, 43, 'dense'], [30_000, 11, 'dense'], [140_000, 5, 'general']] as const) {
+  test(`inputs of ${nf} features take the ${layout} layout and keep every row right`, () => {
     const shape = { trees: 12, depth: 5, nf, groups: 2, specials: true };
     const trees = randomTrees(shape, 5);
     const X = randomRows(n, nf, 'f32', 6);
     const want = reference(trees, X, n, nf, shape.groups, 'f32');
-    const forest = new CompiledForest(trees, { nFeatures: nf, nGroups: shape.groups, precision: 'f32', what: 'test', layout: 'dense' });
+    const forest = new CompiledForest(trees, { nFeatures: nf, nGroups: shape.groups, precision: 'f32', what: 'test' });
+    assert.equal(forest.layout, layout);
     const out = new Float32Array(n * shape.groups);
     forest.accumulate(X, 0, n, out);
     same(out, want, `${nf} features`);
