@@ -4,8 +4,8 @@ import { createInterface } from 'node:readline';
 import { REPO_ROOT } from '../test/helpers/inferd-process.js';
 
 /**
- * Starts a floor server in its own process: bench/bare-server.ts (fastify answering a fixed
- * JSON body of `arg` bytes) or bench/bare-onnx-server.ts (fastify running the ONNX model `arg`).
+ * Starts a floor server in its own process: bench/bare-server.ts (node:http answering a fixed
+ * JSON body of `arg` bytes) or bench/bare-onnx-server.ts (node:http running the ONNX model `arg`).
  */
 export async function bareServer(arg: number | string, script = 'bare-server'): Promise<{ url: string; stop(): void }> {
   const child = spawn(process.execPath, [join(REPO_ROOT, `dist/bench/${script}.js`), String(arg)], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -92,10 +92,10 @@ export async function benchEngine(): Promise<string[]> {
     const minimal = await run(bareOnnx.url, tinyBody, 64).finally(() => bareOnnx.stop());
     const tiny = await run(`${srv.http}/v2/models/tiny/infer`, tinyBody, 64);
     lines.push('-- a2) tiny model (56 multiply-adds), 64 clients');
-    lines.push(fmt('bare fastify, fixed JSON body', floor));
-    lines.push(fmt('fastify + onnxruntime-node, nothing else', minimal, floor));
+    lines.push(fmt('bare node:http, fixed JSON body', floor));
+    lines.push(fmt('node:http + onnxruntime-node, nothing else', minimal, floor));
     lines.push(fmt('inferd V2 REST', tiny, floor));
-    lines.push(`   inferd vs fastify + onnxruntime-node: ${((tiny.rps / minimal.rps) * 100).toFixed(0)}% (auth, routing, queue, deadline, validation, metrics)`);
+    lines.push(`   inferd vs node:http + onnxruntime-node: ${((tiny.rps / minimal.rps) * 100).toFixed(0)}% (auth, routing, queue, deadline, validation, metrics)`);
 
     const rssBefore = await rssOf(srv.child.pid!);
     const over = await run(`${srv.http}/v2/models/big-overload/infer`, big, 256, { allowErrors: true });

@@ -9,13 +9,14 @@
 import { AsyncResource } from 'node:async_hooks';
 import { createServer, type Server } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { NAMESPACE_PREFIX, REVISION_HEADER, namespaceOf } from '../protocols/http/routing.js';
+import { REVISION_HEADER, namespaceOf } from '../protocols/http/routing.js';
 import type { Protocol } from './metrics.js';
 import { UNKNOWN } from './metrics.js';
 import type { Observability } from './observability.js';
 import { endpointOf, errorClassOf, mayLabelByName, type EndpointRef } from './request-info.js';
 import { allowedOf } from '../security/principal.js';
 import type { RequestTrace } from './tracing.js';
+import { routeFacts } from '../protocols/http/route-facts.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
@@ -23,16 +24,6 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 export function requestIdOf(raw: { headers: Record<string, string | string[] | undefined> }): string {
   const v = raw.headers['x-request-id'];
   return typeof v === 'string' && REQUEST_ID.test(v) ? v : crypto.randomUUID();
-}
-
-/** Inference routes by method and route URL; everything else is not counted. */
-export function protocolOfRoute(method: string, url: string | undefined): Protocol | null {
-  if (url === undefined || method !== 'POST') return null;
-  if (url.startsWith(NAMESPACE_PREFIX)) url = url.slice(NAMESPACE_PREFIX.length);
-  if (url.startsWith('/v2/models/') && url.endsWith('/infer')) return 'v2';
-  if (url.startsWith('/v1/models/') && url.endsWith(':predict')) return 'v1';
-  if (/^(\/openai)?\/v1\/(chat\/completions|completions|embeddings)$/.test(url)) return 'openai';
-  return null;
 }
 
 const TRACE = Symbol('inferd.trace');
@@ -43,15 +34,7 @@ type Traced = { [TRACE]?: RequestTrace; [SCOPE]?: AsyncResource };
 export function installHttpObservability(app: FastifyInstance, obs: Observability): void {
   const { metrics, tracing, payloads } = obs;
   if (obs.config.metrics.enabled && obs.config.metrics.mainPort) registerMetricsRoute(app, obs);
-  const routeProtocol = new Map<string, Protocol | null>();
-  const protocolOf = (req: FastifyRequest): Protocol | null => {
-    const url = req.routeOptions.url;
-    if (url === undefined) return null;
-    const key = `${req.method} ${url}`;
-    let p = routeProtocol.get(key);
-    if (p === undefined) routeProtocol.set(key, (p = protocolOfRoute(req.method, url)));
-    return p;
-  };
+  const protocolOf = (req: FastifyRequest): Protocol | null => routeFacts(req).protocol;
 
   /** The endpoint that answered, or one found by the URL's model name for requests refused before the route (auth, rate limit). */
   const refOf = (req: FastifyRequest, reply: FastifyReply): EndpointRef | undefined => {
@@ -67,7 +50,8 @@ export function installHttpObservability(app: FastifyInstance, obs: Observabilit
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
     if (tracing && protocolOf(req)) {
-      const t = tracing.start(`${req.method} ${req.routeOptions.url}`, req.headers, { 'http.request.method': req.method, 'http.route': req.routeOptions.url ?? '', 'inferd.request_id': req.id });
+      const route = routeFacts(req).url ?? '';
+      const t = tracing.start(`${req.method} ${route}`, req.headers, { 'http.request.method': req.method, 'http.route': route, 'inferd.request_id': req.id });
       (req as Traced)[TRACE] = t;
       // The body arrives on socket events outside this context: re-enter it in preValidation (as @fastify/request-context does).
       tracing.als.run(t, () => {

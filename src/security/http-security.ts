@@ -7,7 +7,8 @@ import { checkJsonLimits } from './json-limits.js';
 import { namespaceOf } from '../protocols/http/routing.js';
 import { allowedOf, namespaceAllowed, principalOf, setPrincipal, type Principal } from './principal.js';
 import type { TakeResult } from './rate-limit.js';
-import { routePermission, type Permission } from './roles.js';
+import type { Permission } from './roles.js';
+import { routeFacts } from '../protocols/http/route-facts.js';
 import { rateLimited, type Presented, type Security } from './security.js';
 import { httpsOptions, watchTlsFiles } from './tls.js';
 
@@ -40,20 +41,28 @@ export function bearerOf(headers: Record<string, string | string[] | undefined>)
   return typeof k === 'string' && k !== '' ? k.trim() : undefined;
 }
 
-function presented(req: FastifyRequest): Presented {
-  const token = bearerOf(req.headers);
-  return { ...(token ? { token } : {}), remote: req.ip, requestId: req.id, what: `${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` };
+/** Credentials of an HTTP request; the remote address and request line are read only when a refusal is audited. */
+class PresentedRequest implements Presented {
+  readonly token: string | undefined;
+  readonly requestId: string;
+  constructor(private readonly req: FastifyRequest) {
+    this.token = bearerOf(req.headers);
+    this.requestId = req.id;
+  }
+
+  get remote(): string {
+    return this.req.ip;
+  }
+
+  get what(): string {
+    return `${this.req.method} ${this.req.url.split('?')[0]!.slice(0, 200)}`;
+  }
 }
 
 function setRateHeaders(reply: FastifyReply, r: TakeResult): void {
   void reply.header('ratelimit-limit', String(r.limit));
   void reply.header('ratelimit-remaining', String(r.remaining));
   void reply.header('ratelimit-reset', String(r.resetSeconds));
-}
-
-function permissionOf(req: FastifyRequest): Permission {
-  const declared = (req.routeOptions.config as { permission?: unknown } | undefined)?.permission;
-  return routePermission(req.method, req.routeOptions.url, declared);
 }
 
 /**
@@ -89,10 +98,10 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
 
   /** The gate: credentials, then `admit`. A Promise only when a step must wait (scrypt, OIDC, Redis). */
   const gate = (req: FastifyRequest, reply: FastifyReply): Promise<void> | void => {
-    if (req.routeOptions.url === undefined) return; // no route: the 404 handler answers
-    const permission = permissionOf(req);
+    const { url, permission } = routeFacts(req);
+    if (url === undefined) return; // no route: the 404 handler answers
     if (permission === 'static' || (permission === 'public' && security.cfg.publicHealth)) return;
-    const p = presented(req);
+    const p = new PresentedRequest(req);
     let principal: Principal | Promise<Principal>;
     try {
       principal = security.authenticate(p);
@@ -116,7 +125,7 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
     }
     const principal = principalOf(req);
     const name = (req.params as Record<string, unknown> | undefined)?.name;
-    if (!principal || typeof name !== 'string' || permissionOf(req) !== 'infer') return;
+    if (!principal || typeof name !== 'string' || routeFacts(req).permission !== 'infer') return;
     let ep: { namespace: string; name: string };
     try {
       ep = deps.router.resolve(name, namespaceOf(req), {}, allowedOf(req));
@@ -135,22 +144,22 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
   app.addHook('preHandler', (req, reply, done) => settle(admitBody, req, reply, done));
 
   const audit = (req: FastifyRequest, reply: FastifyReply): void => {
-    if (req.routeOptions.url === undefined || req.method === 'GET' || req.method === 'HEAD') return;
-    const permission = permissionOf(req);
+    const { url, permission } = routeFacts(req);
+    if (url === undefined || req.method === 'GET' || req.method === 'HEAD') return;
     const principal = principalOf(req);
     if (!principal || !(req as unknown as Record<symbol, boolean>)[ADMITTED]) return; // refused by the gate: already audited
     const isChange = permission === 'deploy' || permission === 'admin';
     if (!isChange && !(permission === 'infer' && security.cfg.audit.inference)) return;
-    if (req.routeOptions.url.startsWith(`${INFERD}/keys`)) return; // audited with more detail by the route
+    if (url.startsWith(`${INFERD}/keys`)) return; // audited with more detail by the route
     const params = (req.params ?? {}) as Record<string, string>;
     const applied = (reply as unknown as { [APPLIED]?: string })[APPLIED];
     const event = {
       principal: principal.id,
-      action: isChange ? actionName(req.method, req.routeOptions.url) : 'inference',
+      action: isChange ? actionName(req.method, url) : 'inference',
       resource: applied ?? ([params.namespace ?? namespaceOf(req), params.name].filter((x) => typeof x === 'string' && x !== '').join('/') || req.url.split('?')[0]!.slice(0, 200)),
       outcome: reply.statusCode < 400 ? 'success' : `failure`,
       requestId: req.id,
-      details: { status: reply.statusCode, route: `${req.method} ${req.routeOptions.url}` },
+      details: { status: reply.statusCode, route: `${req.method} ${url}` },
     };
     if (isChange) security.recordChange(event);
     else security.record(event);
@@ -158,7 +167,7 @@ export function installHttpSecurity(app: FastifyInstance, security: Security, de
   // Audited before the answer is written, never after it (an `onResponse` hook): a client that
   // saw its change acknowledged, or went away first, must find it in the audit log.
   app.addHook('onSend', (req, reply, payload, done) => {
-    if (req.method === 'POST' && typeof payload === 'string' && reply.statusCode < 300 && /\/apply$|\/inferenceservices$/.test(req.routeOptions.url ?? '')) {
+    if (req.method === 'POST' && typeof payload === 'string' && reply.statusCode < 300 && /\/apply$|\/inferenceservices$/.test(routeFacts(req).url ?? '')) {
       try {
         const applied = (JSON.parse(payload) as { applied?: Array<{ kind: string; namespace: string; name: string; action: string }> }).applied ?? [];
         (reply as unknown as Record<symbol, string>)[APPLIED] = applied.map((a) => `${a.kind}/${a.namespace}/${a.name}:${a.action}`).join(',').slice(0, 2000);

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InferdError } from '../api/errors.js';
@@ -57,17 +57,29 @@ CREATE TABLE IF NOT EXISTS api_keys (
 /**
  * API keys in inferd's SQLite database (own table, own connection). A key is
  * `ik_<id>_<secret>`: the id finds the row, only a salted scrypt hash of the secret
- * is stored, and the full key is shown once at creation. Revocation and expiry are
- * read from the row on every request, so they take effect at once.
+ * is stored, and the full key is shown once at creation. Revocation and expiry take
+ * effect on the next request (a write by another process to the database: within a second).
  */
 export class KeyStore {
   private readonly db: Database.Database;
-  /** sha256(key) → id of keys whose scrypt check passed: the hash runs once per key, not per request. */
-  private readonly verified = new Map<string, string>();
-  /** sha256(key) of recent failures, so a wrong key repeated does not cost a hash each time. */
+  /**
+   * Key → its record, for keys whose scrypt check passed: scrypt runs once per key, and a
+   * request with a known key hashes nothing and reads no row (sha256 of the key cost ~1 µs,
+   * as much as the rest of authentication; the process holds each request's key anyway) (a SQLite read costs ~14 µs, a
+   * tenth of a tiny model's request). A record is trusted only while the table is unchanged
+   * (`generation`) and the key unexpired; then the row is read again, so revocation and
+   * expiry take effect on the next request.
+   */
+  private readonly verified = new Map<string, Verified>();
+  /** Recent failures (well-formed keys only, so at most 59 characters each), so a wrong key repeated does not cost a hash each time. */
   private readonly failed = new Map<string, number>();
   /** Prepared once: `verify` runs it on every authenticated request (preparing cost ~10 µs each time). */
   private readonly rowById: Database.Statement<[string], Row>;
+  private readonly dataVersion: Database.Statement<[], number>;
+  /** Bumped by every change to the table made here, and when another connection wrote the database. */
+  private generation = 0;
+  private seenDataVersion: number;
+  private dataVersionReadAt = 0;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -76,6 +88,8 @@ export class KeyStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.rowById = this.db.prepare<[string], Row>('SELECT * FROM api_keys WHERE id = ?');
+    this.dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
+    this.seenDataVersion = this.dataVersion.get()!;
   }
 
   count(): number {
@@ -97,6 +111,7 @@ export class KeyStore {
     this.db
       .prepare('INSERT INTO api_keys (id, hash, role, namespaces, description, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(id, stored, opts.role, ns === '*' ? '*' : ns.join(','), opts.description ?? null, new Date().toISOString(), opts.expiresAt?.toISOString() ?? null);
+    this.generation++;
     return { key: `${KEY_PREFIX}${id}_${secret}`, info: this.get(id)! };
   }
 
@@ -113,6 +128,7 @@ export class KeyStore {
   revoke(idOrPrefix: string): ApiKeyInfo {
     const id = idOrPrefix.startsWith(KEY_PREFIX) ? idOrPrefix.slice(KEY_PREFIX.length).split('_')[0]! : idOrPrefix;
     const changed = this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id).changes;
+    this.generation++;
     const info = ID_RE.test(id) ? this.get(id) : undefined;
     if (!info) throw new InferdError('not_found', `no API key ${idOrPrefix}`);
     if (changed === 0 && info.state !== 'revoked') throw new InferdError('conflict', `API key ${info.prefix} could not be revoked`);
@@ -127,22 +143,45 @@ export class KeyStore {
     const m = /^ik_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/.exec(key);
     if (!m) return undefined;
     const id = m[1]!;
+    const known = this.verified.get(key);
+    if (known?.id === id && known.generation === this.currentGeneration() && Date.now() < known.until) return this.touch(id, known.info);
     const row = this.rowById.get(id);
     if (!row) return undefined;
     const info = toInfo(row);
     if (info.state !== 'active') return undefined;
-    const digest = createHash('sha256').update(key).digest('base64');
-    if (this.verified.get(digest) === id) return this.touch(id, info);
-    const failedAt = this.failed.get(digest);
+    if (known?.id === id) return this.admit(key, info);
+    const failedAt = this.failed.get(key);
     if (failedAt !== undefined && Date.now() - failedAt < 60_000) return undefined;
     return checkHash(m[2]!, row.hash).then((ok) => {
-      if (!ok) {
-        remember(this.failed, digest, Date.now());
-        return undefined;
-      }
-      remember(this.verified, digest, id);
-      return this.touch(id, info);
+      if (ok) return this.admit(key, info);
+      remember(this.failed, key, Date.now());
+      return undefined;
     });
+  }
+
+  /** Remembers a key that passed scrypt with its current record. */
+  private admit(key: string, info: ApiKeyInfo): ApiKeyInfo {
+    const until = info.expiresAt ? Date.parse(info.expiresAt) : Infinity;
+    remember(this.verified, key, { id: info.id, info, generation: this.generation, until });
+    return this.touch(info.id, info);
+  }
+
+  /**
+   * The table's generation. Changes made through this store bump it at once; a write by
+   * another connection (which SQLite's `data_version` reports) is looked for at most once a
+   * second, since asking costs as much as reading the row.
+   */
+  private currentGeneration(): number {
+    const now = Date.now();
+    if (now - this.dataVersionReadAt >= 1000) {
+      this.dataVersionReadAt = now;
+      const v = this.dataVersion.get()!;
+      if (v !== this.seenDataVersion) {
+        this.seenDataVersion = v;
+        this.generation++;
+      }
+    }
+    return this.generation;
   }
 
   private lastTouch = new Map<string, number>();
@@ -158,6 +197,14 @@ export class KeyStore {
   close(): void {
     this.db.close();
   }
+}
+
+interface Verified {
+  id: string;
+  info: ApiKeyInfo;
+  generation: number;
+  /** The key's expiry (ms since the epoch), Infinity when it has none. */
+  until: number;
 }
 
 function remember<V>(map: Map<string, V>, k: string, v: V): void {

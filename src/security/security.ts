@@ -48,6 +48,10 @@ export class Security {
   private readonly oidc: OidcVerifier | undefined;
   private readonly buckets: BucketStore;
   private readonly annotationCache = new Map<string, { at: number; value: BucketConfig | undefined }>();
+  /** One principal per key record (KeyStore hands out the same record until the key changes). */
+  private readonly keyPrincipals = new WeakMap<ApiKeyInfo, Principal>();
+  /** Auth off without per-caller limits: every request is the same anonymous admin. */
+  private readonly anonymous: Principal | undefined;
 
   constructor(readonly config: Config, readonly log: Logger, private readonly deps: SecurityDeps = {}) {
     this.cfg = config.security;
@@ -57,6 +61,7 @@ export class Security {
     this.oidc = useOidc ? new OidcVerifier(this.cfg.oidc!) : undefined;
     this.buckets = deps.redis ? new RedisBuckets(deps.redis) : new MemoryBuckets();
     this.audit = this.cfg.audit.enabled ? new AuditLog(auditPath(config), this.cfg.audit) : undefined;
+    this.anonymous = this.cfg.rateLimits.perKey ? undefined : { ...ANONYMOUS_ADMIN, bucket: 'anonymous' };
     const gap = this.audit?.missingTail;
     if (gap) this.log.error({ auditLog: this.audit!.path, logSeq: gap.logSeq, headSeq: gap.headSeq }, `the audit log ends at entry ${gap.logSeq} but its head records ${gap.headSeq}: entries were removed while inferd was stopped; the chain continues from the head, so inferd audit verify reports the gap`);
   }
@@ -95,7 +100,7 @@ export class Security {
    * credential needs work that waits: a key not verified before (scrypt) or an OIDC token.
    */
   authenticate(p: Presented): Principal | Promise<Principal> {
-    if (this.authOff) return { ...ANONYMOUS_ADMIN, bucket: `ip:${p.remote ?? '?'}` };
+    if (this.authOff) return this.anonymous ?? { ...ANONYMOUS_ADMIN, bucket: `ip:${p.remote ?? '?'}` };
     const token = p.token;
     if (!token) throw this.denied(p, 'unauthenticated', 'missing credentials', 'credentials required: send Authorization: Bearer <API key or token>');
     if (this.keysOn && token.startsWith('ik_')) {
@@ -108,7 +113,9 @@ export class Security {
 
   private keyPrincipal(info: ApiKeyInfo | undefined, token: string, p: Presented): Principal {
     if (!info) throw this.denied(p, 'unauthenticated', `key ${token.slice(0, 15)} invalid, revoked or expired`, 'invalid, revoked or expired API key');
-    return { id: `key:${info.id}`, kind: 'key', roles: [info.role], namespaces: info.namespaces, bucket: `key:${info.id}` };
+    let principal = this.keyPrincipals.get(info);
+    if (!principal) this.keyPrincipals.set(info, (principal = { id: `key:${info.id}`, kind: 'key', roles: [info.role], namespaces: info.namespaces, bucket: `key:${info.id}` }));
+    return principal;
   }
 
   private async authenticateOidc(token: string, p: Presented): Promise<Principal> {

@@ -37,6 +37,24 @@ describe('API key store', () => {
     keys.close();
   });
 
+  it('stops trusting a remembered key once another connection revokes it in the database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'inferd-keys-'));
+    const keys = new KeyStore(dir);
+    const { key, info } = await keys.create({ role: 'predictor', namespaces: ['team-a'] });
+    assert.equal((await keys.verify(key))?.id, info.id);
+    assert.equal(keys.verify(key) instanceof Promise, false, 'a verified key is answered from memory');
+    const other = new Database(join(dir, 'inferd.db'));
+    other.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(new Date().toISOString(), info.id);
+    other.close();
+    let refusedAfter = -1;
+    for (let i = 0; i < 40 && refusedAfter < 0; i++) {
+      if ((await keys.verify(key)) === undefined) refusedAfter = i;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(refusedAfter >= 0, 'the revocation written by another connection is seen');
+    keys.close();
+  });
+
   it('expires keys', async () => {
     const keys = new KeyStore(mkdtempSync(join(tmpdir(), 'inferd-keys-')));
     const { key } = await keys.create({ role: 'viewer', namespaces: '*', expiresAt: new Date(Date.now() + 300) });
