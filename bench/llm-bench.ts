@@ -1,21 +1,22 @@
 /**
- * LLM section: a random-weight llama (~40M parameters, Q8_0) generated into
- * bench-out/, 1/4/8 concurrent streams of 128 tokens each, through inferd's OpenAI
- * API (SSE) next to node-llama-cpp driven in-process with the same settings
- * (one context, 8 sequences, same threads, batch size and flash attention), once with
- * node-llama-cpp's own batching (the baseline) and once with inferd's step batching
- * (so the HTTP cost shows apart from the scheduler's gain). Each figure is the median
- * of REPEAT runs. Also measures ggml threads 1 vs 2 in-process, which is where the
- * runtime's default comes from.
+ * LLM section: a random-weight llama (~40M parameters, Q8_0) generated into bench-out/,
+ * 1/4/8 concurrent streams of 128 tokens each (EOS banned), through the OpenAI API (SSE
+ * /v1/completions) of inferd with its default configuration (authentication on, default
+ * threads) next to llama-server built from the same llama.cpp source (bench/llama-server.ts,
+ * best of ggml threads 1 and 2), each figure the median of REPEAT runs. The in-process lines
+ * (node-llama-cpp driven directly, threads 1 vs 2) show where the runtime's thread default
+ * comes from and what the engine binding does without HTTP.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LlamaCompletion, TokenBias, type Token } from 'node-llama-cpp';
 import { writeGguf } from '../scripts/gen-gguf.js';
 import { llamaFor } from '../src/runtimes/llm/llm-runtime.js';
-import { StepBatching } from '../src/runtimes/llm/step-batching.js';
 import { availableParallelism } from 'node:os';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
+import { adminKeyOf, createKey } from '../test/helpers/keys.js';
+import { llamaServerBinary, startLlamaServer } from './llama-server.js';
 
 const TOKENS = 128;
 const CONCURRENCY = [1, 4, 8];
@@ -56,13 +57,10 @@ function modelPath(): string {
 }
 
 /** node-llama-cpp in-process: one context with SEQUENCES sequences, `c` completions at once. */
-async function direct(path: string, threads: number, batching: 'default' | 'step', repeat: number): Promise<Map<number, Run>> {
+async function direct(path: string, threads: number, repeat: number): Promise<Map<number, Run>> {
   const llama = await llamaFor(false);
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
-  const step = batching === 'step' ? new StepBatching() : undefined;
-  const context = await model.createContext({ contextSize: CTX, sequences: SEQUENCES, threads, ...(step ? { batching: step.options } : {}) });
-  let generating = 0;
-  step?.attach(context, () => generating);
+  const context = await model.createContext({ contextSize: CTX, sequences: SEQUENCES, threads });
   const seqs = Array.from({ length: SEQUENCES }, () => context.getSequence());
   const bias = new TokenBias(model.tokenizer);
   for (const id of Object.keys(NO_EOS)) bias.set(Number(id) as Token, 'never');
@@ -74,19 +72,14 @@ async function direct(path: string, threads: number, batching: 'default' | 'step
       await Promise.all(seqs.slice(0, c).map(async (seq, i) => {
         const completion = new LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
         let first = true;
-        generating++;
-        try {
-          await completion.generateCompletion(`${PROMPT} ${i}`, {
-            maxTokens: TOKENS, temperature: 1, seed: i, tokenBias: bias,
-            onToken: (t) => {
-              if (first) ttft.push(performance.now() - started);
-              first = false;
-              tokens += t.length;
-            },
-          });
-        } finally {
-          generating--;
-        }
+        await completion.generateCompletion(`${PROMPT} ${i}`, {
+          maxTokens: TOKENS, temperature: 1, seed: i, tokenBias: bias,
+          onToken: (t) => {
+            if (first) ttft.push(performance.now() - started);
+            first = false;
+            tokens += t.length;
+          },
+        });
         // Sequences keep their tokens between runs, as inferd's pool does (prefix reuse on both sides).
         completion.dispose({ disposeSequence: false });
       }));
@@ -98,8 +91,42 @@ async function direct(path: string, threads: number, batching: 'default' | 'step
   }
 }
 
-/** The same through `inferd serve`: /v1/completions with stream:true, TTFT at the first text chunk. */
-async function served(path: string, threads: number): Promise<Map<number, Run>> {
+/** `c` concurrent SSE streams on an OpenAI /v1/completions endpoint; TTFT at the first chunk, tokens from the usage chunk. */
+async function streams(url: string, headers: Record<string, string>, c: number, model: string): Promise<Run> {
+  const started = performance.now();
+  const ttft: number[] = [];
+  const one = async (i: number) => {
+    const res = await fetch(`${url}/v1/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ model, prompt: `${PROMPT} ${i}`, max_tokens: TOKENS, temperature: 1, seed: i, logit_bias: NO_EOS, stream: true, stream_options: { include_usage: true } }),
+    });
+    if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+    let first = true;
+    let usage = 0;
+    let buf = '';
+    for await (const chunk of res.body!) {
+      if (first) ttft.push(performance.now() - started);
+      first = false;
+      buf += Buffer.from(chunk as Uint8Array).toString();
+      let idx: number;
+      while ((idx = buf.indexOf('\n\n')) >= 0) {
+        const ev = buf.slice(0, idx).replace(/^data: /, '');
+        buf = buf.slice(idx + 2);
+        // Only the usage chunk is parsed: the client shares the 2 cores with the server.
+        if (ev === '[DONE]' || !ev.includes('"usage":{')) continue;
+        const j = JSON.parse(ev) as { usage?: { completion_tokens: number } | null };
+        if (j.usage) usage = j.usage.completion_tokens;
+      }
+    }
+    return usage;
+  };
+  const counts = await Promise.all(Array.from({ length: c }, (_, i) => one(i)));
+  const tokens = counts.reduce((a, b) => a + b, 0);
+  return { tokS: tokens / ((performance.now() - started) / 1000), ttftMs: median(ttft), tokens };
+}
+
+/** inferd with its defaults (authentication on: a predictor key; threads from the server's policy). */
+async function served(path: string): Promise<Map<number, Run>> {
   const dir = join(REPO_ROOT, 'bench-out');
   const manifest = join(dir, 'llm-bench.yaml');
   writeFileSync(manifest, `apiVersion: serving.kserve.io/v1beta1
@@ -112,44 +139,26 @@ spec:
       modelFormat:
         name: gguf
       storageUri: file://${path}
-      args: ["--max-model-len=${CTX}", "--max-num-seqs=${SEQUENCES}", "--threads=${threads}"]
+      args: ["--max-model-len=${CTX}", "--max-num-seqs=${SEQUENCES}"]
 `);
-  const srv = await startInferd(['-f', manifest]);
+  const dataDir = mkdtempSync(join(tmpdir(), 'inferd-bench-llm-'));
+  const srv = await startInferd(['-f', manifest], { dataDir, serverDefaultAuth: true });
   try {
     await waitReady(srv.http, 120_000);
-    const one = async (i: number, started: number, ttft: number[]) => {
-      const res = await fetch(`${srv.http}/v1/completions`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'bench-llm', prompt: `${PROMPT} ${i}`, max_tokens: TOKENS, temperature: 1, seed: i, logit_bias: NO_EOS, stream: true, stream_options: { include_usage: true } }),
-      });
-      let first = true;
-      let usage = 0;
-      let buf = '';
-      for await (const chunk of res.body!) {
-        if (first) ttft.push(performance.now() - started);
-        first = false;
-        buf += Buffer.from(chunk as Uint8Array).toString();
-        let idx: number;
-        while ((idx = buf.indexOf('\n\n')) >= 0) {
-          const ev = buf.slice(0, idx).replace(/^data: /, '');
-          buf = buf.slice(idx + 2);
-          // Only the usage chunk is parsed: the client shares the 2 cores with the server.
-          if (ev === '[DONE]' || !ev.includes('"usage":{')) continue;
-          const j = JSON.parse(ev) as { usage?: { completion_tokens: number } | null };
-          if (j.usage) usage = j.usage.completion_tokens;
-        }
-      }
-      return usage;
-    };
-    return await measure(REPEAT, async (c) => {
-      const started = performance.now();
-      const ttft: number[] = [];
-      const counts = await Promise.all(Array.from({ length: c }, (_, i) => one(i, started, ttft)));
-      const tokens = counts.reduce((a, b) => a + b, 0);
-      return { tokS: tokens / ((performance.now() - started) / 1000), ttftMs: median(ttft), tokens };
-    });
+    const key = await createKey(srv.http, adminKeyOf(dataDir), 'predictor', ['default']);
+    return await measure(REPEAT, (c) => streams(srv.http, { authorization: `Bearer ${key}` }, c, 'bench-llm'));
   } finally {
     await srv.stop();
+  }
+}
+
+/** llama-server with `threads` ggml threads, SEQUENCES slots of CTX tokens (inferd's layout). */
+async function anchor(binary: string, path: string, threads: number): Promise<Map<number, Run>> {
+  const server = await startLlamaServer(binary, path, { threads, parallel: SEQUENCES, ctxPerSlot: CTX });
+  try {
+    return await measure(REPEAT, (c) => streams(server.url, {}, c, 'bench-llm'));
+  } finally {
+    await server.stop();
   }
 }
 
@@ -161,7 +170,7 @@ export async function benchLlm(): Promise<string[]> {
   const path = modelPath();
   lines.push(`model: ${path} (random llama, Q8_0, ~40M parameters), ${TOKENS} tokens per stream, ctx ${CTX}/sequence, ${SEQUENCES} sequences, generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const byThreads = new Map<number, Map<number, Run>>();
-  for (const t of [1, 2]) byThreads.set(t, await direct(path, t, 'default', t === 1 ? REPEAT : 1));
+  for (const t of [1, 2]) byThreads.set(t, await direct(path, t, t === 1 ? REPEAT : 1));
   lines.push(`in-process node-llama-cpp, ggml threads 1 vs 2 (aggregate tok/s | median TTFT ms; threads=2 one run):`);
   for (const c of CONCURRENCY) {
     const a = byThreads.get(1)!.get(c)!;
@@ -172,18 +181,21 @@ export async function benchLlm(): Promise<string[]> {
   // The runtime's default is the server's intra-op policy, cores − 1 (1 here).
   const threads = Math.max(1, availableParallelism() - 1);
   lines.push(`  faster everywhere: ${best ? `threads=${best}` : 'mixed'}; runtime default (server thread policy, cores - 1) = ${threads}`);
-  const baseline = threads === 1 ? byThreads.get(1)! : await direct(path, threads, 'default', REPEAT);
-  const stepped = await direct(path, threads, 'step', REPEAT);
-  const inferd = await served(path, threads);
-  lines.push(`inferd OpenAI API (SSE /v1/completions) vs in-process node-llama-cpp, threads=${threads}, median of ${REPEAT} runs:`);
+  const built = llamaServerBinary();
+  const inferd = await served(path);
+  if ('skipped' in built) {
+    lines.push(`llama-server anchor skipped: ${built.skipped}`);
+    for (const c of CONCURRENCY) lines.push(`  ${c} stream(s): inferd ${f1(inferd.get(c)!.tokS)} tok/s, TTFT ${f1(inferd.get(c)!.ttftMs)} ms`);
+    return lines;
+  }
+  const anchors = [await anchor(built.path, path, 1), await anchor(built.path, path, 2)];
+  lines.push(`inferd OpenAI API (default config: auth on, threads = ${threads}) vs llama-server from the same llama.cpp source (best of threads 1/2), SSE /v1/completions, median of ${REPEAT} runs:`);
   for (const c of CONCURRENCY) {
     const s = inferd.get(c)!;
-    const d = baseline.get(c)!;
-    const st = stepped.get(c)!;
-    lines.push(`  ${c} stream(s): inferd ${f1(s.tokS)} tok/s, TTFT ${f1(s.ttftMs)} ms | direct ${f1(d.tokS)} tok/s, TTFT ${f1(d.ttftMs)} ms | inferd/direct ${(s.tokS / d.tokS * 100).toFixed(0)}% | direct + step batching ${f1(st.tokS)} tok/s (inferd ${(s.tokS / st.tokS * 100).toFixed(0)}% of it)`);
+    const best = anchors.reduce((a, b) => (b.get(c)!.tokS > a.get(c)!.tokS ? b : a)).get(c)!;
+    const t = anchors.findIndex((a) => a.get(c) === best) + 1;
+    lines.push(`  ${c} stream(s): inferd ${f1(s.tokS)} tok/s, TTFT p50 ${f1(s.ttftMs)} ms | llama-server (threads=${t}) ${f1(best.tokS)} tok/s, TTFT p50 ${f1(best.ttftMs)} ms | ratio ${(s.tokS / best.tokS).toFixed(2)} (goal ≥ 1.00)`);
   }
-  const scale = inferd.get(8)!.tokS / inferd.get(1)!.tokS;
-  lines.push(`  scaling 8 vs 1 stream: inferd ${scale.toFixed(2)}x, direct ${(baseline.get(8)!.tokS / baseline.get(1)!.tokS).toFixed(2)}x, direct + step batching ${(stepped.get(8)!.tokS / stepped.get(1)!.tokS).toFixed(2)}x`);
   return lines;
 }
 
