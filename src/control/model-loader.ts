@@ -134,6 +134,7 @@ export async function loadPredictor(
     maxDecodedBytes: deps.config.limits.maxModelDecodedBytes,
     log,
     ...(signal ? { signal } : {}),
+    process: { namespace: meta.namespace ?? 'default', dataDir: deps.config.dataDir, baseDir: runtime.baseDir },
   };
   const isolation = chosen.metadata.annotations?.[ISOLATION_ANNOTATION];
   const replicas = Math.max(1, predictor.minReplicas ?? 1);
@@ -142,16 +143,12 @@ export async function loadPredictor(
     return { model: await loadCustomModel(module, ctx), runtime: chosen };
   }
   if (runsProcess) {
-    const options = { namespace: meta.namespace ?? 'default', container, annotations: chosen.metadata.annotations ?? {}, baseDir: runtime.baseDir, dataDir: deps.config.dataDir };
-    const model = await loadProcessModel(ctx, options).catch((err: unknown) => {
-      throw err instanceof ProcessLoadError ? new LoadError(err.reason, err.message) : err;
-    });
-    return { model, runtime: chosen };
+    return { model: await loadProcessModel(ctx, { ...ctx.process!, container, annotations: chosen.metadata.annotations ?? {} }).catch(processFailure), runtime: chosen };
   }
   if (!impl) {
     throw new LoadError('RuntimeNotRecognized', `runtime "${chosen.metadata.name}" has no in-process implementation for format "${spec.modelFormat.name}", no ${MODULE_ANNOTATION} annotation and no container command to run`);
   }
-  if ((isolation ?? impl.isolation) !== 'worker') return { model: await impl.load(ctx), runtime: chosen };
+  if ((isolation ?? impl.isolation) !== 'worker') return { model: await impl.load(ctx).catch(processFailure), runtime: chosen };
   // One replica and no autoscaling, isolation not chosen by the runtime's author: a model
   // faster than the runtime's threshold moves to the main thread (probed in its worker first,
   // so a slow model never blocks the event loop, not even while loading).
@@ -172,4 +169,9 @@ export async function loadPredictor(
   };
   log.info({ probeMicros: Math.round(micros * 10) / 10, maxInlineRows }, `model computes in ${micros.toFixed(0)} µs: batches up to ${maxInlineRows} rows are served on the main thread, larger ones in a worker (set ${ISOLATION_ANNOTATION}: worker on the runtime to keep every call in a worker thread)`);
   return { model: new BatchSplitModel(inline, startWorker, maxInlineRows), runtime: chosen };
+}
+
+/** A process that could not start (an external runtime, vLLM) fails the load with its KServe-style reason. */
+function processFailure(err: unknown): never {
+  throw err instanceof ProcessLoadError ? new LoadError(err.reason, err.message) : err;
 }

@@ -19,6 +19,8 @@ export interface LoadContext {
   log: Logger;
   /** Aborted when the revision goes away while it loads: a runtime that starts a process stops it. */
   signal?: AbortSignal;
+  /** For a runtime that runs a process: the InferenceService's namespace, where logs go, the runtime's directory. */
+  process?: { namespace: string; dataDir: string; baseDir: string };
 }
 
 export interface ModelSignature {
@@ -37,6 +39,10 @@ export interface LoadedModel {
   infer(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
   /** A model served by an external process: protocol routes forward requests to it unchanged. */
   readonly proxy?: { baseUrl: string };
+  /** An external process that answers the OpenAI API (every process, vLLM included): the OpenAI routes forward to it. */
+  readonly openaiProxy?: { baseUrl: string };
+  /** False while the model's process restarts or fails its health checks: the model answers not ready meanwhile. */
+  healthy?(): boolean;
   /**
    * Models with several named signatures (TensorFlow SignatureDefs): each one's specs,
    * and a call that runs one of them (V2 `parameters.signature_name`).

@@ -85,6 +85,15 @@ export class ModelEndpoint {
     return this.state === 'Loaded' || this.state === 'Standby';
   }
 
+  /**
+   * Ready, and its runtime able to answer now: false while an external process restarts or
+   * fails its health checks. What probes and requests see; traffic decisions keep `ready`, so
+   * a restarting process keeps its route and answers again once it is back.
+   */
+  get available(): boolean {
+    return this.ready && this.model?.healthy?.() !== false;
+  }
+
   get onDemand(): boolean {
     return this.options.onDemand === true;
   }
@@ -94,7 +103,8 @@ export class ModelEndpoint {
   }
 
   private notReady(): InferdError {
-    return new InferdError('not_ready', `Model with name ${this.name} is not ready.`, { retryAfter: 1 });
+    const why = this.state === 'Loaded' && this.model?.healthy?.() === false ? ': its server process is restarting or failing its health checks' : '';
+    return new InferdError('not_ready', `Model with name ${this.name} is not ready${why}.`, { retryAfter: 1 });
   }
 
   private get loaded(): LoadedModel {
@@ -139,7 +149,7 @@ export class ModelEndpoint {
    * many waiters 429). V1, V2 REST and gRPC, OpenAI and TF Serving REST all come through here.
    */
   async acquire(): Promise<Lease> {
-    if (!this.ready) throw this.notReady();
+    if (!this.available) throw this.notReady();
     this.inflight++;
     this.lastUsed = Date.now();
     let released = false;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { tinyLlmService } from '../helpers/tiny-llm.js';
-import { startInferd, waitReady, type InferdProcess } from '../helpers/inferd-process.js';
+import { REPO_ROOT, startInferd, waitReady, type InferdProcess } from '../helpers/inferd-process.js';
 
 type Schema = { type?: string; enum?: unknown[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; additionalProperties?: boolean };
 
@@ -339,39 +339,12 @@ spec:
   });
 });
 
-/** Stands in for `python -m vllm.entrypoints.openai.api_server`: /health, /v1/models, chat completions (stream or not) that echo the command line. */
-const FAKE_VLLM = `
-const http = require('node:http');
-const argv = process.argv.slice(2);
-const port = Number(argv[argv.indexOf('--port') + 1]);
-http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => (body += c));
-  req.on('end', () => {
-    if (req.url === '/health') return res.end('ok');
-    if (req.url === '/v1/chat/completions') {
-      const j = JSON.parse(body);
-      if (j.model !== 'qwen') { res.writeHead(404, { 'content-type': 'application/json' }); return res.end(JSON.stringify({ error: { message: 'The model \`' + j.model + '\` does not exist.', type: 'NotFoundError', param: null, code: 404 } })); }
-      const base = { id: 'chatcmpl-v', created: 1, model: j.model };
-      if (!j.stream) { res.writeHead(200, { 'content-type': 'application/json' }); return res.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: JSON.stringify(argv) }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } })); }
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      for (const delta of [{ role: 'assistant', content: '' }, { content: 'from ' }, { content: 'vllm' }]) res.write('data: ' + JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: null }] }) + '\\n\\n');
-      res.write('data: ' + JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }) + '\\n\\n');
-      return res.end('data: [DONE]\\n\\n');
-    }
-    res.writeHead(404); res.end();
-  });
-}).listen(port, '127.0.0.1');
-process.on('SIGTERM', () => process.exit(0));
-`;
-
 describe('vLLM as an external runtime (a stand-in vLLM process)', () => {
   let srv: InferdProcess;
   let client: OpenAI;
   let dir: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'inferd-vllm-'));
-    writeFileSync(join(dir, 'fake-vllm.cjs'), FAKE_VLLM);
     writeFileSync(join(dir, 'models.yaml'), `
 apiVersion: serving.kserve.io/v1alpha1
 kind: ServingRuntime
@@ -387,7 +360,7 @@ spec:
       args: ["--model=/mnt/models", "--port=8080", "--served-model-name={{.Name}}", "--enable-auto-tool-choice", "--tool-call-parser=hermes"]
       env:
         - name: VLLM_COMMAND
-          value: "${process.execPath} ${join(dir, 'fake-vllm.cjs')}"
+          value: "${process.execPath} ${join(REPO_ROOT, 'test/fixtures/process/fake-vllm.cjs')}"
 ---
 apiVersion: serving.kserve.io/v1beta1
 kind: InferenceService

@@ -71,7 +71,7 @@ export function createGrpcServer(opts: GrpcServerOptions): grpc.Server {
   const handlers = {
     ServerLive: unary(() => ({ live: true })),
     ServerReady: unary(() => ({ ready: router.serverReady() })),
-    ModelReady: unary<ModelRef>((call) => ({ ready: resolve(call).ready })),
+    ModelReady: unary<ModelRef>((call) => ({ ready: resolve(call).available })),
     ServerMetadata: unary(() => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: [] })),
     ModelMetadata: unary<ModelRef>(async (call) => {
       const ep = resolve(call);

@@ -15,7 +15,7 @@ type Params = { name: string; version?: string };
 /** A TensorFlow model's TF Serving view: its signatures and the version directory it serves. */
 function tfView(ep: ModelEndpoint): TfServingModel | undefined {
   const d = ep.described;
-  return d?.signatures ? { name: ep.name, ready: ep.ready, version: d.modelVersion ?? ep.version, signatures: d.signatures } : undefined;
+  return d?.signatures ? { name: ep.name, ready: ep.available, version: d.modelVersion ?? ep.version, signatures: d.signatures } : undefined;
 }
 
 /**
@@ -45,7 +45,7 @@ export function registerV1Routes(app: FastifyInstance, router: ModelRouter): voi
     const ep = await resolve(req);
     const tf = tfView(ep);
     if (tf) return tfModelStatus(tf);
-    if (ep.ready) return { name: ep.name, ready: true };
+    if (ep.available) return { name: ep.name, ready: true };
     return reply.code(503).send({ name: ep.name, ready: false, error: `Model with name ${ep.name} is not ready.` });
   };
   for (const p of namespacedPaths('/v1/models/:name')) app.get(p, status);

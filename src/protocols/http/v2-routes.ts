@@ -34,7 +34,7 @@ export function registerV2Routes(app: FastifyInstance, router: ModelRouter, limi
 
   const ready = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const ep = resolve(req);
-    return reply.code(ep.ready ? 200 : 503).send({ name: ep.name, ready: ep.ready });
+    return reply.code(ep.available ? 200 : 503).send({ name: ep.name, ready: ep.available });
   };
   for (const p of namespacedPaths('/v2/models/:name/ready')) app.get(p, ready);
   for (const p of namespacedPaths('/v2/models/:name/versions/:version/ready')) app.get(p, ready);

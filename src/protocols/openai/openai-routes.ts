@@ -59,8 +59,8 @@ async function proxyFor(router: ModelRouter, req: FastifyRequest, reply: Fastify
   } catch {
     return undefined;
   }
-  if (!ep.ready) return undefined;
-  const proxy = (ep.loadedModel ?? (await holdFor(ep, reply))).proxy;
+  if (!ep.available) return undefined;
+  const proxy = (ep.loadedModel ?? (await holdFor(ep, reply))).openaiProxy;
   return proxy ? { ep, baseUrl: proxy.baseUrl } : undefined;
 }
 
@@ -150,7 +150,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
     const data = eps.flatMap((ep) => {
       // A model on standby stays listed (a request loads it), as of its last load.
       const llm = ep.loadedModel?.llm ?? ep.llmAsLoaded;
-      if (!llm) return ep.loadedModel?.proxy ? [{ id: ep.name, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'vllm', root: ep.name }] : [];
+      if (!llm) return ep.loadedModel?.openaiProxy ? [{ id: ep.name, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'vllm', root: ep.name }] : [];
       const names = [...new Set([ep.name, ...llm.servedNames])];
       return names.map((id) => ({ id, object: 'model', created: Math.floor(ep.loadedAt / 1000), owned_by: 'inferd', root: ep.name, max_model_len: llm.maxModelLen }));
     });

@@ -9,6 +9,9 @@ import { requestOnce } from './upstream.js';
 
 export type ProcessState = 'Starting' | 'Running' | 'BackOff' | 'Stopping' | 'Stopped';
 
+/** Why a process event was recorded (the InferenceService event's reason). */
+export type ProcessEventReason = 'ProcessCrashed' | 'ProcessUnhealthy' | 'ProcessRestarted' | 'ProcessRestartFailed';
+
 export interface ExitInfo {
   code: number | null;
   signal: string | null;
@@ -50,8 +53,14 @@ export interface ProcessOptions {
   startupTimeoutMs: number;
   /** SIGTERM, then SIGKILL after this long. */
   graceMs: number;
-  /** Crashes and restarts, for status events. */
-  onEvent?: (type: 'Normal' | 'Warning', reason: 'ProcessCrashed' | 'ProcessRestarted' | 'ProcessRestartFailed', message: string) => void;
+  /** Crashes, failed health checks and restarts, for status events. */
+  onEvent?: (type: 'Normal' | 'Warning', reason: ProcessEventReason, message: string) => void;
+  /**
+   * While it runs, the readiness probe is asked every periodMs: one failure makes the model
+   * not ready, failureThreshold in a row kill the process (and so restart it), as a
+   * Kubernetes liveness probe would.
+   */
+  health?: { periodMs: number; failureThreshold: number };
   /** Restart back-off: initial delay, doubling per consecutive crash up to max; reset after a run of resetAfterMs. */
   backoff?: { initialMs: number; maxMs: number; resetAfterMs: number };
 }
@@ -176,6 +185,9 @@ export class ManagedProcess {
   private stopping = false;
   private detected?: 'v2' | 'v1' | 'tcp';
   private lastArgv: string[] = [];
+  private healthTimer?: NodeJS.Timeout;
+  /** Failed health checks in a row of the running process. */
+  private healthFailures = 0;
 
   constructor(private readonly opts: ProcessOptions) {}
 
@@ -210,6 +222,11 @@ export class ManagedProcess {
     return rssBytes(this.pid);
   }
 
+  /** Running and passing its health checks: the model it serves is ready. */
+  get available(): boolean {
+    return this.state === 'Running' && this.healthFailures === 0;
+  }
+
   /** The first start: resolves once ready; rejects (with the process stopped) when it cannot be. */
   async start(): Promise<void> {
     this.ports = { http: await freePort(), grpc: await freePort() };
@@ -234,7 +251,34 @@ export class ManagedProcess {
     this.state = 'Running';
     this.readySince = Date.now();
     this.opts.logs.note(`ready on port ${this.ports.http} (pid ${run.child.pid})`);
+    this.watchHealth(run);
     void run.exited.then((exit) => this.onExit(run, exit));
+  }
+
+  private watchHealth(run: Run): void {
+    const health = this.opts.health ?? { periodMs: 5000, failureThreshold: 3 };
+    this.healthFailures = 0;
+    let checking = false;
+    this.healthTimer = setInterval(() => {
+      if (checking || this.run !== run || run.exit || this.state !== 'Running') return;
+      checking = true;
+      void this.probeOnce().then((ok) => {
+        checking = false;
+        if (this.run !== run || run.exit || this.stopping) return;
+        if (ok) {
+          if (this.healthFailures > 0) this.opts.logs.note('health check passes again');
+          this.healthFailures = 0;
+          return;
+        }
+        this.healthFailures++;
+        this.opts.logs.note(`health check failed (${this.probeText()}), ${this.healthFailures} of ${health.failureThreshold}`);
+        if (this.healthFailures < health.failureThreshold) return;
+        this.opts.log.warn({ pid: run.child.pid, failures: this.healthFailures }, 'external process unhealthy; killing it to restart');
+        this.opts.onEvent?.('Warning', 'ProcessUnhealthy', `external process pid ${run.child.pid} failed ${this.healthFailures} health checks in a row (${this.probeText()}): killed, to be restarted`);
+        signalGroup(run.child, 'SIGKILL');
+      });
+    }, health.periodMs);
+    this.healthTimer.unref();
   }
 
   private spawn(): Run {
@@ -360,6 +404,7 @@ export class ManagedProcess {
 
   private onExit(run: Run, exit: ExitInfo): void {
     if (this.run !== run) return;
+    clearInterval(this.healthTimer);
     this.lastExit = exit;
     this.opts.logs.note(`pid ${run.child.pid} ${exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`} after ${Math.round(exit.uptimeMs / 1000)} s`);
     if (this.stopping) return;
@@ -368,7 +413,7 @@ export class ManagedProcess {
     this.opts.log.warn({ pid: run.child.pid, exit }, 'external process died; restarting');
     const delay = this.scheduleRestart();
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-    this.opts.onEvent?.('Warning', 'ProcessCrashed', `external process pid ${run.child.pid} ${how} after ${Math.round(exit.uptimeMs / 1000)} s; restart ${this.restarts + 1} in ${delay} ms`);
+    this.opts.onEvent?.('Warning', 'ProcessCrashed', `external process pid ${run.child.pid} ${how} after ${Math.round(exit.uptimeMs / 1000)} s; restart ${this.restarts + 1} in ${delay} ms${this.stderrTail(5)}`);
   }
 
   private scheduleRestart(): number {
@@ -405,6 +450,7 @@ export class ManagedProcess {
   /** SIGTERM to the process group, SIGKILL after the grace period; no restarts after. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.healthTimer);
     if (this.restartTimer) clearTimeout(this.restartTimer);
     const run = this.run;
     if (!run || run.exit) {

@@ -11,6 +11,7 @@ import { LogBuffer } from './log-buffer.js';
 import { ManagedProcess, ProcessStartError, type Probe } from './process-manager.js';
 import { emitProcessEvent, registerProcess } from './registry.js';
 import { errorCode, requestOnce, requestProcess, type UpstreamResponse } from './upstream.js';
+import { completeTexts, upstreamError } from './text-completions.js';
 
 /** `"true"` on a ServingRuntime: run its container's command even for a format inferd serves in-process. */
 export const PROCESS_ANNOTATION = 'inferd.dev/external-process';
@@ -32,6 +33,12 @@ export interface ProcessRuntimeOptions {
   baseDir: string;
   /** inferd's data directory: logs go to `<dataDir>/logs/<namespace>/<name>/`. */
   dataDir: string;
+  /**
+   * `openai`: the process is an OpenAI-compatible LLM server (vLLM) with no V1/V2 API of
+   * its own: V1/V2 `text_input` goes through its completions API, the OpenAI routes
+   * forward to it. Default: it speaks V2/V1 itself and every protocol is forwarded.
+   */
+  speaks?: 'openai';
 }
 
 /** A failed start, with a KServe-style `lastFailureInfo.reason`. */
@@ -119,8 +126,8 @@ export async function loadProcessModel(ctx: LoadContext, opts: ProcessRuntimeOpt
   } finally {
     ctx.signal?.removeEventListener('abort', abandon);
   }
-  const meta = await fetchMetadata(proc.baseUrl, ctx.name);
-  return new ProcessModel(ctx.name, proc, meta, async () => {
+  const meta = opts.speaks === 'openai' ? TEXT_SIGNATURE : await fetchMetadata(proc.baseUrl, ctx.name);
+  return new ProcessModel(ctx.name, proc, meta, opts.speaks === 'openai', async () => {
     await proc.stop();
     unregister();
     logs.close();
@@ -153,6 +160,13 @@ export interface ProcessProxy {
   hold?: () => () => void;
 }
 
+/** What an OpenAI-only server (vLLM) offers V1/V2 clients, as KServe's Hugging Face server does. */
+const TEXT_SIGNATURE = {
+  platform: 'vllm',
+  inputs: [{ name: 'text_input', datatype: 'BYTES' as const, shape: [-1] }],
+  outputs: [{ name: 'text_output', datatype: 'BYTES' as const, shape: [-1] }],
+};
+
 class ProcessModel implements LoadedModel {
   readonly platform: string;
   readonly inputs: TensorSpec[];
@@ -162,6 +176,7 @@ class ProcessModel implements LoadedModel {
     private readonly name: string,
     readonly process: ManagedProcess,
     meta: { platform: string; inputs: TensorSpec[]; outputs: TensorSpec[] },
+    private readonly openaiOnly: boolean,
     private readonly stop: () => Promise<void>,
   ) {
     this.platform = meta.platform;
@@ -176,7 +191,11 @@ class ProcessModel implements LoadedModel {
    * Read per request: a restart after a failed start may move the process to another port.
    * `hold()` counts a forwarded request until its release, so an unload lets it finish.
    */
-  get proxy(): ProcessProxy {
+  get proxy(): ProcessProxy | undefined {
+    return this.openaiOnly ? undefined : this.openaiProxy;
+  }
+
+  get openaiProxy(): ProcessProxy {
     return {
       baseUrl: this.process.baseUrl,
       hold: () => {
@@ -191,17 +210,17 @@ class ProcessModel implements LoadedModel {
     };
   }
 
+  healthy(): boolean {
+    return this.process.available;
+  }
+
   async infer(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]> {
+    if (this.openaiOnly) return completeTexts(inputs, (body) => this.request('/v1/completions', body), this.name);
     const body = JSON.stringify({
       inputs: inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, data: toValues(t), ...(t.parameters ? { parameters: t.parameters } : {}) })),
       ...(outputNames.length ? { outputs: outputNames.map((name) => ({ name })) } : {}),
     });
-    let res: UpstreamResponse;
-    try {
-      res = await requestProcess(() => this.process.baseUrl, { method: 'POST', path: `/v2/models/${encodeURIComponent(this.name)}/infer`, headers: { 'content-type': 'application/json' }, body: Buffer.from(body) }, Date.now() + RESTART_WAIT_MS);
-    } catch (err) {
-      throw new InferdError('not_ready', `the model server process of ${this.name} is not reachable or dropped the request (${errorCode(err)}); it may be restarting`, { retryAfter: 1 });
-    }
+    const res = await this.request(`/v2/models/${encodeURIComponent(this.name)}/infer`, body);
     const text = res.body.toString('utf8');
     let parsed: Record<string, unknown> = {};
     try {
@@ -209,11 +228,7 @@ class ProcessModel implements LoadedModel {
     } catch {
       // handled below
     }
-    if (res.status < 200 || res.status >= 300) {
-      const message = typeof parsed.error === 'string' ? parsed.error : text.slice(0, 500);
-      const code = res.status === 503 ? 'not_ready' : res.status === 504 ? 'timeout' : res.status === 429 ? 'overloaded' : res.status >= 400 && res.status < 500 ? 'invalid_input' : 'internal';
-      throw new InferdError(code, `model server process: ${message}`, code === 'not_ready' ? { retryAfter: 1 } : {});
-    }
+    if (res.status < 200 || res.status >= 300) throw upstreamError(res.status, typeof parsed.error === 'string' ? parsed.error : text.slice(0, 500));
     if (!Array.isArray(parsed.outputs)) throw new InferdError('internal', `model server process answered without "outputs": ${text.slice(0, 200)}`);
     return (parsed.outputs as Array<Record<string, unknown>>).map((o, i) => {
       const field = `outputs[${i}]`;
@@ -221,6 +236,15 @@ class ProcessModel implements LoadedModel {
       const shape = o.shape as number[];
       return { name: o.name, datatype: o.datatype, shape, data: fromValues(o.datatype, flatten(o.data, Math.max(1, shape.length), field), field) };
     });
+  }
+
+  /** A JSON POST to the process, waiting a while for one that restarts. */
+  private async request(path: string, body: string): Promise<UpstreamResponse> {
+    try {
+      return await requestProcess(() => this.process.baseUrl, { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: Buffer.from(body) }, Date.now() + RESTART_WAIT_MS);
+    } catch (err) {
+      throw new InferdError('not_ready', `the model server process of ${this.name} is not reachable or dropped the request (${errorCode(err)}); it may be restarting`, { retryAfter: 1 });
+    }
   }
 
   memoryBytes(): number {

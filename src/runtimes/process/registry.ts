@@ -1,5 +1,5 @@
 import type { LogBuffer, LogLine } from './log-buffer.js';
-import type { ManagedProcess, ProcessStatus } from './process-manager.js';
+import type { ManagedProcess, ProcessEventReason, ProcessStatus } from './process-manager.js';
 
 /**
  * The external processes inferd runs, by InferenceService, for `inferd logs` and
@@ -33,7 +33,7 @@ export interface ProcessEvent {
   name: string;
   revision?: string;
   type: 'Normal' | 'Warning';
-  reason: 'ProcessCrashed' | 'ProcessRestarted' | 'ProcessRestartFailed';
+  reason: ProcessEventReason;
   message: string;
 }
 
