@@ -72,6 +72,7 @@ export class ProcessStartError extends Error {
   }
 }
 
+const MIB = 1024 * 1024;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A free loopback TCP port (the OS picks; closed again before the child binds it). */
@@ -186,6 +187,7 @@ export class ManagedProcess {
   private detected?: 'v2' | 'v1' | 'tcp';
   private lastArgv: string[] = [];
   private healthTimer?: NodeJS.Timeout;
+  private readyBytes = 0;
   /** Failed health checks in a row of the running process. */
   private healthFailures = 0;
 
@@ -218,8 +220,13 @@ export class ManagedProcess {
     return s;
   }
 
+  /**
+   * The process tree's RSS when it last became ready, rounded up to a MiB: fixed for the life
+   * of the run, so the memory budget's decisions do not move with every sample (a process's
+   * RSS grows and shrinks as it serves), and the same from run to run in practice.
+   */
   memoryBytes(): number {
-    return rssBytes(this.pid);
+    return this.readyBytes;
   }
 
   /** Running and passing its health checks: the model it serves is ready. */
@@ -250,6 +257,7 @@ export class ManagedProcess {
     if (this.stopping) return;
     this.state = 'Running';
     this.readySince = Date.now();
+    this.readyBytes = Math.ceil(rssBytes(run.child.pid) / MIB) * MIB;
     this.opts.logs.note(`ready on port ${this.ports.http} (pid ${run.child.pid})`);
     this.watchHealth(run);
     void run.exited.then((exit) => this.onExit(run, exit));

@@ -31,7 +31,6 @@ const LIGHT: Record<string, () => Promise<Runtime>> = {
 };
 
 try {
-  const rssBefore = process.memoryUsage.rss();
   const model = await load();
   const probeMicros = init.probeBelowMicros === undefined ? undefined : await probeLatencyMicros(model, init.probeBelowMicros);
   post({
@@ -39,7 +38,7 @@ try {
     platform: model.platform,
     inputs: model.inputs,
     outputs: model.outputs,
-    memoryBytes: Math.max(model.memoryBytes(), process.memoryUsage.rss() - rssBefore),
+    memoryBytes: model.memoryBytes(),
     hasV1: typeof model.predictV1 === 'function',
     ...(model.signatures && model.inferSignature ? { signatures: { ...model.signatures } } : {}),
     ...(model.modelVersion !== undefined ? { modelVersion: model.modelVersion } : {}),
