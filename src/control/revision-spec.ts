@@ -39,9 +39,10 @@ export function canonicalJson(value: unknown): string {
 export function variantsOf(isvc: InferenceService): Variant[] {
   const stable = revisionSpec(isvc.spec.predictor);
   const canaries = (isvc.spec.canary ?? []).map((entry, i): Variant => {
-    const over = entry.predictor;
+    const { model: overModel, ...over } = entry.predictor;
     const predictor: PredictorSpec = { ...stable, ...over };
-    if (stable.model && over.model) predictor.model = { ...stable.model, ...over.model };
+    // A partial model without a main one to merge over is refused by the manifest validator.
+    if (overModel) predictor.model = { ...stable.model, ...overModel } as NonNullable<PredictorSpec['model']>;
     delete predictor.name;
     return { name: over.name ?? `canary-${i}`, predictor: revisionSpec(predictor), percent: entry.trafficPercent };
   });

@@ -75,9 +75,10 @@ export const predictorSchema = z.strictObject({
 });
 export type PredictorSpec = z.infer<typeof predictorSchema>;
 
+/** A canary entry names only what differs: its `model` is merged field by field over the main one (src/control/revision-spec.ts). */
 const canaryEntrySchema = z.strictObject({
   trafficPercent: z.number().int().min(0).max(100),
-  predictor: predictorSchema,
+  predictor: predictorSchema.extend({ model: modelSpecSchema.partial().optional() }),
 });
 
 export const inferenceServiceSchema = z.strictObject({

@@ -93,6 +93,12 @@ function normalize(resource: Resource): Resource {
   if (total > 100) {
     throw new InferdError('invalid_input', `InferenceService "${resource.metadata.name}": field spec.canary: trafficPercent values sum to ${total}, more than 100`, { field: 'spec.canary' });
   }
+  canary.forEach((c, i) => {
+    if (c.predictor.model && !c.predictor.model.modelFormat && !resource.spec.predictor.model?.modelFormat) {
+      const field = `spec.canary[${i}].predictor.model.modelFormat`;
+      throw new InferdError('invalid_input', `InferenceService "${resource.metadata.name}": field ${field}: required (the main predictor has no model to merge this one over)`, { field });
+    }
+  });
   const names = canary.map((c, i) => c.predictor.name ?? `canary-${i}`);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new InferdError('invalid_input', `InferenceService "${resource.metadata.name}": field spec.canary: two entries are named "${dup}"`, { field: 'spec.canary' });
