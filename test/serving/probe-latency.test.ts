@@ -38,6 +38,13 @@ describe('load-time latency probe (which replicas may run on the main thread)', 
     assert.equal(m.calls.length, 1);
   });
 
+  it('measures a slow model with one call after its warm-up when asked to', async () => {
+    const m = model([{ name: 'x', datatype: 'FP32', shape: [1] }], () => sleep(50));
+    const micros = await probeLatencyMicros(m, 100, true);
+    assert.equal(m.calls.length, 2);
+    assert.ok(micros !== undefined && micros >= 40_000, String(micros));
+  });
+
   it('does not probe text inputs or huge fixed shapes, and a failing model is not fast', async () => {
     const text = model([{ name: 's', datatype: 'BYTES', shape: [1] }], async () => undefined);
     assert.equal(await probeLatencyMicros(text, 100), undefined);

@@ -12,9 +12,10 @@ const BUDGET_MS = 30;
  * Latency in microseconds of a model on zero inputs (dynamic dimensions as 1): the fastest
  * of a few calls, which other load on the machine disturbs least,
  * or undefined when it cannot be probed (text inputs, huge fixed shapes, an error) or is
- * far slower than `fastBelowMicros` (the probe stops after one call).
+ * far slower than `fastBelowMicros` (the probe stops after one call). With `measureSlow`, such a
+ * slow model is called once more after its warm-up call, and that call's time is its cost.
  */
-export async function probeLatencyMicros(model: LoadedModel, fastBelowMicros: number): Promise<number | undefined> {
+export async function probeLatencyMicros(model: LoadedModel, fastBelowMicros: number, measureSlow = false): Promise<number | undefined> {
   if (!model.inputs.length || model.inputs.some((s) => s.datatype === 'BYTES')) return undefined;
   const inputs: Tensor[] = [];
   for (const s of model.inputs) {
@@ -34,11 +35,17 @@ export async function probeLatencyMicros(model: LoadedModel, fastBelowMicros: nu
       const micros = (performance.now() - t0) * 1000;
       // The first call warms up (allocations, kernel selection) and bounds the probe's cost:
       // a model far slower than the threshold is not called again.
-      if (i === 0 && micros > 100 * fastBelowMicros) return undefined;
+      if (i === 0 && micros > 100 * fastBelowMicros) return measureSlow ? await timed(model, inputs, outputs) : undefined;
       if (i > 0) times.push(micros);
     }
   } catch {
     return undefined;
   }
   return Math.min(...times);
+}
+
+async function timed(model: LoadedModel, inputs: Tensor[], outputs: string[]): Promise<number> {
+  const t0 = performance.now();
+  await model.infer(inputs, outputs);
+  return (performance.now() - t0) * 1000;
 }
