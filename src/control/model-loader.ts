@@ -175,7 +175,8 @@ export async function loadPredictor(
   const micros = set.probeMicros;
   if (micros === undefined || inlineBelow === undefined || micros >= inlineBelow) {
     if (!policed) return { model: set, runtime: chosen };
-    return { model: await applyThreadPolicy(set, { runtime: impl.name }, ctx, { micros, explicit, replicas, logLevel: deps.logLevel, heapLimitMb }), runtime: chosen };
+    const replicasFixed = replicas > 1 || (predictor.maxReplicas ?? 1) > 1;
+    return { model: await applyThreadPolicy(set, { runtime: impl.name }, ctx, { micros, explicit, replicas, replicasFixed, logLevel: deps.logLevel, heapLimitMb }), runtime: chosen };
   }
   const inline = await impl.load(ctx);
   await set.unload();
@@ -194,21 +195,26 @@ interface PolicyInputs {
   micros: number | undefined;
   explicit: boolean;
   replicas: number;
+  replicasFixed: boolean;
   logLevel: string;
   heapLimitMb: number | undefined;
 }
 
 /**
- * Logs the thread decision for a model served by worker replicas, and reloads them with the
- * chosen intra-op threads where that differs from what they loaded with (a native session's
- * thread pool is fixed when it is created).
+ * Logs the thread decision for a model served by worker replicas and applies it: more
+ * replicas of the same threads are started beside the first; other intra-op threads need
+ * new replicas (a native session's thread pool is fixed when it is created).
  */
 async function applyThreadPolicy(set: ReplicaSet, target: WorkerTarget, ctx: LoadContext, p: PolicyInputs): Promise<ReplicaSet> {
   const cores = availableParallelism();
-  const decision = chooseThreads({ probeMicros: p.micros, cores, intraOp: ctx.threads.intraOp, replicas: p.replicas, explicit: p.explicit });
+  const memoryBytes = set.memoryBytes() / Math.max(1, set.size);
+  const decision = chooseThreads({ probeMicros: p.micros, cores, intraOp: ctx.threads.intraOp, replicas: p.replicas, explicit: p.explicit, replicasFixed: p.replicasFixed, memoryBytes });
   const probeMicros = p.micros === undefined ? undefined : Math.round(p.micros);
   ctx.log.info({ probeMicros, cores, intraOp: decision.intraOp, replicas: decision.replicas, reason: decision.reason }, `threads: ${decision.replicas} replica(s) × ${decision.intraOp} intra-op thread(s) (${decision.reason})`);
-  if (decision.intraOp === ctx.threads.intraOp) return set;
+  if (decision.intraOp === ctx.threads.intraOp) {
+    if (decision.replicas !== set.size) await set.scaleTo(decision.replicas);
+    return set;
+  }
   const threaded = { ...ctx, threads: { ...ctx.threads, intraOp: decision.intraOp } };
   const reloaded = await startReplicas(target, threaded, decision.replicas, p.logLevel, undefined, p.heapLimitMb);
   await set.unload();

@@ -28,7 +28,7 @@ spec: {predictor: {model: {modelFormat: {name: onnx}, storageUri: "file://${dir}
 `;
 }
 
-/** The load log states each worker model's thread decision, from its probed cost. */
+/** The load log states each worker model's thread decision, from its probed cost (the machine's cores: the test asserts what the policy gives for them). */
 describe('threads of a model follow its measured cost', () => {
   let srv: InferdProcess;
   before(async () => {
@@ -45,21 +45,23 @@ describe('threads of a model follow its measured cost', () => {
     await srv.stop();
   });
 
-  it('gives a heavy model every core and logs why', async () => {
+  it('gives a heavy model a single-threaded replica per core, logs why, and shows them in its stats', async () => {
     const line = await srv.waitForLog((l) => l.model === 'heavy' && typeof l.intraOp === 'number');
-    assert.equal(line.intraOp, availableParallelism());
-    assert.equal(line.replicas, 1);
+    const cores = availableParallelism();
+    assert.deepEqual([line.replicas, line.intraOp], [cores, 1]);
+    const stats = (await (await fetch(`${srv.http}/apis/inferd.dev/v1/namespaces/default/inferenceservices/heavy/stats`)).json()) as { items: Array<{ replicas?: { current: number } }> };
+    assert.equal(stats.items[0]?.replicas?.current, cores);
     assert.ok(typeof line.probeMicros === 'number' && line.probeMicros >= 500, String(line.probeMicros));
     assert.match(String(line.reason), /heavy/);
   });
 
   it("keeps the threads a user set in the model's args", async () => {
     const line = await srv.waitForLog((l) => l.model === 'pinned' && typeof l.intraOp === 'number');
-    assert.equal(line.intraOp, 1);
+    assert.deepEqual([line.replicas, line.intraOp], [1, 1]);
     assert.match(String(line.reason), /user/);
   });
 
-  it('answers from the reloaded replica', async () => {
+  it('answers from its replicas', async () => {
     const res = await fetch(`${srv.http}/v2/models/heavy/infer`, {
       method: 'POST',
       body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [ROWS, N], data: new Array(ROWS * N).fill(0) }] }),

@@ -1,41 +1,50 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HEAVY_CALL_MICROS, chooseThreads, type ThreadInputs } from '../../src/serving/replicas/thread-policy.js';
+import { HEAVY_CALL_MICROS, MAX_REPLICATED_BYTES, chooseThreads, type ThreadInputs } from '../../src/serving/replicas/thread-policy.js';
 
-const base: ThreadInputs = { probeMicros: 20, cores: 2, intraOp: 1, replicas: 1, explicit: false };
+const base: ThreadInputs = { probeMicros: 20, cores: 2, intraOp: 1, replicas: 1, explicit: false, replicasFixed: false, memoryBytes: 40e6 };
+const pair = (i: ThreadInputs) => {
+  const d = chooseThreads(i);
+  return [d.replicas, d.intraOp];
+};
 
-describe('thread policy: intra-op threads from the measured cost and the cores', () => {
+describe('thread policy: replicas and intra-op threads from the measured cost and the cores', () => {
   it('keeps a light model at the server default so the event loop has a core', () => {
     for (const cores of [1, 2, 4, 16]) {
       const d = chooseThreads({ ...base, cores, intraOp: Math.max(1, cores - 1), probeMicros: HEAVY_CALL_MICROS - 1 });
-      assert.deepEqual([d.intraOp, d.replicas], [Math.max(1, cores - 1), 1]);
+      assert.deepEqual([d.replicas, d.intraOp], [1, Math.max(1, cores - 1)]);
       assert.match(d.reason, /light/);
     }
   });
 
-  it('gives a heavy model every core', () => {
+  it('gives a heavy model one single-threaded replica per core', () => {
     for (const [cores, micros] of [[2, HEAVY_CALL_MICROS], [2, 60_000], [4, 5_000], [16, 2_000]] as const) {
       const d = chooseThreads({ ...base, cores, intraOp: cores - 1, probeMicros: micros });
-      assert.deepEqual([d.intraOp, d.replicas], [cores, 1]);
+      assert.deepEqual([d.replicas, d.intraOp], [cores, 1]);
       assert.match(d.reason, /heavy/);
     }
   });
 
-  it('shares the cores among the replicas a user asked for', () => {
-    assert.deepEqual(chooseThreads({ ...base, cores: 8, probeMicros: 9_000, replicas: 2 }).intraOp, 4);
-    assert.deepEqual(chooseThreads({ ...base, cores: 2, probeMicros: 9_000, replicas: 3 }).intraOp, 1);
+  it('shares the cores as intra-op threads of one copy when the model is too large to replicate', () => {
+    assert.deepEqual(pair({ ...base, cores: 4, intraOp: 3, probeMicros: 9_000, memoryBytes: MAX_REPLICATED_BYTES + 1 }), [1, 4]);
   });
 
-  it('stays on one thread on one core', () => {
-    assert.equal(chooseThreads({ ...base, cores: 1, probeMicros: 50_000 }).intraOp, 1);
+  it('keeps the replicas a user asked for and shares the cores among them', () => {
+    assert.deepEqual(pair({ ...base, cores: 8, probeMicros: 9_000, replicas: 2, replicasFixed: true }), [2, 4]);
+    assert.deepEqual(pair({ ...base, cores: 2, probeMicros: 9_000, replicas: 3, replicasFixed: true }), [3, 1]);
+    assert.deepEqual(pair({ ...base, cores: 4, intraOp: 3, probeMicros: 9_000, replicasFixed: true }), [1, 4]);
+  });
+
+  it('stays at one replica of one thread on one core', () => {
+    assert.deepEqual(pair({ ...base, cores: 1, probeMicros: 50_000 }), [1, 1]);
   });
 
   it("never overrides the user's threads, and keeps the default for an unmeasured model", () => {
     const user = chooseThreads({ ...base, cores: 8, intraOp: 3, probeMicros: 50_000, explicit: true });
-    assert.deepEqual([user.intraOp, user.replicas], [3, 1]);
+    assert.deepEqual([user.replicas, user.intraOp], [1, 3]);
     assert.match(user.reason, /user/);
     const unknown = chooseThreads({ ...base, cores: 8, intraOp: 7, probeMicros: undefined });
-    assert.equal(unknown.intraOp, 7);
+    assert.deepEqual([unknown.replicas, unknown.intraOp], [1, 7]);
     assert.match(unknown.reason, /not measurable/);
   });
 });

@@ -1,9 +1,11 @@
 /**
  * A call this long (µs, one row, probed at load) keeps the cores busier than the event loop:
  * the request work around it (decode, encode, routing) is tens of µs per call, so the model
- * gets every core (the 1024→2048→2048→1000 MLP of the bench: ~0.9 ms a row). Below it the model is cheap and the event loop keeps a core of its own.
+ * gets every core (the 1024→2048→2048→1000 MLP of the bench: ~0.9 ms a row).
  */
 export const HEAVY_CALL_MICROS = 500;
+/** A heavy model up to this size gets a replica per core; a larger one shares one copy as intra-op threads. */
+export const MAX_REPLICATED_BYTES = 1024 * 1024 * 1024;
 
 export interface ThreadDecision {
   /** Intra-op threads of each replica. */
@@ -20,21 +22,31 @@ export interface ThreadInputs {
   /** The intra-op threads the model loaded with (the server default or the user's). */
   intraOp: number;
   replicas: number;
-  /** The user set intra-op threads (config, runtime args or env): theirs stands. */
+  /** The user set intra-op threads (config, runtime args or env): theirs stand. */
   explicit: boolean;
+  /** The user set replicas (minReplicas above 1, or autoscaling): the count stands. */
+  replicasFixed: boolean;
+  /** What one replica holds (bytes), measured after load. */
+  memoryBytes: number;
 }
 
 /**
  * Threads and replicas of a model from its measured cost and the core count. A heavy model
- * takes every core as intra-op threads of its replica rather than more replicas: one replica
- * holds one copy of the weights, and its batches (dynamic batching) parallelise inside each op.
+ * gets one single-threaded replica per core where its size allows: each replica runs its own
+ * calls (and batches), where intra-op threads of one call all wait for the slowest, which a
+ * busy event loop on the same cores delays (measured: the bench MLP at 64 JSON clients was
+ * slower with 2 intra-op threads than with 1 on 2 cores; 2 replicas were not).
  */
 export function chooseThreads(i: ThreadInputs): ThreadDecision {
   const keep = (reason: string): ThreadDecision => ({ intraOp: i.intraOp, replicas: i.replicas, reason });
   if (i.explicit) return keep('intra-op threads set by the user');
   if (i.probeMicros === undefined) return keep('cost not measurable at load (text inputs, huge shapes or an error): server default');
   if (i.probeMicros < HEAVY_CALL_MICROS) return keep(`light model (< ${HEAVY_CALL_MICROS} µs a call): the event loop keeps a core`);
+  const heavy = `heavy model (>= ${HEAVY_CALL_MICROS} µs a call)`;
+  if (!i.replicasFixed && i.cores > 1 && i.memoryBytes <= MAX_REPLICATED_BYTES) {
+    return { intraOp: 1, replicas: i.cores, reason: `${heavy}: one single-threaded replica per core (${i.cores})` };
+  }
   // Replicas share the cores: together they use each core once.
   const intraOp = Math.max(1, Math.floor(i.cores / i.replicas));
-  return { intraOp, replicas: i.replicas, reason: `heavy model (>= ${HEAVY_CALL_MICROS} µs a call): its replicas take all ${i.cores} cores` };
+  return { intraOp, replicas: i.replicas, reason: `${heavy}: its ${i.replicas} replica(s) share all ${i.cores} cores as intra-op threads` };
 }
