@@ -25,8 +25,10 @@ describe('thread policy: replicas and intra-op threads from the measured cost an
     }
   });
 
-  it('shares the cores as intra-op threads of one copy when the model is too large to replicate', () => {
-    assert.deepEqual(pair({ ...base, cores: 4, intraOp: 3, probeMicros: 9_000, memoryBytes: MAX_REPLICATED_BYTES + 1 }), [1, 4]);
+  it('replicates a large model only as far as its copies fit, the cores shared as intra-op threads', () => {
+    assert.deepEqual(pair({ ...base, cores: 4, intraOp: 3, probeMicros: 9_000, memoryBytes: MAX_REPLICATED_BYTES / 2 + 1 }), [1, 4]);
+    assert.deepEqual(pair({ ...base, cores: 16, intraOp: 15, probeMicros: 9_000, memoryBytes: MAX_REPLICATED_BYTES / 4 }), [4, 4]);
+    assert.deepEqual(pair({ ...base, cores: 16, intraOp: 15, probeMicros: 9_000, memoryBytes: MAX_REPLICATED_BYTES / 10 }), [10, 1]);
   });
 
   it('keeps the replicas a user asked for and shares the cores among them', () => {

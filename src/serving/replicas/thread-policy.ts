@@ -4,7 +4,7 @@
  * gets every core (the 1024→2048→2048→1000 MLP of the bench: ~0.9 ms a row).
  */
 export const HEAVY_CALL_MICROS = 500;
-/** A heavy model up to this size gets a replica per core; a larger one shares one copy as intra-op threads. */
+/** What the replicas the policy adds may hold together: a larger model gets fewer replicas, each more threads. */
 export const MAX_REPLICATED_BYTES = 1024 * 1024 * 1024;
 
 export interface ThreadDecision {
@@ -32,7 +32,8 @@ export interface ThreadInputs {
 
 /**
  * Threads and replicas of a model from its measured cost and the core count. A heavy model
- * gets one single-threaded replica per core where its size allows: each replica runs its own
+ * gets one single-threaded replica per core where its size allows (fewer, multi-threaded, where
+ * the copies would exceed MAX_REPLICATED_BYTES): each replica runs its own
  * calls (and batches), where intra-op threads of one call all wait for the slowest, which a
  * busy event loop on the same cores delays (measured: the bench MLP at 64 JSON clients was
  * slower with 2 intra-op threads than with 1 on 2 cores; 2 replicas were not).
@@ -43,8 +44,11 @@ export function chooseThreads(i: ThreadInputs): ThreadDecision {
   if (i.probeMicros === undefined) return keep('cost not measurable at load (text inputs, huge shapes or an error): server default');
   if (i.probeMicros < HEAVY_CALL_MICROS) return keep(`light model (< ${HEAVY_CALL_MICROS} µs a call): the event loop keeps a core`);
   const heavy = `heavy model (>= ${HEAVY_CALL_MICROS} µs a call)`;
-  if (!i.replicasFixed && i.cores > 1 && i.memoryBytes <= MAX_REPLICATED_BYTES) {
-    return { intraOp: 1, replicas: i.cores, reason: `${heavy}: one single-threaded replica per core (${i.cores})` };
+  const fit = Math.min(i.cores, Math.floor(MAX_REPLICATED_BYTES / Math.max(1, i.memoryBytes)));
+  if (!i.replicasFixed && fit >= 2) {
+    const intraOp = Math.floor(i.cores / fit);
+    const how = intraOp === 1 ? 'one single-threaded replica per core' : `${fit} replicas of ${intraOp} threads (${MAX_REPLICATED_BYTES / 2 ** 30} GiB of copies at most)`;
+    return { intraOp, replicas: fit, reason: `${heavy}: ${how} (${i.cores} cores)` };
   }
   // Replicas share the cores: together they use each core once.
   const intraOp = Math.max(1, Math.floor(i.cores / i.replicas));
