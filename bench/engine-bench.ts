@@ -94,7 +94,10 @@ export async function benchEngine(): Promise<string[]> {
     lines.push(`   binary: on/off ${(binOn.rps / binOff.rps).toFixed(2)}x; on vs in-process batch 32: ${((binOn.rps / ceiling.rps) * 100).toFixed(0)}%`);
     const conv = binaryBody('image', CONV_INPUT, 11);
     const convNoAuth = await run(`${srv.http}/v2/models/conv/infer`, conv.body, 4, { headers: conv.headers });
-    lines.push(...(await heavyRows(manifests, config, { mlp: on, conv: convNoAuth }, { mlp: file, conv: join(convDir, 'model.onnx') })));
+    // With auth on, file:// storage must lie beside the manifest (bench-out/), unlike the tiny fixture.
+    const heavyManifests = join(OUT, 'engine-heavy-models.yaml');
+    writeFileSync(heavyManifests, isvc('big-batched', '    batcher: {maxBatchSize: 32}\n', dir) + isvc('conv', '', convDir));
+    lines.push(...(await heavyRows(heavyManifests, { mlp: on, conv: convNoAuth }, { mlp: file, conv: join(convDir, 'model.onnx') })));
 
     const tinyBody = rowBody(4, 9);
     const floor = await run(bare.url, tinyBody, 64);
@@ -135,9 +138,9 @@ export async function benchEngine(): Promise<string[]> {
  * key): each against onnxruntime-node in this process at its best of 1/2 intra-op threads,
  * measured in the same run; the --auth none figure from the other server as a second column.
  */
-async function heavyRows(manifests: string, config: string, noAuth: { mlp: Figures; conv: Figures }, files: { mlp: string; conv: string }): Promise<string[]> {
+async function heavyRows(manifests: string, noAuth: { mlp: Figures; conv: Figures }, files: { mlp: string; conv: string }): Promise<string[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'inferd-bench-auth-'));
-  const srv = await startInferd(['-f', manifests, '--config', config], { dataDir, serverDefaultAuth: true });
+  const srv = await startInferd(['-f', manifests], { dataDir, serverDefaultAuth: true });
   try {
     await waitReady(srv.http, 60_000);
     const key = await createKey(srv.http, adminKeyOf(dataDir), 'predictor', '*');

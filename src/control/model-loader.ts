@@ -175,8 +175,10 @@ export async function loadPredictor(
   const micros = set.probeMicros;
   if (micros === undefined || inlineBelow === undefined || micros >= inlineBelow) {
     if (!policed) return { model: set, runtime: chosen };
-    const replicasFixed = replicas > 1 || (predictor.maxReplicas ?? 1) > 1;
-    return { model: await applyThreadPolicy(set, { runtime: impl.name }, ctx, { micros, explicit, replicas, replicasFixed, logLevel: deps.logLevel, heapLimitMb }), runtime: chosen };
+    // maxReplicas 0 autoscales up to the core count (endpoint-options).
+    const maxReplicas = predictor.maxReplicas === 0 ? availableParallelism() : Math.max(replicas, predictor.maxReplicas ?? 1);
+    const replicasFixed = maxReplicas > 1;
+    return { model: await applyThreadPolicy(set, { runtime: impl.name }, ctx, { micros, explicit, replicas, maxReplicas, replicasFixed, logLevel: deps.logLevel, heapLimitMb }), runtime: chosen };
   }
   const inline = await impl.load(ctx);
   await set.unload();
@@ -195,6 +197,7 @@ interface PolicyInputs {
   micros: number | undefined;
   explicit: boolean;
   replicas: number;
+  maxReplicas: number;
   replicasFixed: boolean;
   logLevel: string;
   heapLimitMb: number | undefined;
@@ -208,7 +211,7 @@ interface PolicyInputs {
 async function applyThreadPolicy(set: ReplicaSet, target: WorkerTarget, ctx: LoadContext, p: PolicyInputs): Promise<ReplicaSet> {
   const cores = availableParallelism();
   const memoryBytes = set.memoryBytes() / Math.max(1, set.size);
-  const decision = chooseThreads({ probeMicros: p.micros, cores, intraOp: ctx.threads.intraOp, replicas: p.replicas, explicit: p.explicit, replicasFixed: p.replicasFixed, memoryBytes });
+  const decision = chooseThreads({ probeMicros: p.micros, cores, intraOp: ctx.threads.intraOp, replicas: p.replicas, maxReplicas: p.maxReplicas, explicit: p.explicit, replicasFixed: p.replicasFixed, memoryBytes });
   const probeMicros = p.micros === undefined ? undefined : Math.round(p.micros);
   ctx.log.info({ probeMicros, cores, intraOp: decision.intraOp, replicas: decision.replicas, reason: decision.reason }, `threads: ${decision.replicas} replica(s) × ${decision.intraOp} intra-op thread(s) (${decision.reason})`);
   if (decision.intraOp === ctx.threads.intraOp) {

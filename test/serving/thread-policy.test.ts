@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HEAVY_CALL_MICROS, MAX_REPLICATED_BYTES, chooseThreads, type ThreadInputs } from '../../src/serving/replicas/thread-policy.js';
 
-const base: ThreadInputs = { probeMicros: 20, cores: 2, intraOp: 1, replicas: 1, explicit: false, replicasFixed: false, memoryBytes: 40e6 };
+const base: ThreadInputs = { probeMicros: 20, cores: 2, intraOp: 1, replicas: 1, maxReplicas: 1, explicit: false, replicasFixed: false, memoryBytes: 40e6 };
 const pair = (i: ThreadInputs) => {
   const d = chooseThreads(i);
   return [d.replicas, d.intraOp];
@@ -32,9 +32,14 @@ describe('thread policy: replicas and intra-op threads from the measured cost an
   });
 
   it('keeps the replicas a user asked for and shares the cores among them', () => {
-    assert.deepEqual(pair({ ...base, cores: 8, probeMicros: 9_000, replicas: 2, replicasFixed: true }), [2, 4]);
-    assert.deepEqual(pair({ ...base, cores: 2, probeMicros: 9_000, replicas: 3, replicasFixed: true }), [3, 1]);
+    assert.deepEqual(pair({ ...base, cores: 8, probeMicros: 9_000, replicas: 2, maxReplicas: 2, replicasFixed: true }), [2, 4]);
+    assert.deepEqual(pair({ ...base, cores: 2, probeMicros: 9_000, replicas: 3, maxReplicas: 3, replicasFixed: true }), [3, 1]);
     assert.deepEqual(pair({ ...base, cores: 4, intraOp: 3, probeMicros: 9_000, replicasFixed: true }), [1, 4]);
+  });
+
+  it('sizes threads for the most replicas autoscaling may run', () => {
+    assert.deepEqual(pair({ ...base, cores: 8, probeMicros: 9_000, replicas: 1, maxReplicas: 4, replicasFixed: true }), [1, 2]);
+    assert.deepEqual(pair({ ...base, cores: 2, probeMicros: 9_000, replicas: 1, maxReplicas: 2, replicasFixed: true }), [1, 1]);
   });
 
   it('stays at one replica of one thread on one core', () => {

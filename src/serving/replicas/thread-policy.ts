@@ -22,6 +22,8 @@ export interface ThreadInputs {
   /** The intra-op threads the model loaded with (the server default or the user's). */
   intraOp: number;
   replicas: number;
+  /** The most replicas autoscaling may run (`replicas` without autoscaling): they share the cores. */
+  maxReplicas: number;
   /** The user set intra-op threads (config, runtime args or env): theirs stand. */
   explicit: boolean;
   /** The user set replicas (minReplicas above 1, or autoscaling): the count stands. */
@@ -50,7 +52,8 @@ export function chooseThreads(i: ThreadInputs): ThreadDecision {
     const how = intraOp === 1 ? 'one single-threaded replica per core' : `${fit} replicas of ${intraOp} threads (${MAX_REPLICATED_BYTES / 2 ** 30} GiB of copies at most)`;
     return { intraOp, replicas: fit, reason: `${heavy}: ${how} (${i.cores} cores)` };
   }
-  // Replicas share the cores: together they use each core once.
-  const intraOp = Math.max(1, Math.floor(i.cores / i.replicas));
-  return { intraOp, replicas: i.replicas, reason: `${heavy}: its ${i.replicas} replica(s) share all ${i.cores} cores as intra-op threads` };
+  // Replicas share the cores: together, at the most autoscaling runs, they use each core once.
+  const share = Math.max(i.replicas, i.maxReplicas);
+  const intraOp = Math.max(1, Math.floor(i.cores / share));
+  return { intraOp, replicas: i.replicas, reason: `${heavy}: up to ${share} replica(s) share all ${i.cores} cores as intra-op threads` };
 }
