@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { InferenceService, ModelSpec, PredictorSpec } from '../api/resources/inference-service.js';
 import { MODULE_ANNOTATION, type ServingRuntime } from '../api/resources/serving-runtime.js';
@@ -211,9 +211,9 @@ interface PolicyInputs {
 async function applyThreadPolicy(set: ReplicaSet, target: WorkerTarget, ctx: LoadContext, p: PolicyInputs): Promise<ReplicaSet> {
   const cores = availableParallelism();
   const memoryBytes = set.memoryBytes() / Math.max(1, set.size);
-  const decision = chooseThreads({ probeMicros: p.micros, cores, intraOp: ctx.threads.intraOp, replicas: p.replicas, maxReplicas: p.maxReplicas, explicit: p.explicit, replicasFixed: p.replicasFixed, memoryBytes });
+  const decision = chooseThreads({ probeMicros: p.micros, cores, intraOp: ctx.threads.intraOp, replicas: p.replicas, maxReplicas: p.maxReplicas, explicit: p.explicit, replicasFixed: p.replicasFixed, memoryBytes, totalMemory: totalmem() });
   const probeMicros = p.micros === undefined ? undefined : Math.round(p.micros);
-  ctx.log.info({ probeMicros, cores, intraOp: decision.intraOp, replicas: decision.replicas, reason: decision.reason }, `threads: ${decision.replicas} replica(s) × ${decision.intraOp} intra-op thread(s) (${decision.reason})`);
+  ctx.log.info({ probeMicros, cores, memoryBytes: Math.round(memoryBytes), intraOp: decision.intraOp, replicas: decision.replicas, reason: decision.reason }, `threads: ${decision.replicas} replica(s) × ${decision.intraOp} intra-op thread(s) (${decision.reason})`);
   if (decision.intraOp === ctx.threads.intraOp) {
     if (decision.replicas !== set.size) await set.scaleTo(decision.replicas);
     return set;

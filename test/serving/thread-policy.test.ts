@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HEAVY_CALL_MICROS, MAX_REPLICATED_BYTES, chooseThreads, type ThreadInputs } from '../../src/serving/replicas/thread-policy.js';
+import { HEAVY_CALL_MICROS, REPLICA_MEMORY_SHARE, chooseThreads, type ThreadInputs } from '../../src/serving/replicas/thread-policy.js';
 
-const base: ThreadInputs = { probeMicros: 20, cores: 2, intraOp: 1, replicas: 1, maxReplicas: 1, explicit: false, replicasFixed: false, memoryBytes: 40e6 };
+const base: ThreadInputs = { probeMicros: 20, cores: 2, intraOp: 1, replicas: 1, maxReplicas: 1, explicit: false, replicasFixed: false, memoryBytes: 40e6, totalMemory: 8 * 2 ** 30 };
+const BUDGET = REPLICA_MEMORY_SHARE * base.totalMemory;
 const pair = (i: ThreadInputs) => {
   const d = chooseThreads(i);
   return [d.replicas, d.intraOp];
@@ -26,9 +27,9 @@ describe('thread policy: replicas and intra-op threads from the measured cost an
   });
 
   it('replicates a large model only as far as its copies fit, the cores shared as intra-op threads', () => {
-    assert.deepEqual(pair({ ...base, cores: 4, intraOp: 3, probeMicros: 9_000, memoryBytes: MAX_REPLICATED_BYTES / 2 + 1 }), [1, 4]);
-    assert.deepEqual(pair({ ...base, cores: 16, intraOp: 15, probeMicros: 9_000, memoryBytes: MAX_REPLICATED_BYTES / 4 }), [4, 4]);
-    assert.deepEqual(pair({ ...base, cores: 16, intraOp: 15, probeMicros: 9_000, memoryBytes: MAX_REPLICATED_BYTES / 10 }), [10, 1]);
+    assert.deepEqual(pair({ ...base, cores: 4, intraOp: 3, probeMicros: 9_000, memoryBytes: BUDGET / 2 + 1 }), [1, 4]);
+    assert.deepEqual(pair({ ...base, cores: 16, intraOp: 15, probeMicros: 9_000, memoryBytes: BUDGET / 4 }), [4, 4]);
+    assert.deepEqual(pair({ ...base, cores: 16, intraOp: 15, probeMicros: 9_000, memoryBytes: BUDGET / 10 }), [10, 1]);
   });
 
   it('keeps the replicas a user asked for and shares the cores among them', () => {

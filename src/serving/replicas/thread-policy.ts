@@ -4,8 +4,12 @@
  * gets every core (the 1024→2048→2048→1000 MLP of the bench: ~0.9 ms a row).
  */
 export const HEAVY_CALL_MICROS = 500;
-/** What the replicas the policy adds may hold together: a larger model gets fewer replicas, each more threads. */
-export const MAX_REPLICATED_BYTES = 1024 * 1024 * 1024;
+/**
+ * The share of the machine's memory that a model's replicas may hold together: a larger model
+ * gets fewer replicas, each more threads. Generous because a replica's measured size is the
+ * process's growth while it loaded, which models loading beside it inflate.
+ */
+export const REPLICA_MEMORY_SHARE = 0.25;
 
 export interface ThreadDecision {
   /** Intra-op threads of each replica. */
@@ -30,12 +34,14 @@ export interface ThreadInputs {
   replicasFixed: boolean;
   /** What one replica holds (bytes), measured after load. */
   memoryBytes: number;
+  /** The machine's memory (bytes). */
+  totalMemory: number;
 }
 
 /**
  * Threads and replicas of a model from its measured cost and the core count. A heavy model
  * gets one single-threaded replica per core where its size allows (fewer, multi-threaded, where
- * the copies would exceed MAX_REPLICATED_BYTES): each replica runs its own
+ * the copies would exceed REPLICA_MEMORY_SHARE of the memory): each replica runs its own
  * calls (and batches), where intra-op threads of one call all wait for the slowest, which a
  * busy event loop on the same cores delays (measured: the bench MLP at 64 JSON clients was
  * slower with 2 intra-op threads than with 1 on 2 cores; 2 replicas were not).
@@ -46,10 +52,10 @@ export function chooseThreads(i: ThreadInputs): ThreadDecision {
   if (i.probeMicros === undefined) return keep('cost not measurable at load (text inputs, huge shapes or an error): server default');
   if (i.probeMicros < HEAVY_CALL_MICROS) return keep(`light model (< ${HEAVY_CALL_MICROS} µs a call): the event loop keeps a core`);
   const heavy = `heavy model (>= ${HEAVY_CALL_MICROS} µs a call)`;
-  const fit = Math.min(i.cores, Math.floor(MAX_REPLICATED_BYTES / Math.max(1, i.memoryBytes)));
+  const fit = Math.min(i.cores, Math.floor((REPLICA_MEMORY_SHARE * i.totalMemory) / Math.max(1, i.memoryBytes)));
   if (!i.replicasFixed && fit >= 2) {
     const intraOp = Math.floor(i.cores / fit);
-    const how = intraOp === 1 ? 'one single-threaded replica per core' : `${fit} replicas of ${intraOp} threads (${MAX_REPLICATED_BYTES / 2 ** 30} GiB of copies at most)`;
+    const how = intraOp === 1 ? 'one single-threaded replica per core' : `${fit} replicas of ${intraOp} threads (as many copies as fit in ${REPLICA_MEMORY_SHARE * 100}% of memory)`;
     return { intraOp, replicas: fit, reason: `${heavy}: ${how} (${i.cores} cores)` };
   }
   // Replicas share the cores: together, at the most autoscaling runs, they use each core once.
