@@ -1,10 +1,13 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { mlpGraph, writeModel } from '../scripts/gen-onnx-fixtures.js';
 import { seededFloats } from '../scripts/onnx-builder.js';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
+import { adminKeyOf, createKey } from '../test/helpers/keys.js';
 import { bareServer } from './bare.js';
+import { CONV_INPUT, binaryBody, inProcessBest, writeConvModel } from './heavy-models.js';
 import { load } from './load.js';
 import { mb, rssOf } from './process-memory.js';
 import { fmt, percentiles, type Figures } from './stats.js';
@@ -50,6 +53,9 @@ async function run(url: string, body: string | Buffer, connections: number, extr
 export async function benchEngine(): Promise<string[]> {
   const dir = join(OUT, 'mlp-big');
   const file = writeModel(dir, mlpGraph('mlp_big', BIG, 21).graph);
+  const convDir = join(OUT, 'conv-dbnet');
+  mkdirSync(convDir, { recursive: true });
+  writeConvModel(join(convDir, 'model.onnx'));
   const manifests = join(OUT, 'engine-models.yaml');
   mkdirSync(OUT, { recursive: true });
   const isvc = (name: string, predictor: string, storage: string) =>
@@ -59,6 +65,7 @@ export async function benchEngine(): Promise<string[]> {
     isvc('big-batched', '    batcher: {maxBatchSize: 32}\n', dir),
     isvc('big-overload', '    containerConcurrency: 2\n    timeout: 2\n', dir),
     isvc('tiny', '', TINY),
+    isvc('conv', '', convDir),
     isvc('big-autoscale', '    minReplicas: 1\n    maxReplicas: 2\n    scaleTarget: 2\n', dir),
     isvc('big-cached', '', dir).replace('metadata: {name: big-cached}', 'metadata: {name: big-cached, annotations: {inferd.dev/prediction-cache: "true"}}'),
   ].join(''));
@@ -85,6 +92,12 @@ export async function benchEngine(): Promise<string[]> {
     lines.push(fmt('same, binary tensor extension, batching off', binOff));
     lines.push(fmt('same, binary tensor extension, batching on', binOn));
     lines.push(`   binary: on/off ${(binOn.rps / binOff.rps).toFixed(2)}x; on vs in-process batch 32: ${((binOn.rps / ceiling.rps) * 100).toFixed(0)}%`);
+    const conv = binaryBody('image', CONV_INPUT, 11);
+    const convNoAuth = await run(`${srv.http}/v2/models/conv/infer`, conv.body, 4, { headers: conv.headers });
+    // With auth on, file:// storage must lie beside the manifest (bench-out/), unlike the tiny fixture.
+    const heavyManifests = join(OUT, 'engine-heavy-models.yaml');
+    writeFileSync(heavyManifests, isvc('big-batched', '    batcher: {maxBatchSize: 32}\n', dir) + isvc('conv', '', convDir));
+    lines.push(...(await heavyRows(heavyManifests, { mlp: on, conv: convNoAuth }, { mlp: file, conv: join(convDir, 'model.onnx') })));
 
     const tinyBody = rowBody(4, 9);
     const floor = await run(bare.url, tinyBody, 64);
@@ -118,6 +131,35 @@ export async function benchEngine(): Promise<string[]> {
     await srv.stop();
   }
   return lines;
+}
+
+/**
+ * Issue 18's heavy-model rows with the default configuration (authentication on, a predictor
+ * key): each against onnxruntime-node in this process at its best of 1/2 intra-op threads,
+ * measured in the same run; the --auth none figure from the other server as a second column.
+ */
+async function heavyRows(manifests: string, noAuth: { mlp: Figures; conv: Figures }, files: { mlp: string; conv: string }): Promise<string[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'inferd-bench-auth-'));
+  const srv = await startInferd(['-f', manifests], { dataDir, serverDefaultAuth: true });
+  try {
+    await waitReady(srv.http, 60_000);
+    const key = await createKey(srv.http, adminKeyOf(dataDir), 'predictor', '*');
+    const auth = { authorization: `Bearer ${key}` };
+    const mlpBase = await inProcessBest(files.mlp, 'input', [32, BIG[0]!], SECONDS);
+    const mlp = await run(`${srv.http}/v2/models/big-batched/infer`, rowBody(BIG[0]!, 3), 64, { headers: auth });
+    const convBase = await inProcessBest(files.conv, 'image', CONV_INPUT, SECONDS);
+    const body = binaryBody('image', CONV_INPUT, 11);
+    const conv = await run(`${srv.http}/v2/models/conv/infer`, body.body, 4, { headers: { ...body.headers, ...auth } });
+    const row = (label: string, f: Figures, base: Figures & { threads: number }, goal: number, other: Figures) =>
+      `${label.padEnd(58)} inferd ${f.rps.toFixed(1).padStart(8)}/s  in-process ${base.rps.toFixed(1).padStart(8)}/s (${base.threads} thread${base.threads > 1 ? 's' : ''})  ratio ${(f.rps / base.rps).toFixed(2)} (goal >= ${goal})  | --auth none ${other.rps.toFixed(1)}/s`;
+    return [
+      '-- a3) heavy models, default configuration (auth on, predictor key), baseline = onnxruntime-node in-process, best of 1/2 intra-op threads',
+      row('MLP 1024→2048→2048→1000, V2 JSON, batching 32, 64 clients', mlp, mlpBase, 0.8, noAuth.mlp),
+      row('DBNet-like conv 1×3×320×320 (generated stand-in for PP-OCRv4 det), binary V2, 4 clients', conv, convBase, 0.9, noAuth.conv),
+    ];
+  } finally {
+    await srv.stop();
+  }
 }
 
 async function autoscaleStep(base: string, body: string): Promise<string[]> {

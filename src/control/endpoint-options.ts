@@ -14,6 +14,7 @@ export function endpointOptions(predictor: PredictorSpec, config: Config, annota
     // Knative's queue-proxy holds 10 × containerConcurrency requests; so does inferd when it is set.
     scheduler: { maxQueue: predictor.containerConcurrency ? 10 * predictor.containerConcurrency : s.maxQueue, concurrency: predictor.containerConcurrency || s.concurrency * replicas },
     timeoutMs: (predictor.timeout ?? s.requestTimeoutSeconds) * 1000,
+    plannedReplicas: replicas,
   };
   if (predictor.containerConcurrency) options.scheduler.concurrencySet = true;
   if (predictor.minReplicas === 0) options.onDemand = true;

@@ -1,3 +1,4 @@
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import type { InferenceService, ModelSpec, PredictorSpec } from '../api/resources/inference-service.js';
 import { MODULE_ANNOTATION, type ServingRuntime } from '../api/resources/serving-runtime.js';
@@ -9,6 +10,7 @@ import { runtimeForFormat } from '../runtimes/index.js';
 import type { LoadContext, LoadedModel } from '../runtimes/types.js';
 import { BatchSplitModel, INLINE_BATCH_MICROS } from '../serving/replicas/batch-split-model.js';
 import { ReplicaSet } from '../serving/replicas/replica-set.js';
+import { chooseThreads } from '../serving/replicas/thread-policy.js';
 import { WorkerModel } from '../serving/replicas/worker-model.js';
 import type { WorkerTarget } from '../serving/replicas/worker-protocol.js';
 import type { StorageProgress } from '../storage/download.js';
@@ -26,13 +28,20 @@ export interface RuntimeEntry {
 /** Overrides a runtime's thread isolation: `worker` or `inline`. */
 export const ISOLATION_ANNOTATION = 'inferd.dev/isolation';
 
+interface ProbeRequest {
+  belowMicros: number;
+  /** Measure slower models too (for the thread policy), not only those below `belowMicros`. */
+  slow: boolean;
+}
+
 /** Starts `count` worker-thread replicas of one model; all must load. */
-async function startReplicas(target: WorkerTarget, ctx: LoadContext, count: number, logLevel: string, probeBelowMicros?: number, heapLimitMb?: number): Promise<ReplicaSet> {
+async function startReplicas(target: WorkerTarget, ctx: LoadContext, count: number, logLevel: string, probeRequest?: ProbeRequest, heapLimitMb?: number): Promise<ReplicaSet> {
   const { log: _log, signal: _signal, ...plain } = ctx;
-  let probe = probeBelowMicros;
+  let probe = probeRequest;
   const start = () => {
     // Only the first replica is probed: the answer is the model's, not the replica's.
-    const init = { target, ctx: plain, logLevel, ...(probe !== undefined ? { probeBelowMicros: probe } : {}), ...(heapLimitMb !== undefined ? { heapLimitMb } : {}) };
+    const probing = probe ? { probeBelowMicros: probe.belowMicros, probeSlow: probe.slow } : {};
+    const init = { target, ctx: plain, logLevel, ...probing, ...(heapLimitMb !== undefined ? { heapLimitMb } : {}) };
     probe = undefined;
     return WorkerModel.start(init);
   };
@@ -155,9 +164,19 @@ export async function loadPredictor(
   const single = isolation === undefined && replicas === 1 && (predictor.maxReplicas ?? 1) <= 1;
   // Room for the decoded model twice over (parse values, then the built structures) plus the runtime itself.
   const heapLimitMb = impl.boundedHeap ? 256 + Math.ceil((2 * deps.config.limits.maxModelDecodedBytes) / (1024 * 1024)) : undefined;
-  const set = await startReplicas({ runtime: impl.name }, ctx, replicas, deps.logLevel, single ? impl.inlineBelowMicros : undefined, heapLimitMb);
+  const policed = impl.explicitIntraOp !== undefined;
+  const explicit = deps.config.threads.intraOp !== undefined || impl.explicitIntraOp?.(ctx) === true;
+  const inlineBelow = single ? impl.inlineBelowMicros : undefined;
+  const probe = policed && !explicit ? { belowMicros: inlineBelow ?? 0, slow: true } : inlineBelow !== undefined ? { belowMicros: inlineBelow, slow: false } : undefined;
+  const set = await startReplicas({ runtime: impl.name }, ctx, replicas, deps.logLevel, probe, heapLimitMb);
   const micros = set.probeMicros;
-  if (micros === undefined || impl.inlineBelowMicros === undefined || micros >= impl.inlineBelowMicros) return { model: set, runtime: chosen };
+  if (micros === undefined || inlineBelow === undefined || micros >= inlineBelow) {
+    if (!policed) return { model: set, runtime: chosen };
+    // maxReplicas 0 autoscales up to the core count (endpoint-options).
+    const maxReplicas = predictor.maxReplicas === 0 ? availableParallelism() : Math.max(replicas, predictor.maxReplicas ?? 1);
+    const replicasFixed = maxReplicas > 1;
+    return { model: await applyThreadPolicy(set, { runtime: impl.name }, ctx, { micros, explicit, replicas, maxReplicas, replicasFixed, logLevel: deps.logLevel, heapLimitMb }), runtime: chosen };
+  }
   const inline = await impl.load(ctx);
   await set.unload();
   // A call's cost grows with its rows: batches whose rows × the probed one-row cost could stall
@@ -174,4 +193,35 @@ export async function loadPredictor(
 /** A process that could not start (an external runtime, vLLM) fails the load with its KServe-style reason. */
 function processFailure(err: unknown): never {
   throw err instanceof ProcessLoadError ? new LoadError(err.reason, err.message) : err;
+}
+
+interface PolicyInputs {
+  micros: number | undefined;
+  explicit: boolean;
+  replicas: number;
+  maxReplicas: number;
+  replicasFixed: boolean;
+  logLevel: string;
+  heapLimitMb: number | undefined;
+}
+
+/**
+ * Logs the thread decision for a model served by worker replicas and applies it: more
+ * replicas of the same threads are started beside the first; other intra-op threads need
+ * new replicas (a native session's thread pool is fixed when it is created).
+ */
+async function applyThreadPolicy(set: ReplicaSet, target: WorkerTarget, ctx: LoadContext, p: PolicyInputs): Promise<ReplicaSet> {
+  const cores = availableParallelism();
+  const memoryBytes = set.memoryBytes() / Math.max(1, set.size);
+  const decision = chooseThreads({ probeMicros: p.micros, cores, intraOp: ctx.threads.intraOp, replicas: p.replicas, maxReplicas: p.maxReplicas, explicit: p.explicit, replicasFixed: p.replicasFixed, memoryBytes, totalMemory: totalmem() });
+  const probeMicros = p.micros === undefined ? undefined : Math.round(p.micros);
+  ctx.log.info({ probeMicros, cores, memoryBytes: Math.round(memoryBytes), intraOp: decision.intraOp, replicas: decision.replicas, reason: decision.reason }, `threads: ${decision.replicas} replica(s) × ${decision.intraOp} intra-op thread(s) (${decision.reason})`);
+  if (decision.intraOp === ctx.threads.intraOp) {
+    if (decision.replicas !== set.size) await set.scaleTo(decision.replicas);
+    return set;
+  }
+  const threaded = { ...ctx, threads: { ...ctx.threads, intraOp: decision.intraOp } };
+  const reloaded = await startReplicas(target, threaded, decision.replicas, p.logLevel, undefined, p.heapLimitMb);
+  await set.unload();
+  return reloaded;
 }

@@ -88,5 +88,11 @@ export interface Runtime {
    * `limits.maxModelDecodedBytes`, so a runaway parse fails the load, not the process.
    */
   readonly boundedHeap?: boolean;
+  /**
+   * Whether the model's own args or env set its intra-op threads. A runtime with this method
+   * computes with `ctx.threads.intraOp` threads, which the server's thread policy may raise
+   * for a model measured heavy at load when nobody set them.
+   */
+  explicitIntraOp?(ctx: LoadContext): boolean;
   load(ctx: LoadContext): Promise<LoadedModel>;
 }

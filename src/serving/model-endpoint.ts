@@ -29,6 +29,8 @@ export interface EndpointOptions {
   autoscale?: AutoscaleOptions & { perReplicaConcurrency: number; onDecision?: (d: ScaleDecision) => void };
   /** Default deadline of a request, from the predictor's `timeout` or the server config. */
   timeoutMs: number;
+  /** The replicas `scheduler.concurrency` was sized for (minReplicas); default 1. */
+  plannedReplicas?: number;
 }
 
 const DEFAULT_OPTIONS: EndpointOptions = { scheduler: { maxQueue: 256, concurrency: 2 }, timeoutMs: 60_000 };
@@ -212,12 +214,25 @@ export class ModelEndpoint {
     this.bytes = model.memoryBytes();
     if (model.llm) this.llmSeen = { servedNames: [...model.llm.servedNames], maxModelLen: model.llm.maxModelLen };
     this.scheduler = new InferScheduler(model, this.options.scheduler);
+    this.followThreadPolicy(model, this.scheduler);
     this.startAutoscaler(model, this.scheduler);
     this.state = 'Loaded';
     this.loadedAt = Date.now();
     // A fresh load counts as a use: idle time and LRU order start from here.
     this.lastUsed = this.loadedAt;
     delete this.failure;
+  }
+
+  /**
+   * The thread policy gives a heavy model a replica per core where the predictor asked for
+   * none: calls in flight grow with them, as they would for minReplicas (a user's
+   * containerConcurrency stands).
+   */
+  private followThreadPolicy(model: LoadedModel, scheduler: InferScheduler): void {
+    const planned = this.options.plannedReplicas ?? 1;
+    const size = model.size ?? 1;
+    const s = this.options.scheduler;
+    if (size > planned && !s.concurrencySet && !this.options.autoscale) scheduler.setConcurrency(Math.ceil((s.concurrency / planned) * size));
   }
 
   private startAutoscaler(model: LoadedModel, scheduler: InferScheduler): void {

@@ -38,6 +38,14 @@ describe('load-time latency probe (which replicas may run on the main thread)', 
     assert.equal(m.calls.length, 1);
   });
 
+  it('measures a slow model with a few calls after its warm-up when asked to, the fastest counting', async () => {
+    let call = 0;
+    const m = model([{ name: 'x', datatype: 'FP32', shape: [1] }], () => sleep([400, 150, 50, 150][call++] ?? 1));
+    const micros = await probeLatencyMicros(m, 100, true);
+    assert.equal(m.calls.length, 4);
+    assert.ok(micros !== undefined && micros >= 45_000 && micros < 150_000, String(micros));
+  });
+
   it('does not probe text inputs or huge fixed shapes, and a failing model is not fast', async () => {
     const text = model([{ name: 's', datatype: 'BYTES', shape: [1] }], async () => undefined);
     assert.equal(await probeLatencyMicros(text, 100), undefined);

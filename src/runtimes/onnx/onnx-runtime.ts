@@ -23,6 +23,7 @@ export const onnxRuntime: Runtime = {
   // they do (a 4→8→3 MLP: ~15 µs in-process, 1.4-1.7× the requests/s inline).
   isolation: 'worker',
   inlineBelowMicros: 100,
+  explicitIntraOp: (ctx) => ownIntraOp(ctx) !== undefined,
   async load(ctx) {
     const file = await findModelFile(ctx.path, { names: ['model.onnx'], extensions: ['.onnx'] });
     const options = sessionOptions(ctx);
@@ -54,10 +55,14 @@ function explainLoadError(err: unknown): InferdError {
   return new InferdError('invalid_input', `ONNX Runtime could not load the model: ${text.slice(0, 500)}`, { cause: err });
 }
 
+function ownIntraOp(ctx: LoadContext): number | undefined {
+  return intFlag(parseRuntimeArgs(ctx.args), 'intra_op_threads') ?? numberEnv(ctx.env.ORT_INTRA_OP_NUM_THREADS);
+}
+
 function sessionOptions(ctx: LoadContext): ort.InferenceSession.SessionOptions {
   const flags = parseRuntimeArgs(ctx.args);
   const env = ctx.env;
-  const intra = intFlag(flags, 'intra_op_threads') ?? numberEnv(env.ORT_INTRA_OP_NUM_THREADS) ?? ctx.threads.intraOp;
+  const intra = ownIntraOp(ctx) ?? ctx.threads.intraOp;
   const inter = intFlag(flags, 'inter_op_threads') ?? numberEnv(env.ORT_INTER_OP_NUM_THREADS) ?? ctx.threads.interOp;
   const level = flags.get('graph_optimization_level') ?? 'all';
   if (!(GRAPH_LEVELS as readonly string[]).includes(level)) {

@@ -32,7 +32,7 @@ const LIGHT: Record<string, () => Promise<Runtime>> = {
 
 try {
   const model = await load();
-  const probeMicros = init.probeBelowMicros === undefined ? undefined : await probeLatencyMicros(model, init.probeBelowMicros);
+  const probeMicros = init.probeBelowMicros === undefined ? undefined : await probeLatencyMicros(model, init.probeBelowMicros, init.probeSlow === true);
   post({
     type: 'ready',
     platform: model.platform,

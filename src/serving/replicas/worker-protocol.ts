@@ -11,6 +11,8 @@ export interface WorkerInit {
   logLevel: string;
   /** Time the loaded model on zero inputs and report it when faster than this (µs). */
   probeBelowMicros?: number;
+  /** Report the cost of a model slower than `probeBelowMicros` too (the thread policy needs it). */
+  probeSlow?: boolean;
   /** V8 old-generation limit of the worker (MiB): exhausting it ends the worker, not the process. */
   heapLimitMb?: number;
 }
