@@ -5,9 +5,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../test/helpers/inferd-process.js';
+import { freePort } from '../src/runtimes/process/process-manager.js';
 
 const BUNDLE = join(REPO_ROOT, 'node_modules/node-llama-cpp/llama/gitRelease.bundle');
 const BUILD = join(REPO_ROOT, 'bench-out/llama-build');
@@ -33,17 +33,6 @@ export function llamaServerBinary(): { path: string } | { skipped: string } {
     if (r.status !== 0) return { skipped: `${cmd} ${args[0]} failed: ${(r.stderr ?? '').slice(-300)}` };
   }
   return existsSync(BINARY) ? { path: BINARY } : { skipped: 'llama-server not produced by the build' };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts llama-server on the model with `parallel` slots of `ctxPerSlot` tokens; resolves once /health answers 200. */
