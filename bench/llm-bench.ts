@@ -98,6 +98,8 @@ async function streams(url: string, headers: Record<string, string>, c: number, 
   const one = async (i: number) => {
     const res = await fetch(`${url}/v1/completions`, {
       method: 'POST', headers: { 'content-type': 'application/json', ...headers },
+      // A server that stops answering (llama-server once hung mid-run here) fails the run instead of hanging the bench.
+      signal: AbortSignal.timeout(120_000),
       body: JSON.stringify({ model, prompt: `${PROMPT} ${i}`, max_tokens: TOKENS, temperature: 1, seed: i, logit_bias: NO_EOS, stream: true, stream_options: { include_usage: true } }),
     });
     if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
