@@ -56,9 +56,10 @@ export interface ProcessOptions {
   /** Crashes, failed health checks and restarts, for status events. */
   onEvent?: (type: 'Normal' | 'Warning', reason: ProcessEventReason, message: string) => void;
   /**
-   * While it runs, the readiness probe is asked every periodMs: one failure makes the model
-   * not ready, failureThreshold in a row kill the process (and so restart it), as a
-   * Kubernetes liveness probe would.
+   * While it runs, the readiness probe is asked every periodMs: two failures in a row make
+   * the model not ready (one slow answer under load does not turn traffic away),
+   * failureThreshold in a row kill the process (and so restart it), as a Kubernetes
+   * liveness probe would.
    */
   health?: { periodMs: number; failureThreshold: number };
   /** Restart back-off: initial delay, doubling per consecutive crash up to max; reset after a run of resetAfterMs. */
@@ -73,6 +74,8 @@ export class ProcessStartError extends Error {
 }
 
 const MIB = 1024 * 1024;
+/** Failed health checks in a row after which the model is not ready. */
+const NOT_READY_AFTER = 2;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A free loopback TCP port (the OS picks; closed again before the child binds it). */
@@ -231,7 +234,7 @@ export class ManagedProcess {
 
   /** Running and passing its health checks: the model it serves is ready. */
   get available(): boolean {
-    return this.state === 'Running' && this.healthFailures === 0;
+    return this.state === 'Running' && this.healthFailures < NOT_READY_AFTER;
   }
 
   /** The first start: resolves once ready; rejects (with the process stopped) when it cannot be. */
