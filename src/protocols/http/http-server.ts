@@ -8,6 +8,7 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { registerLogsRoutes } from './logs-routes.js';
 import { frameworkError, installErrorHandling } from './errors.js';
 import { registerV1Routes } from './v1-routes.js';
+import { readBody } from './read-body.js';
 import { registerV2Routes } from './v2-routes.js';
 import { fastifySecurityOptions, installHttpSecurity } from '../../security/http-security.js';
 import type { Security } from '../../security/security.js';
@@ -56,7 +57,7 @@ export function createHttpServer(opts: HttpServerOptions): FastifyInstance {
   // YAML and error messages are handled one way.
   trackFreshConnections(app);
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', (req, payload, done) => readBody(req, payload, opts.limits.maxBodyBytes, done));
   installErrorHandling(app, opts.log);
   // Draining (after SIGTERM): every answer closes its connection, so pooled clients reconnect
   // (elsewhere, once the load balancer has caught up) instead of reusing one about to close.
