@@ -73,6 +73,10 @@ export async function benchEngine(): Promise<string[]> {
   const config = join(OUT, 'engine-config.yaml');
   writeFileSync(config, 'serving:\n  stableWindowSeconds: 6\n  panicWindowSeconds: 1\n  autoscaleTickSeconds: 0.25\n');
   const lines = [`Serving engine, ${SECONDS}s per run, autocannon; MLP ${BIG.join('→')} (~8.3M multiply-adds per row)`];
+  // First, on a quiet machine: each server alone, nothing else loaded or running beside it.
+  const heavyManifests = join(OUT, 'engine-heavy-models.yaml');
+  writeFileSync(heavyManifests, isvc('big-batched', '    batcher: {maxBatchSize: 32}\n', dir) + isvc('conv', '', convDir));
+  const heavy = await heavyRows(heavyManifests, { mlp: file, conv: join(convDir, 'model.onnx') });
   const srv = await startInferd(['-f', manifests, '--config', config]);
   const bare = await bareServer(200);
   try {
@@ -92,12 +96,7 @@ export async function benchEngine(): Promise<string[]> {
     lines.push(fmt('same, binary tensor extension, batching off', binOff));
     lines.push(fmt('same, binary tensor extension, batching on', binOn));
     lines.push(`   binary: on/off ${(binOn.rps / binOff.rps).toFixed(2)}x; on vs in-process batch 32: ${((binOn.rps / ceiling.rps) * 100).toFixed(0)}%`);
-    const conv = binaryBody('image', CONV_INPUT, 11);
-    const convNoAuth = await run(`${srv.http}/v2/models/conv/infer`, conv.body, 4, { headers: conv.headers });
-    // With auth on, file:// storage must lie beside the manifest (bench-out/), unlike the tiny fixture.
-    const heavyManifests = join(OUT, 'engine-heavy-models.yaml');
-    writeFileSync(heavyManifests, isvc('big-batched', '    batcher: {maxBatchSize: 32}\n', dir) + isvc('conv', '', convDir));
-    lines.push(...(await heavyRows(heavyManifests, { mlp: on, conv: convNoAuth }, { mlp: file, conv: join(convDir, 'model.onnx') })));
+    lines.push(...heavy);
 
     const tinyBody = rowBody(4, 9);
     const floor = await run(bare.url, tinyBody, 64);
@@ -136,30 +135,37 @@ export async function benchEngine(): Promise<string[]> {
 /**
  * Issue 18's heavy-model rows with the default configuration (authentication on, a predictor
  * key): each against onnxruntime-node in this process at its best of 1/2 intra-op threads,
- * measured in the same run; the --auth none figure from the other server as a second column.
+ * measured in the same run just before; the --auth none figure from a second server, started
+ * after the first has stopped, as a second column. With auth on, file:// storage must lie
+ * beside the manifest (bench-out/).
  */
-async function heavyRows(manifests: string, noAuth: { mlp: Figures; conv: Figures }, files: { mlp: string; conv: string }): Promise<string[]> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'inferd-bench-auth-'));
-  const srv = await startInferd(['-f', manifests], { dataDir, serverDefaultAuth: true });
-  try {
-    await waitReady(srv.http, 60_000);
-    const key = await createKey(srv.http, adminKeyOf(dataDir), 'predictor', '*');
-    const auth = { authorization: `Bearer ${key}` };
-    const mlpBase = await inProcessBest(files.mlp, 'input', [32, BIG[0]!], SECONDS);
-    const mlp = await run(`${srv.http}/v2/models/big-batched/infer`, rowBody(BIG[0]!, 3), 64, { headers: auth });
-    const convBase = await inProcessBest(files.conv, 'image', CONV_INPUT, SECONDS);
-    const body = binaryBody('image', CONV_INPUT, 11);
-    const conv = await run(`${srv.http}/v2/models/conv/infer`, body.body, 4, { headers: { ...body.headers, ...auth } });
-    const row = (label: string, f: Figures, base: Figures & { threads: number }, goal: number, other: Figures) =>
-      `${label.padEnd(58)} inferd ${f.rps.toFixed(1).padStart(8)}/s  in-process ${base.rps.toFixed(1).padStart(8)}/s (${base.threads} thread${base.threads > 1 ? 's' : ''})  ratio ${(f.rps / base.rps).toFixed(2)} (goal >= ${goal})  | --auth none ${other.rps.toFixed(1)}/s`;
-    return [
-      '-- a3) heavy models, default configuration (auth on, predictor key), baseline = onnxruntime-node in-process, best of 1/2 intra-op threads',
-      row('MLP 1024→2048→2048→1000, V2 JSON, batching 32, 64 clients', mlp, mlpBase, 0.8, noAuth.mlp),
-      row('DBNet-like conv 1×3×320×320 (generated stand-in for PP-OCRv4 det), binary V2, 4 clients', conv, convBase, 0.9, noAuth.conv),
-    ];
-  } finally {
-    await srv.stop();
-  }
+async function heavyRows(manifests: string, files: { mlp: string; conv: string }): Promise<string[]> {
+  const mlpBody = rowBody(BIG[0]!, 3);
+  const conv = binaryBody('image', CONV_INPUT, 11);
+  const measure = async (auth: boolean) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'inferd-bench-heavy-'));
+    const srv = await startInferd(['-f', manifests, ...(auth ? [] : ['--auth', 'none'])], { dataDir, serverDefaultAuth: auth });
+    try {
+      await waitReady(srv.http, 60_000);
+      const headers: Record<string, string> = auth ? { authorization: `Bearer ${await createKey(srv.http, adminKeyOf(dataDir), 'predictor', '*')}` } : {};
+      const mlpBase = auth ? await inProcessBest(files.mlp, 'input', [32, BIG[0]!], SECONDS) : undefined;
+      const mlp = await run(`${srv.http}/v2/models/big-batched/infer`, mlpBody, 64, { headers });
+      const convBase = auth ? await inProcessBest(files.conv, 'image', CONV_INPUT, SECONDS) : undefined;
+      const convRun = await run(`${srv.http}/v2/models/conv/infer`, conv.body, 4, { headers: { ...conv.headers, ...headers } });
+      return { mlp, conv: convRun, mlpBase, convBase };
+    } finally {
+      await srv.stop();
+    }
+  };
+  const on = await measure(true);
+  const off = await measure(false);
+  const row = (label: string, f: Figures, base: Figures & { threads: number }, goal: number, other: Figures) =>
+    `${label.padEnd(58)} inferd ${f.rps.toFixed(1).padStart(8)}/s  in-process ${base.rps.toFixed(1).padStart(8)}/s (${base.threads} thread${base.threads > 1 ? 's' : ''})  ratio ${(f.rps / base.rps).toFixed(2)} (goal >= ${goal})  | --auth none ${other.rps.toFixed(1)}/s`;
+  return [
+    '-- a3) heavy models, default configuration (auth on, predictor key), baseline = onnxruntime-node in-process, best of 1/2 intra-op threads',
+    row('MLP 1024→2048→2048→1000, V2 JSON, batching 32, 64 clients', on.mlp, on.mlpBase!, 0.8, off.mlp),
+    row('DBNet-like conv 1×3×320×320 (generated stand-in for PP-OCRv4 det), binary V2, 4 clients', on.conv, on.convBase!, 0.9, off.conv),
+  ];
 }
 
 async function autoscaleStep(base: string, body: string): Promise<string[]> {
