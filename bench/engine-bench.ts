@@ -159,11 +159,20 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
   };
   const on = await measure(true);
   const off = await measure(false);
+  // What any JSON server on this machine reaches for this row: node:http, JSON.parse, batches of
+  // up to 32 rows into onnxruntime in the same process, JSON.stringify; best of 1/2 threads.
+  let floor: Figures | undefined;
+  for (const threads of [1, 2]) {
+    const bare = await bareServer(files.mlp, 'bare-onnx-server', [32, threads]);
+    const f = await run(bare.url, mlpBody, 64).finally(() => bare.stop());
+    if (!floor || f.rps > floor.rps) floor = f;
+  }
   const row = (label: string, f: Figures, base: Figures & { threads: number }, goal: number, other: Figures) =>
     `${label.padEnd(58)} inferd ${f.rps.toFixed(1).padStart(8)}/s  in-process ${base.rps.toFixed(1).padStart(8)}/s (${base.threads} thread${base.threads > 1 ? 's' : ''})  ratio ${(f.rps / base.rps).toFixed(2)} (goal >= ${goal})  | --auth none ${other.rps.toFixed(1)}/s`;
   return [
     '-- a3) heavy models, default configuration (auth on, predictor key), baseline = onnxruntime-node in-process, best of 1/2 intra-op threads',
     row('MLP 1024→2048→2048→1000, V2 JSON, batching 32, 64 clients', on.mlp, on.mlpBase!, 0.8, off.mlp),
+    `${''.padEnd(58)} floor: node:http + JSON + onnxruntime batching 32, best of 1/2 threads ${floor!.rps.toFixed(1)}/s = ${(floor!.rps / on.mlpBase!.rps).toFixed(2)} of in-process; inferd = ${(on.mlp.rps / floor!.rps).toFixed(2)} of this floor`,
     row('DBNet-like conv 1×3×320×320 (generated stand-in for PP-OCRv4 det), binary V2, 4 clients', on.conv, on.convBase!, 0.9, off.conv),
   ];
 }

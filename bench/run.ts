@@ -12,10 +12,12 @@ import { benchMultiModel } from './multi-model-bench.js';
 import { benchQuantize } from './quantize-bench.js';
 import { benchRedis } from './redis-bench.js';
 import { benchSklearn } from './sklearn-bench.js';
+import { benchMachine } from './machine-check.js';
 import { benchTrees } from './trees-bench.js';
 import { benchV2Rest } from './v2-rest-bench.js';
 
 const sections: Array<[string, () => Promise<string[]>]> = [
+  ['machine', benchMachine],
   ['v2-rest', benchV2Rest],
   ['engine', benchEngine],
   ['multi-model', benchMultiModel],
