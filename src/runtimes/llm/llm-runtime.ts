@@ -4,6 +4,7 @@ import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import type { LoadContext, LoadedModel, Runtime } from '../types.js';
 import { NodeLlamaModel } from './llm-model.js';
 import { parseLlmSettings, type LlmSettings } from './llm-settings.js';
+import { llmThreads } from './llm-threads.js';
 
 const llamas = new Map<string, Promise<Llama>>();
 
@@ -36,8 +37,9 @@ export const llmRuntime: Runtime = {
   formats: ['gguf', 'llm'],
   async load(ctx: LoadContext): Promise<LoadedModel> {
     const settings = parseLlmSettings(ctx.args, ctx.name);
-    // ggml's spinning threads compete with the event loop: the server's policy (cores − 1) measured best on 2 cores.
-    const threads = settings.threads ?? ctx.threads.intraOp;
+    const policy = llmThreads(ctx.threads.intraOp);
+    const threads = settings.threads ?? policy.threads;
+    ctx.log.info({ threads, why: settings.threads === undefined ? policy.why : '--threads' }, `LLM ggml threads: ${threads}`);
     const llama = await llamaFor(settings.gpu);
     return NodeLlamaModel.load(llama, findGguf(ctx.path), settings, threads, ctx.log);
   },

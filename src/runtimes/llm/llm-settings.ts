@@ -11,7 +11,7 @@ export interface LlmSettings {
   maxQueue: number;
   /** Tokens per evaluation batch across sequences (`--batch-size`, `--max-num-batched-tokens`). */
   batchSize?: number;
-  /** ggml threads; undefined = the server's thread policy (intra-op count: cores − 1, measured best for ggml on 2 cores, see docs/llm.md). */
+  /** ggml threads; undefined = llm-threads.ts (cores − 1, or every core with one libuv pool thread). */
   threads?: number;
   /** `false` = CPU only. `--gpu-memory-utilization`, `--gpu-layers` or `--device` turn on GPU offload. */
   gpu: false | 'auto' | 'cuda' | 'vulkan' | 'metal';

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildGguf, buildVocab, encodeTensor, writeGguf } from '../../../scripts/gen-gguf.js';
 import { llmRuntime } from '../../../src/runtimes/llm/llm-runtime.js';
+import { llmThreads } from '../../../src/runtimes/llm/llm-threads.js';
 import { renderVllmMetrics } from '../../../src/runtimes/llm/llm-metrics.js';
 import { createLogger } from '../../../src/observability/logger.js';
 
@@ -38,6 +39,15 @@ describe('LLM settings from runtime args', () => {
     assert.equal(parseLlmSettings(['--flash-attn', 'off'], 'x').flashAttention, false);
     assert.equal(parseLlmSettings(['--flash-attention=on'], 'x').flashAttention, true);
     assert.throws(() => parseLlmSettings(['--flash-attention=maybe'], 'x'), /flash-attention must be on, off or auto/);
+  });
+});
+
+describe('LLM ggml thread policy', () => {
+  it('gives an LLM every core only when libuv runs one pool thread, and says why', () => {
+    assert.deepEqual(llmThreads(1, {}, 2).threads, 1);
+    assert.deepEqual(llmThreads(1, { UV_THREADPOOL_SIZE: '4' }, 2).threads, 1);
+    assert.deepEqual(llmThreads(3, { UV_THREADPOOL_SIZE: '1' }, 4).threads, 4);
+    assert.match(llmThreads(1, { UV_THREADPOOL_SIZE: '1' }, 2).why, /UV_THREADPOOL_SIZE=1/);
   });
 });
 
@@ -142,11 +152,29 @@ describe('GGUF generator', () => {
 describe('inferd-llm runtime in-process (tiny random GGUF)', () => {
   /** </s>, <|im_start|>, <|im_end|>: banned so generations run to max_tokens. */
   const bias = { '2': -100, '3': -100, '4': -100 };
-  const loadTiny = (seed: number, sequences: number) => {
+  const loadTiny = (seed: number, sequences: number, args: string[] = []) => {
     const dir = mkdtempSync(join(tmpdir(), 'llm-unit-'));
     writeGguf(join(dir, 'm.gguf'), { preset: 'tiny', seed });
-    return llmRuntime.load({ name: 'm', path: dir, format: { name: 'gguf' }, args: ['--max-model-len=256', `--max-num-seqs=${sequences}`], env: {}, threads: { intraOp: 1, interOp: 1 }, log: createLogger('silent') });
+    return llmRuntime.load({ name: 'm', path: dir, format: { name: 'gguf' }, args: ['--max-model-len=256', `--max-num-seqs=${sequences}`, ...args], env: {}, threads: { intraOp: 1, interOp: 1 }, log: createLogger('silent') });
   };
+
+  it('generates the same greedy text with two ggml threads as with one, alone and beside another sequence', async () => {
+    // Two threads take the patched path: one-token steps (one sequence) on one thread, shared steps on both.
+    const texts = async (threads: number) => {
+      const model = await loadTiny(5, 2, [`--threads=${threads}`]);
+      try {
+        const llm = model.llm!;
+        const alone = await llm.complete({ prompt: 'alpha beta', maxTokens: 24, temperature: 0, logitBias: bias });
+        const pair = await Promise.all(['gamma delta', 'epsilon zeta'].map((prompt) => llm.complete({ prompt, maxTokens: 24, temperature: 0, logitBias: bias })));
+        return [alone, ...pair].map((r) => `${r.completionTokens}:${r.text}`);
+      } finally {
+        await model.unload();
+      }
+    };
+    const one = await texts(1);
+    assert.ok(one.every((t) => t.startsWith('24:')), 'each generation ran to max_tokens');
+    assert.deepEqual(await texts(2), one);
+  });
 
   it('loads, generates, counts metrics, answers V2 and unloads', async () => {
     const model = await loadTiny(3, 2);
