@@ -94,12 +94,24 @@ spec:
   it('restarts a killed vLLM; the model is not ready until it is back, then answers again', async () => {
     const pid = await pidOf();
     process.kill(pid, 'SIGKILL');
+    // Readiness is watched on its own: an inference request may be held across the whole restart.
     let sawNotReady = false;
-    await until('the model answers from a new process', async () => {
-      if ((await get(`${V2}/ready`)).status === 503) sawNotReady = true;
-      const now = await answeringPid();
-      return now !== undefined && now !== pid;
-    });
+    let watching = true;
+    const watcher = (async () => {
+      while (watching && !sawNotReady) {
+        if ((await get(`${V2}/ready`)).status === 503) sawNotReady = true;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    try {
+      await until('the model answers from a new process', async () => {
+        const now = await answeringPid();
+        return now !== undefined && now !== pid;
+      });
+    } finally {
+      watching = false;
+      await watcher;
+    }
     assert.ok(sawNotReady, 'readiness showed the restart');
     await until('the crash and the restart are recorded as events', async () => {
       const reasons = (await events()).map((e) => e.reason);
