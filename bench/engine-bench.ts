@@ -135,24 +135,23 @@ export async function benchEngine(): Promise<string[]> {
 /**
  * Issue 18's heavy-model rows with the default configuration (authentication on, a predictor
  * key): each against onnxruntime-node in this process at its best of 1/2 intra-op threads,
- * measured in the same run just before; the --auth none figure from a second server, started
+ * measured first, with no server running; the --auth none figure from a second server, started
  * after the first has stopped, as a second column. With auth on, file:// storage must lie
  * beside the manifest (bench-out/).
  */
 async function heavyRows(manifests: string, files: { mlp: string; conv: string }): Promise<string[]> {
   const mlpBody = rowBody(BIG[0]!, 3);
   const conv = binaryBody('image', CONV_INPUT, 11);
+  const mlpBase = await inProcessBest(files.mlp, 'input', [32, BIG[0]!], SECONDS);
+  const convBase = await inProcessBest(files.conv, 'image', CONV_INPUT, SECONDS);
   const measure = async (auth: boolean) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'inferd-bench-heavy-'));
     const srv = await startInferd(['-f', manifests, ...(auth ? [] : ['--auth', 'none'])], { dataDir, serverDefaultAuth: auth });
     try {
       await waitReady(srv.http, 60_000);
       const headers: Record<string, string> = auth ? { authorization: `Bearer ${await createKey(srv.http, adminKeyOf(dataDir), 'predictor', '*')}` } : {};
-      const mlpBase = auth ? await inProcessBest(files.mlp, 'input', [32, BIG[0]!], SECONDS) : undefined;
       const mlp = await run(`${srv.http}/v2/models/big-batched/infer`, mlpBody, 64, { headers });
-      const convBase = auth ? await inProcessBest(files.conv, 'image', CONV_INPUT, SECONDS) : undefined;
-      const convRun = await run(`${srv.http}/v2/models/conv/infer`, conv.body, 4, { headers: { ...conv.headers, ...headers } });
-      return { mlp, conv: convRun, mlpBase, convBase };
+      return { mlp, conv: await run(`${srv.http}/v2/models/conv/infer`, conv.body, 4, { headers: { ...conv.headers, ...headers } }) };
     } finally {
       await srv.stop();
     }
@@ -171,9 +170,9 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
     `${label.padEnd(58)} inferd ${f.rps.toFixed(1).padStart(8)}/s  in-process ${base.rps.toFixed(1).padStart(8)}/s (${base.threads} thread${base.threads > 1 ? 's' : ''})  ratio ${(f.rps / base.rps).toFixed(2)} (goal >= ${goal})  | --auth none ${other.rps.toFixed(1)}/s`;
   return [
     '-- a3) heavy models, default configuration (auth on, predictor key), baseline = onnxruntime-node in-process, best of 1/2 intra-op threads',
-    row('MLP 1024→2048→2048→1000, V2 JSON, batching 32, 64 clients', on.mlp, on.mlpBase!, 0.8, off.mlp),
-    `${''.padEnd(58)} floor: node:http + JSON + onnxruntime batching 32, best of 1/2 threads ${floor!.rps.toFixed(1)}/s = ${(floor!.rps / on.mlpBase!.rps).toFixed(2)} of in-process; inferd = ${(on.mlp.rps / floor!.rps).toFixed(2)} of this floor`,
-    row('DBNet-like conv 1×3×320×320 (generated stand-in for PP-OCRv4 det), binary V2, 4 clients', on.conv, on.convBase!, 0.9, off.conv),
+    row('MLP 1024→2048→2048→1000, V2 JSON, batching 32, 64 clients', on.mlp, mlpBase, 0.8, off.mlp),
+    `${''.padEnd(58)} floor: node:http + JSON + onnxruntime batching 32, best of 1/2 threads ${floor!.rps.toFixed(1)}/s = ${(floor!.rps / mlpBase.rps).toFixed(2)} of in-process; inferd = ${(on.mlp.rps / floor!.rps).toFixed(2)} of this floor`,
+    row('DBNet-like conv 1×3×320×320 (generated stand-in for PP-OCRv4 det), binary V2, 4 clients', on.conv, convBase, 0.9, off.conv),
   ];
 }
 

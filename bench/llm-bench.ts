@@ -129,9 +129,9 @@ async function streams(url: string, headers: Record<string, string>, c: number, 
 
 /**
  * inferd with its defaults (authentication on: a predictor key; threads from the server's policy),
- * or with `variant`: extra model args and environment.
+ * started with `env` added to its environment.
  */
-async function served(path: string, variant: { args: string[]; env: Record<string, string> } = { args: [], env: {} }): Promise<Map<number, Run>> {
+async function served(path: string, env: Record<string, string> = {}): Promise<Map<number, Run>> {
   const dir = join(REPO_ROOT, 'bench-out');
   const manifest = join(dir, 'llm-bench.yaml');
   writeFileSync(manifest, `apiVersion: serving.kserve.io/v1beta1
@@ -144,10 +144,10 @@ spec:
       modelFormat:
         name: gguf
       storageUri: file://${path}
-      args: ${JSON.stringify([`--max-model-len=${CTX}`, `--max-num-seqs=${SEQUENCES}`, ...variant.args])}
+      args: ["--max-model-len=${CTX}", "--max-num-seqs=${SEQUENCES}"]
 `);
   const dataDir = mkdtempSync(join(tmpdir(), 'inferd-bench-llm-'));
-  const srv = await startInferd(['-f', manifest], { dataDir, serverDefaultAuth: true, env: variant.env });
+  const srv = await startInferd(['-f', manifest], { dataDir, serverDefaultAuth: true, env });
   try {
     await waitReady(srv.http, 120_000);
     const key = await createKey(srv.http, adminKeyOf(dataDir), 'predictor', ['default']);
@@ -203,7 +203,7 @@ export async function benchLlm(): Promise<string[]> {
     return lines;
   }
   // One libuv pool thread: the LLM then gets every core (src/runtimes/llm/llm-threads.ts).
-  const onePool = await served(path, { args: [], env: { UV_THREADPOOL_SIZE: '1' } });
+  const onePool = await served(path, { UV_THREADPOOL_SIZE: '1' });
   const notes: string[] = [];
   const anchors = [await anchor(built.path, path, 1, notes), await anchor(built.path, path, 2, notes)];
   lines.push(`inferd OpenAI API (default config: auth on, threads = ${threads}) vs llama-server from the same llama.cpp source (best of threads 1/2), SSE /v1/completions, median of ${REPEAT} runs:`);

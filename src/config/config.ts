@@ -143,9 +143,10 @@ export interface ThreadCounts {
 }
 
 /**
- * The one place native thread counts are decided. Measured on 2 cores (see
- * `npm run bench`): one intra-op thread per core left after the event loop's,
- * one inter-op thread; configuration overrides both.
+ * The server's native thread counts. Measured on 2 cores (see `npm run bench`): one
+ * intra-op thread per core left after the event loop's, one inter-op thread; configuration
+ * overrides both. Per model, from this starting point: serving/replicas/thread-policy.ts
+ * (ONNX, by probed cost) and runtimes/llm/llm-threads.ts (GGUF, by libuv pool size).
  */
 export function threadCounts(config: Config, cores = availableParallelism()): ThreadCounts {
   return {

@@ -44,9 +44,9 @@ describe('LLM settings from runtime args', () => {
 
 describe('LLM ggml thread policy', () => {
   it('gives an LLM every core only when libuv runs one pool thread, and says why', () => {
-    assert.deepEqual(llmThreads(1, {}, 2).threads, 1);
-    assert.deepEqual(llmThreads(1, { UV_THREADPOOL_SIZE: '4' }, 2).threads, 1);
-    assert.deepEqual(llmThreads(3, { UV_THREADPOOL_SIZE: '1' }, 4).threads, 4);
+    assert.equal(llmThreads(1, {}, 2).threads, 1);
+    assert.equal(llmThreads(1, { UV_THREADPOOL_SIZE: '4' }, 2).threads, 1);
+    assert.equal(llmThreads(3, { UV_THREADPOOL_SIZE: '1' }, 4).threads, 4);
     assert.match(llmThreads(1, { UV_THREADPOOL_SIZE: '1' }, 2).why, /UV_THREADPOOL_SIZE=1/);
   });
 });
