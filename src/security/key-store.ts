@@ -71,6 +71,12 @@ export class KeyStore {
    * expiry take effect on the next request.
    */
   private readonly verified = new Map<string, Verified>();
+  /**
+   * Keys whose scrypt check is running: a client opening many connections with a new key sends
+   * them all before the first check ends, and each would otherwise run scrypt (64 connections
+   * took 64 hashes, over a second of both cores here); they share one.
+   */
+  private readonly checking = new Map<string, Promise<ApiKeyInfo | undefined>>();
   /** Recent failures (well-formed keys only, so at most 59 characters each), so a wrong key repeated does not cost a hash each time. */
   private readonly failed = new Map<string, number>();
   /** Prepared once: `verify` runs it on every authenticated request (preparing cost ~10 µs each time). */
@@ -152,11 +158,22 @@ export class KeyStore {
     if (known?.id === id) return this.admit(key, info);
     const failedAt = this.failed.get(key);
     if (failedAt !== undefined && Date.now() - failedAt < 60_000) return undefined;
-    return checkHash(m[2]!, row.hash).then((ok) => {
-      if (ok) return this.admit(key, info);
-      remember(this.failed, key, Date.now());
-      return undefined;
-    });
+    const running = this.checking.get(key);
+    if (running) return running;
+    const check = checkHash(m[2]!, row.hash)
+      .then((ok) => {
+        if (!ok) {
+          remember(this.failed, key, Date.now());
+          return undefined;
+        }
+        // The record as it is now: a key revoked while scrypt ran must not be remembered as valid.
+        const now = this.rowById.get(id);
+        const current = now && now.hash === row.hash ? toInfo(now) : undefined;
+        return current?.state === 'active' ? this.admit(key, current) : undefined;
+      })
+      .finally(() => this.checking.delete(key));
+    this.checking.set(key, check);
+    return check;
   }
 
   /** Remembers a key that passed scrypt with its current record. */

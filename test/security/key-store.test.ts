@@ -55,6 +55,31 @@ describe('API key store', () => {
     keys.close();
   });
 
+  it('runs one scrypt check for a new key presented on many connections at once', async () => {
+    const keys = new KeyStore(mkdtempSync(join(tmpdir(), 'inferd-keys-')));
+    const { key, info } = await keys.create({ role: 'predictor', namespaces: ['team-a'] });
+    const first = keys.verify(key);
+    assert.ok(first instanceof Promise, 'a new key is checked with scrypt');
+    const herd = Array.from({ length: 64 }, () => keys.verify(key));
+    assert.ok(herd.every((p) => p === first), 'requests arriving during the check wait for the same one');
+    assert.deepEqual((await Promise.all(herd)).map((i) => i?.id), herd.map(() => info.id));
+    const wrong = key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A');
+    const refused = keys.verify(wrong);
+    assert.equal(keys.verify(wrong), refused, 'a wrong key shares its check too');
+    assert.equal(await refused, undefined);
+    keys.close();
+  });
+
+  it('does not remember a key revoked while its scrypt check ran', async () => {
+    const keys = new KeyStore(mkdtempSync(join(tmpdir(), 'inferd-keys-')));
+    const { key, info } = await keys.create({ role: 'predictor', namespaces: ['team-a'] });
+    const checking = keys.verify(key);
+    keys.revoke(info.prefix);
+    assert.equal(await checking, undefined, 'the check ends with the record as it is now');
+    assert.equal(await keys.verify(key), undefined);
+    keys.close();
+  });
+
   it('expires keys', async () => {
     const keys = new KeyStore(mkdtempSync(join(tmpdir(), 'inferd-keys-')));
     // Two seconds of validity: creating and first verifying run scrypt twice, which a loaded CI machine may take hundreds of ms for.
