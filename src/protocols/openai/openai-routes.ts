@@ -101,24 +101,43 @@ function throwIfCut(router: ModelRouter): void {
   if (router.cutSignal.aborted) throw router.cutSignal.reason;
 }
 
-/** A server-sent event stream that starts (headers, first chunk) only at the first write, so early errors keep their HTTP status. */
+/**
+ * A server-sent event stream that starts (headers, first chunk) only at the first write, so early
+ * errors keep their HTTP status. Events after the first are written one event-loop turn later,
+ * in one write per turn: a token's event is produced before node-llama-cpp queues the next
+ * decode (it dispatches on setImmediate), and writing it there put the socket write on every
+ * token's critical path (1 stream: +7% to +25% tok/s, bench/llm-bench.ts).
+ */
 class Sse {
   private started = false;
+  private pending = '';
+  private flushing = false;
   constructor(private readonly reply: FastifyReply, private readonly headers: Record<string, string>) {}
   get open(): boolean {
     return this.started;
   }
   send(obj: unknown): void {
-    const raw = this.reply.raw;
+    this.pending += `data: ${JSON.stringify(obj)}\n\n`;
     if (!this.started) {
       this.started = true;
       this.reply.hijack();
-      raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', ...this.headers });
+      this.reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', ...this.headers });
+      return this.flush(); // the first event at once: time to first token is not deferred
     }
-    if (!raw.destroyed) raw.write(`data: ${JSON.stringify(obj)}\n\n`);
+    if (this.flushing) return;
+    this.flushing = true;
+    // Two hops: an immediate queued now runs before the decode dispatch queued after it.
+    setImmediate(() => setImmediate(() => this.flush()));
   }
   end(): void {
+    this.flush();
     if (!this.reply.raw.destroyed) this.reply.raw.end('data: [DONE]\n\n');
+  }
+  private flush(): void {
+    this.flushing = false;
+    const data = this.pending;
+    this.pending = '';
+    if (data && !this.reply.raw.destroyed) this.reply.raw.write(data);
   }
 }
 
