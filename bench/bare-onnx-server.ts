@@ -68,3 +68,5 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as { port: number }).port })));
+// A clean exit writes the profile of a `--cpu-prof` run (bench/cpu-profile.ts).
+process.on('SIGTERM', () => process.exit(0));

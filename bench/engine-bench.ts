@@ -7,6 +7,7 @@ import { seededFloats } from '../scripts/onnx-builder.js';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
 import { adminKeyOf, createKey } from '../test/helpers/keys.js';
 import { bareServer } from './bare.js';
+import { observe, profiling, threadShares } from './cpu-profile.js';
 import { CONV_INPUT, binaryBody, inProcessBest, writeConvModel } from './heavy-models.js';
 import { load } from './load.js';
 import { mb, rssOf } from './process-memory.js';
@@ -126,7 +127,7 @@ export async function benchEngine(): Promise<string[]> {
     lines.push(fmt('cache on', cachedOn));
     lines.push(`   cache on/off: ${(cachedOn.rps / cachedOff.rps).toFixed(1)}x`);
   } finally {
-    bare.stop();
+    await bare.stop();
     await srv.stop();
   }
   return lines;
@@ -144,20 +145,32 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
   const conv = binaryBody('image', CONV_INPUT, 11);
   const mlpBase = await inProcessBest(files.mlp, 'input', [32, BIG[0]!], SECONDS);
   const convBase = await inProcessBest(files.conv, 'image', CONV_INPUT, SECONDS);
-  const measure = async (auth: boolean) => {
+  /** One server alone, ready, with a predictor key when auth is on; with `prof`, under the profiler. */
+  const start = async (auth: boolean, prof?: { nodeArgs: string[] }) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'inferd-bench-heavy-'));
-    const srv = await startInferd(['-f', manifests, ...(auth ? [] : ['--auth', 'none'])], { dataDir, serverDefaultAuth: auth });
+    const srv = await startInferd(['-f', manifests, ...(auth ? [] : ['--auth', 'none'])], { dataDir, serverDefaultAuth: auth, ...(prof ? { nodeArgs: prof.nodeArgs } : {}) });
+    await waitReady(srv.http, 60_000).catch(async (err: unknown) => {
+      await srv.stop();
+      throw err;
+    });
+    const headers: Record<string, string> = auth ? { authorization: `Bearer ${await createKey(srv.http, adminKeyOf(dataDir), 'predictor', '*')}` } : {};
+    return { srv, headers, convRun: () => run(`${srv.http}/v2/models/conv/infer`, conv.body, 4, { headers: { ...conv.headers, ...headers } }) };
+  };
+  const measure = async (auth: boolean) => {
+    const { srv, headers, convRun } = await start(auth);
     try {
-      await waitReady(srv.http, 60_000);
-      const headers: Record<string, string> = auth ? { authorization: `Bearer ${await createKey(srv.http, adminKeyOf(dataDir), 'predictor', '*')}` } : {};
       const mlp = await run(`${srv.http}/v2/models/big-batched/infer`, mlpBody, 64, { headers });
-      return { mlp, conv: await run(`${srv.http}/v2/models/conv/infer`, conv.body, 4, { headers: { ...conv.headers, ...headers } }) };
+      return { mlp, conv: await convRun() };
     } finally {
       await srv.stop();
     }
   };
   const on = await measure(true);
   const off = await measure(false);
+  const prof = profiling();
+  const watched = await start(true, prof);
+  const o = await observe(watched.srv.child.pid!, watched.convRun).finally(() => watched.srv.stop());
+  const convProfile = [`   conv under the profiler (auth on), ${o.result.rps.toFixed(1)}/s: where its CPU goes (replicas are worker threads)`, o.cpu, ...threadShares(prof.dir, watched.srv.child.pid!, o.from, o.to)];
   // What any JSON server on this machine reaches for this row: node:http, JSON.parse, batches of
   // up to 32 rows into onnxruntime in the same process, JSON.stringify; best of 1/2 threads.
   let floor: Figures | undefined;
@@ -173,6 +186,7 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
     row('MLP 1024→2048→2048→1000, V2 JSON, batching 32, 64 clients', on.mlp, mlpBase, 0.8, off.mlp),
     `${''.padEnd(58)} floor: node:http + JSON + onnxruntime batching 32, best of 1/2 threads ${floor!.rps.toFixed(1)}/s = ${(floor!.rps / mlpBase.rps).toFixed(2)} of in-process; inferd = ${(on.mlp.rps / floor!.rps).toFixed(2)} of this floor`,
     row('DBNet-like conv 1×3×320×320 (generated stand-in for PP-OCRv4 det), binary V2, 4 clients', on.conv, convBase, 0.9, off.conv),
+    ...convProfile,
   ];
 }
 

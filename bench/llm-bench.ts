@@ -16,6 +16,7 @@ import { llamaFor } from '../src/runtimes/llm/llm-runtime.js';
 import { availableParallelism } from 'node:os';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
 import { adminKeyOf, createKey } from '../test/helpers/keys.js';
+import { observe, profiling, threadShares } from './cpu-profile.js';
 import { llamaServerBinary, startLlamaServer } from './llama-server.js';
 
 const TOKENS = 128;
@@ -129,9 +130,9 @@ async function streams(url: string, headers: Record<string, string>, c: number, 
 
 /**
  * inferd with its defaults (authentication on: a predictor key; threads from the server's policy),
- * started with `env` added to its environment.
+ * started with `env` added to its environment and `nodeArgs` given to node; `use` gets its URL and headers.
  */
-async function served(path: string, env: Record<string, string> = {}): Promise<Map<number, Run>> {
+async function served<T>(path: string, use: (url: string, headers: Record<string, string>, pid: number) => Promise<T>, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<T> {
   const dir = join(REPO_ROOT, 'bench-out');
   const manifest = join(dir, 'llm-bench.yaml');
   writeFileSync(manifest, `apiVersion: serving.kserve.io/v1beta1
@@ -147,14 +148,33 @@ spec:
       args: ["--max-model-len=${CTX}", "--max-num-seqs=${SEQUENCES}"]
 `);
   const dataDir = mkdtempSync(join(tmpdir(), 'inferd-bench-llm-'));
-  const srv = await startInferd(['-f', manifest], { dataDir, serverDefaultAuth: true, env });
+  const srv = await startInferd(['-f', manifest], { dataDir, serverDefaultAuth: true, env, nodeArgs });
   try {
     await waitReady(srv.http, 120_000);
     const key = await createKey(srv.http, adminKeyOf(dataDir), 'predictor', ['default']);
-    return await measure(REPEAT, (c) => streams(srv.http, { authorization: `Bearer ${key}` }, c, 'bench-llm'));
+    return await use(srv.http, { authorization: `Bearer ${key}` }, srv.child.pid!);
   } finally {
     await srv.stop();
   }
+}
+
+const streamed = (url: string, headers: Record<string, string>) => measure(REPEAT, (c) => streams(url, headers, c, 'bench-llm'));
+
+/** Where one stream's time goes in inferd's default server: REPEAT single streams after a warm-up, under the profiler. */
+async function profiledStream(path: string): Promise<string[]> {
+  const prof = profiling();
+  let pid = 0;
+  const o = await served(path, async (url, headers, p) => {
+    pid = p;
+    await streams(url, headers, 1, 'bench-llm');
+    return observe(p, async () => {
+      let tokens = 0;
+      for (let i = 0; i < REPEAT; i++) tokens += (await streams(url, headers, 1, 'bench-llm')).tokens;
+      return tokens;
+    });
+  }, {}, prof.nodeArgs);
+  const tokS = o.result / ((o.to - o.from) / 1e6);
+  return [`inferd (default), 1 stream under the profiler, ${f1(tokS)} tok/s: main thread and libuv pool (decode and sampling run there) per window`, o.cpu, ...threadShares(prof.dir, pid, o.from, o.to)];
 }
 
 /**
@@ -196,14 +216,14 @@ export async function benchLlm(): Promise<string[]> {
   const threads = Math.max(1, availableParallelism() - 1);
   lines.push(`  faster everywhere: ${best ? `threads=${best}` : 'mixed'}; runtime default (server thread policy, cores - 1) = ${threads}`);
   const built = llamaServerBinary();
-  const inferd = await served(path);
+  const inferd = await served(path, streamed);
   if ('skipped' in built) {
     lines.push(`llama-server anchor skipped: ${built.skipped}`);
     for (const c of CONCURRENCY) lines.push(`  ${c} stream(s): inferd ${f1(inferd.get(c)!.tokS)} tok/s, TTFT ${f1(inferd.get(c)!.ttftMs)} ms`);
     return lines;
   }
   // One libuv pool thread: the LLM then gets every core (src/runtimes/llm/llm-threads.ts).
-  const onePool = await served(path, { UV_THREADPOOL_SIZE: '1' });
+  const onePool = await served(path, streamed, { UV_THREADPOOL_SIZE: '1' });
   const notes: string[] = [];
   const anchors = [await anchor(built.path, path, 1, notes), await anchor(built.path, path, 2, notes)];
   lines.push(`inferd OpenAI API (default config: auth on, threads = ${threads}) vs llama-server from the same llama.cpp source (best of threads 1/2), SSE /v1/completions, median of ${REPEAT} runs:`);
@@ -214,7 +234,7 @@ export async function benchLlm(): Promise<string[]> {
     const o = onePool.get(c)!;
     lines.push(`  ${c} stream(s): inferd ${f1(s.tokS)} tok/s, TTFT p50 ${f1(s.ttftMs)} ms | started with UV_THREADPOOL_SIZE=1 (threads = cores): ${f1(o.tokS)} tok/s, TTFT p50 ${f1(o.ttftMs)} ms, ratio ${(o.tokS / best.tokS).toFixed(2)} | llama-server (threads=${t}) ${f1(best.tokS)} tok/s, TTFT p50 ${f1(best.ttftMs)} ms | ratio ${(s.tokS / best.tokS).toFixed(2)} (goal ≥ 1.00) | llama-server threads=1 ${f1(anchors[0]!.get(c)!.tokS)} tok/s (inferd ${(s.tokS / anchors[0]!.get(c)!.tokS).toFixed(2)} of it)`);
   }
-  lines.push(...notes);
+  lines.push(...notes, ...(await profiledStream(path)));
   return lines;
 }
 

@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { REPO_ROOT, startInferd, waitReady, type InferdProcess } from '../test/helpers/inferd-process.js';
 import { adminKeyOf, createKey } from '../test/helpers/keys.js';
 import { bareServer } from './bare.js';
+import { observe, profiling, threadShares } from './cpu-profile.js';
 import { load } from './load.js';
 import { fmt, percentiles, type Figures } from './stats.js';
 
@@ -41,7 +42,7 @@ interface Target {
 }
 
 /** inferd on the demo manifest: with the server's default authentication, or `--auth none`. */
-async function inferd(auth: 'default' | 'none', intraOp?: number): Promise<{ srv: InferdProcess; target: Target }> {
+async function inferd(auth: 'default' | 'none', intraOp?: number, nodeArgs: string[] = []): Promise<{ srv: InferdProcess; target: Target }> {
   const args = ['-f', join(REPO_ROOT, 'examples/demo')];
   if (intraOp !== undefined) {
     const cfg = join(mkdtempSync(join(tmpdir(), 'inferd-bench-')), 'config.yaml');
@@ -49,7 +50,7 @@ async function inferd(auth: 'default' | 'none', intraOp?: number): Promise<{ srv
     args.push('--config', cfg);
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'inferd-bench-'));
-  const srv = await startInferd(auth === 'none' ? [...args, '--auth', 'none'] : args, { dataDir, serverDefaultAuth: true });
+  const srv = await startInferd(auth === 'none' ? [...args, '--auth', 'none'] : args, { dataDir, serverDefaultAuth: true, nodeArgs });
   await waitReady(srv.http);
   const url = `${srv.http}/v2/models/demo-mlp/infer`;
   if (auth === 'none') return { srv, target: { label: 'inferd V2 REST, --auth none', url } };
@@ -68,6 +69,28 @@ async function race(targets: Target[], connections: number): Promise<Figures[]> 
     }
   }
   return best;
+}
+
+/**
+ * The profiles behind the 64-client figures, each server alone under the sampling profiler:
+ * where the main thread's time goes in the node:http + JSON + onnxruntime floor and in inferd
+ * (auth on), so the gap between them reads as owners and functions.
+ */
+async function profiles(): Promise<string[]> {
+  const prof = profiling();
+  const lines = ['-- CPU profiles at 64 clients, each server alone (V8 sampling profiler and /proc; throughput under the profiler, not a figure)'];
+  const watch = async (label: string, pid: number, target: Target, stop: () => Promise<unknown>) => {
+    const opts = { url: target.url, body: BODY, connections: 64, ...(target.headers ? { headers: target.headers } : {}) };
+    const o = await load({ ...opts, seconds: 1 })
+      .then(() => observe(pid, () => load({ ...opts, seconds: DURATION_S })))
+      .finally(stop);
+    lines.push(`   ${label}, ${o.result.rps.toFixed(0)} req/s:`, o.cpu, ...threadShares(prof.dir, pid, o.from, o.to));
+  };
+  const floor = await bareServer(join(MODEL_DIR, 'model.onnx'), 'bare-onnx-server', [], prof.nodeArgs);
+  await watch('bare node:http + JSON + onnxruntime run', floor.pid, { label: 'floor', url: floor.url }, floor.stop);
+  const on = await inferd('default', undefined, prof.nodeArgs);
+  await watch(on.target.label, on.srv.child.pid!, on.target, () => on.srv.stop());
+  return lines;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
@@ -93,9 +116,10 @@ export async function benchV2Rest(): Promise<string[]> {
   } finally {
     await on.srv.stop();
     await off.srv.stop();
-    bare.stop();
-    bareModel.stop();
+    await bare.stop();
+    await bareModel.stop();
   }
+  lines.push(...(await profiles()));
   // Thread policy: measured, not guessed. One intra-op thread leaves the second core to the event loop.
   for (const intra of [1, 2]) {
     const s = await inferd('default', intra);

@@ -21,7 +21,7 @@ export interface InferdProcess {
 const serverLogs = new Map<string, Array<Record<string, unknown>>>();
 
 /** Starts a real `inferd serve` on free ports and resolves once it listens. */
-export async function startInferd(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; dataDir?: string; serverDefaultAuth?: boolean } = {}): Promise<InferdProcess> {
+export async function startInferd(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; dataDir?: string; serverDefaultAuth?: boolean; nodeArgs?: readonly string[] } = {}): Promise<InferdProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'inferd-test-'));
   // Tests run without authentication unless they pass their own --auth (test/e2e/security.test.ts
   // does) or ask for the server's own default.
@@ -29,7 +29,7 @@ export async function startInferd(args: string[], opts: { cwd?: string; env?: No
   // Nothing balances load in front of a test server: no drain window after SIGTERM (so every
   // stop does not wait it out) unless the test asks for one (test/e2e/shutdown*.test.ts).
   const drain = args.includes('--shutdown-drain-seconds') ? [] : ['--shutdown-drain-seconds', '0'];
-  const child = spawn(process.execPath, [CLI, 'serve', '--http-port', '0', '--grpc-port', '0', '--data-dir', dataDir, ...auth, ...drain, ...args], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'serve', '--http-port', '0', '--grpc-port', '0', '--data-dir', dataDir, ...auth, ...drain, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

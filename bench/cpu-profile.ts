@@ -1,0 +1,172 @@
+/**
+ * Where a server's threads spend a load window: V8's sampling profiler (the server is started
+ * with `--cpu-prof`; every thread writes its profile when the process exits, and each profile
+ * is cut to the window; V8 stamps samples with CLOCK_MONOTONIC microseconds, the clock
+ * `process.hrtime` reads) and the CPU each OS thread got over the window (/proc, Linux).
+ */
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface Profile {
+  nodes: Array<{ id: number; callFrame: CallFrame }>;
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** A directory for the profiles and the Node flags that make a process write them there (NODE_OPTIONS may not carry them). */
+export function profiling(): { dir: string; nodeArgs: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'inferd-bench-prof-'));
+  return { dir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] };
+}
+
+/** Now, on the profiles' clock (µs). */
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+export interface Observed<T> {
+  result: T;
+  /** The window on the profiles' clock, for `threadShares` once the process has exited. */
+  from: number;
+  to: number;
+  /** The process's CPU over the window, by OS thread (`cpuLine`). */
+  cpu: string;
+}
+
+/** Runs `load` while process `pid` is watched: its window on the profile clock and its OS threads' CPU. */
+export async function observe<T>(pid: number, load: () => Promise<T>): Promise<Observed<T>> {
+  const before = cpuSnapshot(pid);
+  const from = monotonicUs();
+  const result = await load();
+  const to = monotonicUs();
+  return { result, from, to, cpu: cpuLine(before, cpuSnapshot(pid), to - from) };
+}
+
+/** Who owns a frame's self time: grouping that separates inferd's own work from what it runs on. */
+function owner(cf: CallFrame): string {
+  if (cf.functionName === '(garbage collector)') return 'GC';
+  if (cf.functionName === '(program)') return 'V8 (program)';
+  if (cf.url === '') return `native ${cf.functionName || '(anonymous)'}`;
+  if (cf.url.startsWith('node:')) return 'Node internals (http, net, streams)';
+  if (cf.url.includes('/dist/src/')) return 'inferd';
+  if (cf.url.includes('/dist/bench/')) return 'the floor server';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(cf.url)?.[1];
+  if (pkg === 'fastify' || pkg === 'find-my-way' || pkg?.startsWith('@fastify/')) return 'fastify';
+  if (pkg?.startsWith('onnxruntime')) return 'onnxruntime';
+  return pkg ?? 'other';
+}
+
+interface Window {
+  busyUs: number;
+  wallUs: number;
+  byOwner: Map<string, number>;
+  byFunction: Map<string, number>;
+  inferd: Map<string, number>;
+}
+
+function cut(p: Profile, from: number, to: number): Window {
+  const frame = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
+  const w: Window = { busyUs: 0, wallUs: to - from, byOwner: new Map(), byFunction: new Map(), inferd: new Map() };
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i + 1] ?? 0; // a sample's time runs until the next one is taken
+    t += p.timeDeltas[i] ?? 0;
+    if (t < from || t >= to) continue;
+    const cf = frame.get(p.samples[i]!)!;
+    if (cf.functionName === '(idle)') continue;
+    w.busyUs += dt;
+    const o = owner(cf);
+    w.byOwner.set(o, (w.byOwner.get(o) ?? 0) + dt);
+    const fn = `${cf.functionName || '(anonymous)'}${cf.url ? ` ${cf.url.replace(/.*\/(dist\/src|node_modules)\//, '')}:${cf.lineNumber + 1}` : ''}`;
+    w.byFunction.set(fn, (w.byFunction.get(fn) ?? 0) + dt);
+    if (o === 'inferd') w.inferd.set(fn, (w.inferd.get(fn) ?? 0) + dt);
+  }
+  return w;
+}
+
+const top = (m: Map<string, number>, total: number, n: number) =>
+  [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${k} ${((v / total) * 100).toFixed(1)}%`);
+
+/**
+ * One line per thread of process `pid` over [fromUs, toUs): busy share of the window; for the
+ * main thread also its busy time by owner (native bindings such as writev on their own), its
+ * hottest functions and inferd's. Empty when the process wrote no profile (it did not exit cleanly).
+ */
+export function threadShares(dir: string, pid: number, fromUs: number, toUs: number): string[] {
+  const files = readdirSync(dir).filter((f) => f.split('.')[3] === String(pid)).sort((a, b) => Number(a.split('.')[4]) - Number(b.split('.')[4]));
+  const lines: string[] = [];
+  for (const f of files) {
+    const thread = Number(f.split('.')[4]);
+    const w = cut(JSON.parse(readFileSync(join(dir, f), 'utf8')) as Profile, fromUs, toUs);
+    // V8 samples wall time: time inside libuv (socket reads, epoll) counts as idle, and a thread
+    // waiting for a core counts where it stands. The /proc line has the CPU each thread got.
+    const busy = `${((w.busyUs / w.wallUs) * 100).toFixed(0)}% of the window in JS or V8`;
+    if (thread !== 0) {
+      lines.push(`     worker thread ${thread} (V8 profile): ${busy}`);
+      continue;
+    }
+    lines.push(`     main thread (V8 profile): ${busy}; of that: ${top(w.byOwner, w.busyUs, 8).join(', ')}`);
+    lines.push(`       hottest functions: ${top(w.byFunction, w.busyUs, 6).join(', ')}`);
+    if (w.inferd.size) lines.push(`       inferd's hottest: ${top(w.inferd, w.busyUs, 5).join(', ')}`);
+  }
+  return lines;
+}
+
+/** USER_HZ: the unit of /proc's CPU times on Linux. */
+const TICKS_PER_S = 100;
+
+interface CpuSnapshot {
+  /** The whole process, threads that have exited included. */
+  total: number;
+  threads: Map<string, { name: string; ticks: number }>;
+}
+
+/** user + system ticks from a /proc stat line, and the name in it. */
+function statTicks(path: string): { name: string; ticks: number } {
+  const stat = readFileSync(path, 'utf8');
+  const close = stat.lastIndexOf(')');
+  const f = stat.slice(close + 2).split(' ');
+  return { name: stat.slice(stat.indexOf('(') + 1, close), ticks: Number(f[11]) + Number(f[12]) };
+}
+
+/** CPU ticks of process `pid` and of each of its OS threads (Linux /proc; empty elsewhere). */
+function cpuSnapshot(pid: number): CpuSnapshot {
+  const snap: CpuSnapshot = { total: NaN, threads: new Map() };
+  try {
+    snap.total = statTicks(`/proc/${pid}/stat`).ticks;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const t = statTicks(`/proc/${pid}/task/${tid}/stat`);
+        snap.threads.set(tid, tid === String(pid) ? { ...t, name: 'main' } : t);
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+  } catch {
+    // not Linux, or the process is gone
+  }
+  return snap;
+}
+
+/**
+ * The CPU between two snapshots taken `wallUs` apart, in shares of one core: the process (threads
+ * that ended within the window, such as ggml's per-decode helpers, are only in this total) and
+ * its threads by name (`main`, the event loop; Node 20 names worker threads and libuv's pool
+ * `node` too, and native libraries' threads inherit their creator's name): native work that the
+ * V8 profile cannot see.
+ */
+function cpuLine(before: CpuSnapshot, after: CpuSnapshot, wallUs: number): string {
+  const pct = (ticks: number) => (ticks / TICKS_PER_S / (wallUs / 1e6)) * 100;
+  const byName = new Map<string, number[]>();
+  for (const [tid, a] of after.threads) {
+    const share = pct(a.ticks - (before.threads.get(tid)?.ticks ?? 0));
+    if (share >= 1) byName.set(a.name, [...(byName.get(a.name) ?? []), share]);
+  }
+  const parts = [...byName].map(([name, shares]) => `${name} ${shares.sort((x, y) => y - x).map((x) => `${x.toFixed(0)}%`).join(' + ')}`);
+  return `     process CPU ${pct(after.total - before.total).toFixed(0)}% of one core; threads above 1%: ${parts.join(', ') || 'none'}`;
+}
