@@ -136,9 +136,9 @@ export async function benchEngine(): Promise<string[]> {
 /**
  * Issue 18's heavy-model rows with the default configuration (authentication on, a predictor
  * key): each against onnxruntime-node in this process at its best of 1/2 intra-op threads,
- * measured first, with no server running; the --auth none figure from a second server, started
- * after the first has stopped, as a second column. With auth on, file:// storage must lie
- * beside the manifest (bench-out/).
+ * measured first, with no server running; the --auth none figure as a second column. Each server
+ * runs alone, auth on and --auth none alternating, twice; each keeps its best. With auth on,
+ * file:// storage must lie beside the manifest (bench-out/).
  */
 async function heavyRows(manifests: string, files: { mlp: string; conv: string }): Promise<string[]> {
   const mlpBody = rowBody(BIG[0]!, 3);
@@ -165,8 +165,15 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
       await srv.stop();
     }
   };
-  const on = await measure(true);
-  const off = await measure(false);
+  // The conv row is bimodal here: a server either stays clear of back-to-back major GCs (V8's
+  // helper threads near idle, ~160/s) or falls into them (helpers at ~12% each, ~110/s), whatever
+  // its authentication. Each side keeps its best of two fresh servers, alternating.
+  type Rows = Awaited<ReturnType<typeof measure>>;
+  const best = (a: Rows, b: Rows): Rows => ({ mlp: a.mlp.rps >= b.mlp.rps ? a.mlp : b.mlp, conv: a.conv.rps >= b.conv.rps ? a.conv : b.conv });
+  let on = await measure(true);
+  let off = await measure(false);
+  on = best(on, await measure(true));
+  off = best(off, await measure(false));
   const prof = profiling();
   const watched = await start(true, prof);
   const o = await observe(watched.srv.child.pid!, watched.convRun).finally(() => watched.srv.stop());
