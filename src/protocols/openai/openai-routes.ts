@@ -110,13 +110,14 @@ function throwIfCut(router: ModelRouter): void {
  */
 class Sse {
   private started = false;
+  /** Events not yet written: whenever it is non-empty, a flush is scheduled. */
   private pending = '';
-  private flushing = false;
   constructor(private readonly reply: FastifyReply, private readonly headers: Record<string, string>) {}
   get open(): boolean {
     return this.started;
   }
   send(obj: unknown): void {
+    const scheduled = this.pending !== '';
     this.pending += `data: ${JSON.stringify(obj)}\n\n`;
     if (!this.started) {
       this.started = true;
@@ -124,17 +125,15 @@ class Sse {
       this.reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', ...this.headers });
       return this.flush(); // the first event at once: time to first token is not deferred
     }
-    if (this.flushing) return;
-    this.flushing = true;
-    // Two hops: an immediate queued now runs before the decode dispatch queued after it.
-    setImmediate(() => setImmediate(() => this.flush()));
+    // Two hops: node-llama-cpp queues its dispatch after this event is produced, so one
+    // setImmediate would still run before it; the second runs on the next turn.
+    if (!scheduled) setImmediate(() => setImmediate(() => this.flush()));
   }
   end(): void {
     this.flush();
     if (!this.reply.raw.destroyed) this.reply.raw.end('data: [DONE]\n\n');
   }
   private flush(): void {
-    this.flushing = false;
     const data = this.pending;
     this.pending = '';
     if (data && !this.reply.raw.destroyed) this.reply.raw.write(data);
