@@ -4,9 +4,8 @@
  * (timed by /usr/bin/python3 in the same run when python3-xgboost is importable).
  * The model is trained into bench-out/ by scripts/gen-xgboost-fixtures.py; without
  * python/xgboost an equivalent random 500 × depth-6 ensemble is built here instead.
- * Each side is timed twice, alternating, each time in a fresh process of its own
- * (bench/trees-time.ts for inferd), and keeps its best. A last line gives batch 1
- * through V2 REST (bench/trees-http.ts).
+ * Each side is timed twice, alternating, and keeps its best. A last line gives batch
+ * 1 through V2 REST (bench/trees-http.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,14 +36,12 @@ export async function benchTrees(): Promise<string[]> {
   }
 
   let modelBytes: Uint8Array;
-  let rowsFile: string;
   let X: Float32Array;
   let expected: Float32Array | undefined;
   let nf: number;
   if (py) {
     modelBytes = readFileSync(join(OUT, 'model.json'));
-    rowsFile = join(OUT, 'rows.f32');
-    const raw = readFileSync(rowsFile);
+    const raw = readFileSync(join(OUT, 'rows.f32'));
     X = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
     const e = readFileSync(join(OUT, 'expected.f32'));
     expected = new Float32Array(e.buffer.slice(e.byteOffset, e.byteOffset + e.byteLength));
@@ -56,8 +53,6 @@ export async function benchTrees(): Promise<string[]> {
     X = new Float32Array(1000 * nf);
     let s = 12345;
     for (let i = 0; i < X.length; i++) { s = (s * 1103515245 + 12345) >>> 0; X[i] = (s / 2 ** 32) * 4 - 2; }
-    rowsFile = join(OUT, 'random-rows.f32');
-    writeFileSync(rowsFile, X);
   }
   const built = buildXgboost(modelBytes, [], 'bench model');
   const rows = X.length / nf;
@@ -67,24 +62,23 @@ export async function benchTrees(): Promise<string[]> {
     for (let i = 0; i < got.length; i++) if (!Object.is(got[i], expected[i])) diff++;
     lines.push(`trees: ${built.trees} trees, ${built.layout} layout; outputs differing from XGBoost: ${diff}/${got.length}`);
   }
-  const modelFile = py ? join(OUT, 'model.json') : join(OUT, 'random-model.json');
-  const first = timeInferd(modelFile, rowsFile, nf);
-  let t1 = first.batch1_s;
-  let t1000 = first.batchN_s;
+  const one = X.subarray(0, nf);
+  let t1 = time(() => built.predict(one, 1));
+  let t1000 = time(() => built.predict(X, rows));
   if (py) {
     // A/B/A/B on a shared machine: each side's best of two runs.
     const again = timeXgboost();
     if (typeof again !== 'string') py = { ...py, batch1_s: Math.min(py.batch1_s, again.batch1_s), batch1000_s: Math.min(py.batch1000_s, again.batch1000_s) };
-    const second = timeInferd(modelFile, rowsFile, nf);
-    t1 = Math.min(t1, second.batch1_s);
-    t1000 = Math.min(t1000, second.batchN_s);
+    t1 = Math.min(t1, time(() => built.predict(one, 1)));
+    t1000 = Math.min(t1000, time(() => built.predict(X, rows)));
   }
   lines.push(fmt('inferd  batch 1   ', t1, 1), fmt('inferd  batch 1000', t1000, rows));
   if (py) {
     lines.push(fmt(`xgboost ${py.xgboost_version} nthread=1 batch 1   `, py.batch1_s, 1), fmt(`xgboost ${py.xgboost_version} nthread=1 batch 1000`, py.batch1000_s, py.rows));
     lines.push(`speedup vs XGBoost: batch 1 ×${(py.batch1_s / t1).toFixed(2)}, batch 1000 ×${(py.batch1000_s / t1000).toFixed(2)}`);
   }
-  lines.push(await benchTreesHttp(modelFile, Array.from(X.subarray(0, nf), (v) => (Number.isNaN(v) ? 0 : v))));
+  const modelFile = py ? join(OUT, 'model.json') : join(OUT, 'random-model.json');
+  lines.push(await benchTreesHttp(modelFile, Array.from(one, (v) => (Number.isNaN(v) ? 0 : v))));
   if (note) lines.push(`note: ${note}`);
   return lines;
 }
@@ -101,11 +95,15 @@ function fmt(label: string, seconds: number, rows: number): string {
   return `${label}: ${(rows / seconds).toFixed(0).padStart(9)} rows/s  ${((seconds / rows) * 1e6).toFixed(2).padStart(8)} µs/row`;
 }
 
-/** inferd's kernel timed in a fresh node process (bench/trees-time.ts). */
-function timeInferd(modelFile: string, rowsFile: string, nf: number): { batch1_s: number; batchN_s: number } {
-  const res = spawnSync(process.execPath, [join(here, 'trees-time.js'), modelFile, rowsFile, String(nf)], { encoding: 'utf8', timeout: 120_000 });
-  if (res.status !== 0) throw new Error(`trees-time failed: ${(res.stderr ?? '').slice(-300)}`);
-  return JSON.parse(res.stdout.trim().split('\n').pop()!) as { batch1_s: number; batchN_s: number };
+/** Seconds per call: warm up, then repeat for at least a second. */
+function time(fn: () => unknown): number {
+  const warm = performance.now();
+  while (performance.now() - warm < 300) fn();
+  let n = 0;
+  const t0 = performance.now();
+  let el = 0;
+  do { fn(); n++; el = performance.now() - t0; } while (el < 1000);
+  return el / 1000 / n;
 }
 
 /** A random full-depth XGBoost JSON model, for machines without xgboost. */
