@@ -7,6 +7,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { load, type LoadOptions } from './load.js';
 
 interface CallFrame {
   functionName: string;
@@ -45,6 +46,12 @@ export async function observe<T>(pid: number, load: () => Promise<T>): Promise<O
   const result = await load();
   const to = monotonicUs();
   return { result, from, to, cpu: cpuLine(before, cpuSnapshot(pid), to - from) };
+}
+
+/** One second of warm-up load, then `seconds` of the same load observed on process `pid`. */
+export async function observeLoad(pid: number, opts: Omit<LoadOptions, 'seconds'>, seconds: number): Promise<Observed<Awaited<ReturnType<typeof load>>>> {
+  await load({ ...opts, seconds: 1 });
+  return observe(pid, () => load({ ...opts, seconds }));
 }
 
 /** Who owns a frame's self time: grouping that separates inferd's own work from what it runs on. */

@@ -7,7 +7,7 @@ import { seededFloats } from '../scripts/onnx-builder.js';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
 import { adminKeyOf, createKey } from '../test/helpers/keys.js';
 import { bareServer } from './bare.js';
-import { observe, profiling, threadShares } from './cpu-profile.js';
+import { observeLoad, profiling, threadShares } from './cpu-profile.js';
 import { CONV_INPUT, binaryBody, inProcessBest, writeConvModel } from './heavy-models.js';
 import { load } from './load.js';
 import { mb, rssOf } from './process-memory.js';
@@ -149,18 +149,20 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
   const start = async (auth: boolean, prof?: { nodeArgs: string[] }) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'inferd-bench-heavy-'));
     const srv = await startInferd(['-f', manifests, ...(auth ? [] : ['--auth', 'none'])], { dataDir, serverDefaultAuth: auth, ...(prof ? { nodeArgs: prof.nodeArgs } : {}) });
-    await waitReady(srv.http, 60_000).catch(async (err: unknown) => {
+    try {
+      await waitReady(srv.http, 60_000);
+      const headers: Record<string, string> = auth ? { authorization: `Bearer ${await createKey(srv.http, adminKeyOf(dataDir), 'predictor', '*')}` } : {};
+      return { srv, headers, convLoad: { url: `${srv.http}/v2/models/conv/infer`, body: conv.body, connections: 4, headers: { ...conv.headers, ...headers } } };
+    } catch (err) {
       await srv.stop();
       throw err;
-    });
-    const headers: Record<string, string> = auth ? { authorization: `Bearer ${await createKey(srv.http, adminKeyOf(dataDir), 'predictor', '*')}` } : {};
-    return { srv, headers, convRun: () => run(`${srv.http}/v2/models/conv/infer`, conv.body, 4, { headers: { ...conv.headers, ...headers } }) };
+    }
   };
   const measure = async (auth: boolean) => {
-    const { srv, headers, convRun } = await start(auth);
+    const { srv, headers, convLoad } = await start(auth);
     try {
       const mlp = await run(`${srv.http}/v2/models/big-batched/infer`, mlpBody, 64, { headers });
-      return { mlp, conv: await convRun() };
+      return { mlp, conv: await run(convLoad.url, convLoad.body, convLoad.connections, { headers: convLoad.headers }) };
     } finally {
       await srv.stop();
     }
@@ -176,7 +178,7 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
   off = best(off, await measure(false));
   const prof = profiling();
   const watched = await start(true, prof);
-  const o = await observe(watched.srv.child.pid!, watched.convRun).finally(() => watched.srv.stop());
+  const o = await observeLoad(watched.srv.child.pid!, watched.convLoad, SECONDS).finally(() => watched.srv.stop());
   const convProfile = [`   conv under the profiler (auth on), ${o.result.rps.toFixed(1)}/s: where its CPU goes (replicas are worker threads)`, o.cpu, ...threadShares(prof.dir, watched.srv.child.pid!, o.from, o.to)];
   // What any JSON server on this machine reaches for this row: node:http, JSON.parse, batches of
   // up to 32 rows into onnxruntime in the same process, JSON.stringify; best of 1/2 threads.

@@ -163,15 +163,14 @@ const streamed = (url: string, headers: Record<string, string>) => measure(REPEA
 /** Where one stream's time goes in inferd's default server: REPEAT single streams after a warm-up, under the profiler. */
 async function profiledStream(path: string): Promise<string[]> {
   const prof = profiling();
-  let pid = 0;
-  const o = await served(path, async (url, headers, p) => {
-    pid = p;
+  const { pid, ...o } = await served(path, async (url, headers, pid) => {
     await streams(url, headers, 1, 'bench-llm');
-    return observe(p, async () => {
+    const observed = await observe(pid, async () => {
       let tokens = 0;
       for (let i = 0; i < REPEAT; i++) tokens += (await streams(url, headers, 1, 'bench-llm')).tokens;
       return tokens;
     });
+    return { pid, ...observed };
   }, {}, prof.nodeArgs);
   const tokS = o.result / ((o.to - o.from) / 1e6);
   return [`inferd (default), 1 stream under the profiler, ${f1(tokS)} tok/s: main thread and libuv pool (decode and sampling run there) per window`, o.cpu, ...threadShares(prof.dir, pid, o.from, o.to)];

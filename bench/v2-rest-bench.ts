@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { REPO_ROOT, startInferd, waitReady, type InferdProcess } from '../test/helpers/inferd-process.js';
 import { adminKeyOf, createKey } from '../test/helpers/keys.js';
 import { bareServer } from './bare.js';
-import { observe, profiling, threadShares } from './cpu-profile.js';
+import { observeLoad, profiling, threadShares } from './cpu-profile.js';
 import { load } from './load.js';
 import { fmt, percentiles, type Figures } from './stats.js';
 
@@ -80,10 +80,7 @@ async function profiles(): Promise<string[]> {
   const prof = profiling();
   const lines = ['-- CPU profiles at 64 clients, each server alone (V8 sampling profiler and /proc; throughput under the profiler, not a figure)'];
   const watch = async (label: string, pid: number, target: Target, stop: () => Promise<unknown>) => {
-    const opts = { url: target.url, body: BODY, connections: 64, ...(target.headers ? { headers: target.headers } : {}) };
-    const o = await load({ ...opts, seconds: 1 })
-      .then(() => observe(pid, () => load({ ...opts, seconds: DURATION_S })))
-      .finally(stop);
+    const o = await observeLoad(pid, { url: target.url, body: BODY, connections: 64, ...(target.headers ? { headers: target.headers } : {}) }, DURATION_S).finally(stop);
     lines.push(`   ${label}, ${o.result.rps.toFixed(0)} req/s:`, o.cpu, ...threadShares(prof.dir, pid, o.from, o.to));
   };
   const floor = await bareServer(join(MODEL_DIR, 'model.onnx'), 'bare-onnx-server', [], prof.nodeArgs);
