@@ -167,9 +167,8 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
       await srv.stop();
     }
   };
-  // The conv row is bimodal here: a server either stays clear of back-to-back major GCs (V8's
-  // helper threads near idle, ~160/s) or falls into them (helpers at ~12% each, ~110/s), whatever
-  // its authentication. Each side keeps its best of two fresh servers, alternating.
+  // Both sides share the cores with the load generator, and the host's speed drifts by the
+  // minute: each keeps its best of two fresh servers, alternating.
   type Rows = Awaited<ReturnType<typeof measure>>;
   const best = (a: Rows, b: Rows): Rows => ({ mlp: a.mlp.rps >= b.mlp.rps ? a.mlp : b.mlp, conv: a.conv.rps >= b.conv.rps ? a.conv : b.conv });
   let on = await measure(true);

@@ -14,6 +14,7 @@ import { Observability } from './observability/observability.js';
 import { bindGrpc, createGrpcServer } from './protocols/grpc/grpc-server.js';
 import { createHttpServer } from './protocols/http/http-server.js';
 import { closeGracefully } from './protocols/http/graceful-close.js';
+import { setServingHeapGrowth } from './serving/heap-growth.js';
 import { MemoryManager } from './serving/memory-manager.js';
 import { ModelRouter } from './serving/model-router.js';
 import { auditPath, Security } from './security/security.js';
@@ -53,7 +54,9 @@ export interface RunningServer {
  * startup pass has put every model on its way). Closes in reverse order, after a drain window.
  */
 export async function startServer(config: Config, opts: ServerOptions): Promise<RunningServer> {
+  const heapGrowth = setServingHeapGrowth();
   const log = opts.log ?? createLogger(config.logLevel);
+  log.debug({ heapGrowingPercent: heapGrowth.percent, by: heapGrowth.by }, 'V8 old-generation growth after a full GC');
   const store = new ResourceStore(config.dataDir);
   const audited = config.security.audit.enabled ? auditPath(config) : undefined;
   const gaps = storeHistoryGaps(config.dataDir, { created: store.created, version: store.version() }, audited);

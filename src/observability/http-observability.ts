@@ -17,6 +17,7 @@ import { endpointOf, errorClassOf, mayLabelByName, type EndpointRef } from './re
 import { allowedOf } from '../security/principal.js';
 import type { RequestTrace } from './tracing.js';
 import { routeFacts } from '../protocols/http/route-facts.js';
+import { keepInPlace } from '../serving/replicas/movable.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
@@ -73,6 +74,11 @@ export function installHttpObservability(app: FastifyInstance, obs: Observabilit
   }
 
   if (payloads && obs.config.payloadLogger.enabled) {
+    // The logger reads the body after the answer: it must not have moved to a replica.
+    app.addHook('preHandler', (req, _reply, done) => {
+      if (payloads.active && Buffer.isBuffer(req.body)) keepInPlace(req.body.buffer);
+      done();
+    });
     app.addHook('onSend', (req, reply, payload, done) => {
       if (!payloads.active || !protocolOf(req)) return done(null, payload);
       const ref = refOf(req, reply);

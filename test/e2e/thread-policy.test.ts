@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,25 +20,54 @@ function heavyModel(): Uint8Array {
   });
 }
 
-function service(name: string, dir: string, args: string[]): string {
+function service(name: string, dir: string, args: string[], logTo?: string): string {
+  const logger = logTo ? `logger: {mode: request, url: "file://${logTo}"}, ` : '';
   return `apiVersion: serving.kserve.io/v1beta1
 kind: InferenceService
 metadata: {name: ${name}}
-spec: {predictor: {model: {modelFormat: {name: onnx}, storageUri: "file://${dir}", args: ${JSON.stringify(args)}}}}
+spec: {predictor: {${logger}model: {modelFormat: {name: onnx}, storageUri: "file://${dir}", args: ${JSON.stringify(args)}}}}
 `;
+}
+
+/** A V2 request with the binary tensor data extension: JSON header, then the raw FP32 bytes. */
+function binaryRequest(x: Float32Array): { body: Buffer; headers: Record<string, string> } {
+  const head = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [ROWS, N], parameters: { binary_data_size: x.byteLength } }], outputs: [{ name: 'y', parameters: { binary_data: true } }] }));
+  return { body: Buffer.concat([head, Buffer.from(x.buffer, x.byteOffset, x.byteLength)]), headers: { 'inference-header-content-length': String(head.length), 'content-type': 'application/octet-stream' } };
+}
+
+async function inferBinary(url: string, x: Float32Array): Promise<Float32Array> {
+  const { body, headers } = binaryRequest(x);
+  const res = await fetch(url, { method: 'POST', headers, body });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  assert.equal(res.status, 200, bytes.toString().slice(0, 300));
+  const jsonLen = Number(res.headers.get('inference-header-content-length'));
+  const out = bytes.subarray(jsonLen);
+  return new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
+}
+
+async function inferJson(url: string, x: Float32Array): Promise<Float32Array> {
+  const res = await fetch(url, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [ROWS, N], data: Array.from(x) }] }) });
+  const body = (await res.json()) as { outputs: Array<{ data: number[] }> };
+  assert.equal(res.status, 200, JSON.stringify(body).slice(0, 300));
+  return Float32Array.from(body.outputs[0]!.data);
 }
 
 /** The load log states each worker model's thread decision, from its probed cost (the machine's cores: the test asserts what the policy gives for them). */
 describe('threads of a model follow its measured cost', () => {
   let srv: InferdProcess;
+  let dir: string;
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'inferd-threads-'));
+    dir = mkdtempSync(join(tmpdir(), 'inferd-threads-'));
     const modelDir = join(dir, 'model');
     mkdirSync(modelDir);
     writeFileSync(join(modelDir, 'model.onnx'), heavyModel());
-    writeFileSync(join(dir, 'heavy.yaml'), service('heavy', modelDir, []));
-    writeFileSync(join(dir, 'pinned.yaml'), service('pinned', modelDir, ['--intra_op_threads=1']));
-    srv = await startInferd(['-f', dir]);
+    const manifests = join(dir, 'manifests');
+    mkdirSync(manifests);
+    writeFileSync(join(manifests, 'heavy.yaml'), service('heavy', modelDir, []));
+    writeFileSync(join(manifests, 'pinned.yaml'), service('pinned', modelDir, ['--intra_op_threads=1']));
+    writeFileSync(join(manifests, 'logged.yaml'), service('logged', modelDir, [], join(dir, 'payloads.jsonl')));
+    writeFileSync(join(dir, 'config.yaml'), `observability:\n  payloadLogger: {fileRoot: "${dir}"}\n`);
+    srv = await startInferd(['-f', manifests, '--config', join(dir, 'config.yaml')]);
     await waitReady(srv.http, 120_000);
   });
   after(async () => {
@@ -70,5 +99,31 @@ describe('threads of a model follow its measured cost', () => {
     assert.equal(res.status, 200, JSON.stringify(body).slice(0, 300));
     assert.deepEqual(body.outputs[0]!.shape, [ROWS, N]);
     assert.ok(body.outputs[0]!.data.every((v) => v === 0));
+  });
+
+  // A binary body moves to the replica's thread instead of being copied: each answer must still come from its own request's bytes.
+  it('answers concurrent binary requests, each from its own input, as JSON requests are answered', async () => {
+    const url = `${srv.http}/v2/models/heavy/infer`;
+    const inputs = [1, 2, 3, 4, 5, 6].map((seed) => seededFloats(seed, ROWS * N));
+    const binary = await Promise.all(inputs.map((x) => inferBinary(url, x)));
+    for (const [i, x] of inputs.entries()) {
+      const expected = await inferJson(url, x);
+      assert.equal(binary[i]!.length, ROWS * N);
+      assert.deepEqual(binary[i], expected, `request ${i}`);
+    }
+    assert.notDeepEqual(binary[0], binary[1]);
+  });
+
+  it("logs a binary request's full size when the model's payload logger is on", async () => {
+    const x = seededFloats(9, ROWS * N);
+    const { body } = binaryRequest(x);
+    const y = await inferBinary(`${srv.http}/v2/models/logged/infer`, x);
+    assert.deepEqual(y, await inferBinary(`${srv.http}/v2/models/heavy/infer`, x));
+    let events: Array<{ type: string; bytes: number }> = [];
+    for (let i = 0; i < 100 && events.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      events = readFileSync(join(dir, 'payloads.jsonl'), { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; bytes: number });
+    }
+    assert.deepEqual(events.map((e) => [e.type, e.bytes]), [['org.kubeflow.serving.inference.request', body.length]]);
   });
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import fastify from 'fastify';
+import { markMovable } from '../../serving/replicas/movable.js';
 import { HEADER_LENGTH } from './body.js';
 
 const { FST_ERR_CTP_BODY_TOO_LARGE, FST_ERR_CTP_INVALID_CONTENT_LENGTH } = fastify.errorCodes;
@@ -55,5 +56,7 @@ function aligned(chunks: readonly Buffer[], size: number, head: number): Buffer 
   const out = Buffer.allocUnsafeSlow(pad + size).fill(0, 0, pad);
   let at = pad;
   for (const c of chunks) at += c.copy(out, at);
+  // This request's alone: the tensors of a V2 binary body view it and may carry it to a replica.
+  markMovable(out.buffer);
   return out.subarray(pad);
 }

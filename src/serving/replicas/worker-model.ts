@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { InferdError } from '../../api/errors.js';
 import type { Tensor, TensorSpec } from '../../api/inference.js';
 import type { LoadedModel, ModelSignature } from '../../runtimes/types.js';
+import { takeMovable } from './movable.js';
 import { deserializeError, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 const ENTRY = new URL('./replica-worker.js', import.meta.url);
@@ -85,12 +86,12 @@ export class WorkerModel implements LoadedModel {
     this.pending.clear();
   }
 
-  private call(msg: ToWorker & { id: number }): Promise<FromWorker & { type: 'result' }> {
+  private call(msg: ToWorker & { id: number }, transfer: ArrayBuffer[] = []): Promise<FromWorker & { type: 'result' }> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...msg, id });
+      this.worker.postMessage({ ...msg, id }, transfer);
     });
   }
 
@@ -99,7 +100,7 @@ export class WorkerModel implements LoadedModel {
   }
 
   async infer(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]> {
-    const r = await this.call({ type: 'infer', id: 0, inputs, outputNames });
+    const r = await this.call({ type: 'infer', id: 0, inputs, outputNames }, takeMovable(inputs));
     return r.outputs!;
   }
 
