@@ -5,7 +5,7 @@
  * `process.hrtime` reads) and the CPU each OS thread got over the window (/proc, Linux).
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { load, type LoadOptions } from './load.js';
 
@@ -42,10 +42,21 @@ export interface Observed<T> {
 /** Runs `load` while process `pid` is watched: its window on the profile clock and its OS threads' CPU. */
 export async function observe<T>(pid: number, load: () => Promise<T>): Promise<Observed<T>> {
   const before = cpuSnapshot(pid);
+  const [ownBefore, machineBefore] = [process.cpuUsage(), machineBusyTicks()];
   const from = monotonicUs();
   const result = await load();
   const to = monotonicUs();
-  return { result, from, to, cpu: cpuLine(before, cpuSnapshot(pid), to - from) };
+  const own = process.cpuUsage(ownBefore);
+  const wallS = (to - from) / 1e6;
+  // The load generator (autocannon, in this process) and the kernel share the cores with the server.
+  const others = `; load generator (this bench process) ${(((own.user + own.system) / 1e6 / wallS) * 100).toFixed(0)}%; whole machine ${(((machineBusyTicks() - machineBefore) / TICKS_PER_S / wallS) * 100).toFixed(0)}% of ${availableParallelism() * 100}%`;
+  return { result, from, to, cpu: cpuLine(before, cpuSnapshot(pid), to - from) + others };
+}
+
+/** Busy clock ticks of all CPUs since boot (/proc/stat: user to steal, less idle and iowait; guest time is already in user). */
+function machineBusyTicks(): number {
+  const t = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  return t.reduce((a, b) => a + b, 0) - t[3]! - t[4]!;
 }
 
 /** One second of warm-up load, then `seconds` of the same load observed on process `pid`. */
