@@ -92,10 +92,12 @@ for (const precision of ['f32', 'f64'] as const) {
     { trees: 37, depth: 6, nf: 9, groups: 1, specials: true },
     { trees: 30, depth: 4, nf: 5, groups: 3, specials: true },
     { trees: 9, depth: 1, nf: 2, groups: 1, specials: true },
+    // Row copies wider than 16-bit feature offsets reach: the dense layout's 32-bit offsets.
+    { trees: 5, depth: 3, nf: 20_000, groups: 1, specials: true },
   ]) {
     test(`dense kernel equals the node walk (${precision}, ${shape.trees} trees depth ≤ ${shape.depth}, ${shape.groups} group(s)${shape.specials ? ', NaN/±inf thresholds' : ''})`, () => {
       const trees = randomTrees(shape, 7 + shape.trees + shape.depth);
-      const n = 600; // two full blocks and a part, full row groups and leftovers
+      const n = shape.nf > 1000 ? 80 : 600; // two full blocks and a part, full row groups and leftovers (wide rows: blocks of a few rows)
       const X = randomRows(n, shape.nf, precision, 99);
       const want = reference(trees, X, n, shape.nf, shape.groups, precision);
       for (const layout of ['dense', 'general'] as const) {
