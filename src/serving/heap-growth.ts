@@ -10,7 +10,7 @@ export const SERVING_HEAP_GROWING_PERCENT = 300;
  * request (socket chunks, the body, tensors). With V8's dynamic factor the limit could settle
  * just above the live heap: every few MB of request buffers then started another incremental
  * marking, and the main thread marked without pause (bench conv row: a mark-compact every
- * ~90 ms and 105-130 images/s; pinned at ×4: 2-8 in 6 s and 163-180/s). A factor the user
+ * ~90 ms and 101-151 images/s; pinned at ×4: 2-8 in 6 s and 157-184/s). A factor the user
  * gave node (`--heap-growing-percent`) stands.
  */
 export function setServingHeapGrowth(execArgv: readonly string[] = process.execArgv): { percent: number; by: 'inferd' | 'user' } {
