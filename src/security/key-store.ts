@@ -167,8 +167,7 @@ export class KeyStore {
           return undefined;
         }
         // The record as it is now: a key revoked while scrypt ran must not be remembered as valid.
-        const now = this.rowById.get(id);
-        const current = now && now.hash === row.hash ? toInfo(now) : undefined;
+        const current = this.get(id);
         return current?.state === 'active' ? this.admit(key, current) : undefined;
       })
       .finally(() => this.checking.delete(key));
