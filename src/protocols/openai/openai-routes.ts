@@ -130,8 +130,10 @@ class Sse {
     if (!scheduled) setImmediate(() => setImmediate(() => this.flush()));
   }
   end(): void {
-    this.flush();
-    if (!this.reply.raw.destroyed) this.reply.raw.end('data: [DONE]\n\n');
+    // What waits and the terminator in one write; the scheduled flush then finds nothing.
+    const data = `${this.pending}data: [DONE]\n\n`;
+    this.pending = '';
+    if (!this.reply.raw.destroyed) this.reply.raw.end(data);
   }
   private flush(): void {
     const data = this.pending;
