@@ -23,9 +23,4 @@ describe('buffers a replica call may move', () => {
     keepInPlace(body);
     assert.deepEqual(takeMovable([tensor(new Float32Array(body))]), []);
   });
-
-  it('passes BYTES tensors (arrays of buffers) through untouched', () => {
-    const t: Tensor = { name: 's', datatype: 'BYTES', shape: [1], data: [new Uint8Array(4)] };
-    assert.deepEqual(takeMovable([t]), []);
-  });
 });
