@@ -7,7 +7,7 @@
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { load, type LoadOptions } from './load.js';
+import { load, warmUp, type LoadOptions } from './load.js';
 
 interface CallFrame {
   functionName: string;
@@ -61,7 +61,7 @@ function machineBusyTicks(): number {
 
 /** One second of warm-up load, then `seconds` of the same load observed on process `pid`. */
 export async function observeLoad(pid: number, opts: Omit<LoadOptions, 'seconds'>, seconds: number): Promise<Observed<Awaited<ReturnType<typeof load>>>> {
-  await load({ ...opts, seconds: 1 });
+  await warmUp(opts);
   return observe(pid, () => load({ ...opts, seconds }));
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { REPO_ROOT, startInferd, waitReady, type InferdProcess } from '../test/helpers/inferd-process.js';
-import { load } from './load.js';
+import { warmedLoad } from './load.js';
 import { fmt, type Figures } from './stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -58,8 +58,7 @@ async function waitWatchers(srv: InferdProcess, token: string, n: number, timeou
 /** One warm-up second, then the measured run. */
 async function infer(srv: InferdProcess, token: string): Promise<Figures> {
   const opts = { url: `${srv.http}/v2/models/mlp/infer`, body: BODY, connections: 8, headers: { authorization: `Bearer ${token}` } };
-  await load({ ...opts, seconds: 1 });
-  return load({ ...opts, seconds: SECONDS });
+  return warmedLoad(opts, SECONDS);
 }
 
 /** The server's share alone: one watch stream read by a plain client, no browser on the CPU. */

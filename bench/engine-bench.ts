@@ -9,7 +9,7 @@ import { adminKeyOf, createKey } from '../test/helpers/keys.js';
 import { bareServer } from './bare.js';
 import { observeLoad, profiling, threadShares } from './cpu-profile.js';
 import { CONV_INPUT, binaryBody, inProcessBest, writeConvModel } from './heavy-models.js';
-import { load } from './load.js';
+import { load, warmedLoad } from './load.js';
 import { mb, rssOf } from './process-memory.js';
 import { fmt, percentiles, type Figures } from './stats.js';
 
@@ -46,10 +46,8 @@ async function inProcessRows(file: string, batch: number, intraOp: number): Prom
   return { rps: rows / SECONDS, ...percentiles(lat) };
 }
 
-async function run(url: string, body: string | Buffer, connections: number, extra: { allowErrors?: boolean; headers?: Record<string, string> } = {}) {
-  await load({ url, body, connections, seconds: 1, ...extra });
-  return load({ url, body, connections, seconds: SECONDS, ...extra });
-}
+const run = (url: string, body: string | Buffer, connections: number, extra: { allowErrors?: boolean; headers?: Record<string, string> } = {}) =>
+  warmedLoad({ url, body, connections, ...extra }, SECONDS);
 
 export async function benchEngine(): Promise<string[]> {
   const dir = join(OUT, 'mlp-big');
@@ -162,7 +160,7 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
     const { srv, headers, convLoad } = await start(auth);
     try {
       const mlp = await run(`${srv.http}/v2/models/big-batched/infer`, mlpBody, 64, { headers });
-      return { mlp, conv: await run(convLoad.url, convLoad.body, convLoad.connections, { headers: convLoad.headers }) };
+      return { mlp, conv: await warmedLoad(convLoad, SECONDS) };
     } finally {
       await srv.stop();
     }

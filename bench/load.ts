@@ -29,3 +29,14 @@ export function load(opts: LoadOptions): Promise<Figures & { non2xx: number; tot
     instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => lat.push(ms));
   });
 }
+
+/** One second of the same load first (JIT, connections, caches), then `seconds` of it measured. */
+export async function warmedLoad(opts: Omit<LoadOptions, 'seconds'>, seconds: number): Promise<Awaited<ReturnType<typeof load>>> {
+  await warmUp(opts);
+  return load({ ...opts, seconds });
+}
+
+/** The second of load that precedes a measured one. */
+export async function warmUp(opts: Omit<LoadOptions, 'seconds'>): Promise<void> {
+  await load({ ...opts, seconds: 1 });
+}

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startInferd, waitModelsReady, waitReady } from '../test/helpers/inferd-process.js';
 import { adminKeyOf, createKey } from '../test/helpers/keys.js';
-import { load } from './load.js';
+import { warmedLoad } from './load.js';
 import type { Figures } from './stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -33,8 +33,7 @@ async function measure(modelFile: string, row: readonly number[], authOn: boolea
     await waitModelsReady(srv.http, ['trees'], 60_000, headers);
     const body = JSON.stringify({ inputs: [{ name: 'input-0', datatype: 'FP32', shape: [1, row.length], data: row }] });
     const url = `${srv.http}/v2/models/trees/infer`;
-    await load({ url, body, connections: 1, seconds: 1, headers });
-    return await load({ url, body, connections: 1, seconds: SECONDS, headers });
+    return await warmedLoad({ url, body, connections: 1, headers }, SECONDS);
   } finally {
     await srv.stop();
   }
