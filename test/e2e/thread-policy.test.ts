@@ -4,6 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { encodeModel, floatTensor, node, seededFloats, valueInfo } from '../../scripts/onnx-builder.js';
+import { decodeRaw } from '../../src/protocols/v2/binary-tensor.js';
 import { startInferd, waitReady, type InferdProcess } from '../helpers/inferd-process.js';
 
 const N = 512;
@@ -41,8 +42,7 @@ async function inferBinary(url: string, x: Float32Array): Promise<Float32Array> 
   const bytes = Buffer.from(await res.arrayBuffer());
   assert.equal(res.status, 200, bytes.toString().slice(0, 300));
   const jsonLen = Number(res.headers.get('inference-header-content-length'));
-  const out = bytes.subarray(jsonLen);
-  return new Float32Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
+  return decodeRaw('FP32', bytes.subarray(jsonLen), ROWS * N, 'y') as Float32Array;
 }
 
 async function inferJson(url: string, x: Float32Array): Promise<Float32Array> {
