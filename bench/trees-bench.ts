@@ -4,12 +4,16 @@
  * (timed by /usr/bin/python3 in the same run when python3-xgboost is importable).
  * The model is trained into bench-out/ by scripts/gen-xgboost-fixtures.py; without
  * python/xgboost an equivalent random 500 × depth-6 ensemble is built here instead.
- * Each side is timed twice, alternating, and keeps its best. A last line gives batch
- * 1 through V2 REST (bench/trees-http.ts).
+ * The two sides alternate in ROUNDS short rounds and the ratio is the median of the
+ * rounds' ratios: this host's speed moves by up to 2× within a minute (measured after
+ * heavy sections: the kernel 3.1 → 5.4 ms per 1,000 rows and back in ~20 s, XGBoost
+ * 8.8 → 15.8 ms for longer), so sides timed seconds apart compared host states, not
+ * engines. A last line gives batch 1 through V2 REST (bench/trees-http.ts).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { buildXgboost } from '../src/runtimes/xgboost/xgboost-runtime.js';
 import { benchTreesHttp } from './trees-http.js';
@@ -18,91 +22,120 @@ const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = existsSync(join(here, '..', 'package.json')) ? join(here, '..') : join(here, '..', '..');
 const OUT = join(ROOT, 'bench-out', 'trees');
 const PY = '/usr/bin/python3';
+const ROUNDS = 7;
+/** Seconds each side spends on each batch size per round. */
+const WINDOW_S = 0.4;
 
-interface PyTimes { xgboost_version: string; num_feature: number; rows: number; batch1_s: number; batch1000_s: number }
+interface Times { batch1_s: number; batch1000_s: number }
+interface Header { xgboost_version: string; num_feature: number; rows: number }
+
+/** XGBoost in a python process that stays up between rounds (gen-xgboost-fixtures.py --bench). */
+class XgboostTimer {
+  private constructor(private readonly proc: ChildProcessWithoutNullStreams, private readonly lines: AsyncIterator<string>, readonly header: Header) {}
+
+  /** Trains the bench model on the first call (then reuses it); a string on failure. */
+  static async start(): Promise<XgboostTimer | string> {
+    const proc = spawn(PY, [join(ROOT, 'scripts', 'gen-xgboost-fixtures.py'), '--bench', OUT]);
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-300); });
+    const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.done) return `XGBoost bench script failed: ${stderr}`;
+    return new XgboostTimer(proc, lines, JSON.parse(first.value) as Header);
+  }
+
+  async time(): Promise<Times> {
+    this.proc.stdin.write(`${WINDOW_S}\n`);
+    const next = await this.lines.next();
+    if (next.done) throw new Error('XGBoost bench script exited mid-run');
+    return JSON.parse(next.value) as Times;
+  }
+
+  close(): void {
+    this.proc.stdin.end();
+  }
+}
 
 export async function benchTrees(): Promise<string[]> {
   const lines: string[] = [];
   mkdirSync(OUT, { recursive: true });
-  let py: PyTimes | undefined;
+  let py: XgboostTimer | undefined;
   let note = '';
   const hasXgb = existsSync(PY) && spawnSync(PY, ['-c', 'import xgboost'], { stdio: 'ignore' }).status === 0;
   if (hasXgb) {
-    const first = timeXgboost();
-    if (typeof first === 'string') note = first;
-    else py = first;
+    const started = await XgboostTimer.start();
+    if (typeof started === 'string') note = started;
+    else py = started;
   } else {
     note = 'python3-xgboost not importable by /usr/bin/python3: XGBoost line skipped, random ensemble used';
   }
-
-  let modelBytes: Uint8Array;
-  let X: Float32Array;
-  let expected: Float32Array | undefined;
-  let nf: number;
-  if (py) {
-    modelBytes = readFileSync(join(OUT, 'model.json'));
-    const raw = readFileSync(join(OUT, 'rows.f32'));
-    X = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-    const e = readFileSync(join(OUT, 'expected.f32'));
-    expected = new Float32Array(e.buffer.slice(e.byteOffset, e.byteOffset + e.byteLength));
-    nf = py.num_feature;
-  } else {
-    nf = 32;
-    modelBytes = new TextEncoder().encode(JSON.stringify(randomModel(500, 6, nf)));
-    writeFileSync(join(OUT, 'random-model.json'), modelBytes);
-    X = new Float32Array(1000 * nf);
-    let s = 12345;
-    for (let i = 0; i < X.length; i++) { s = (s * 1103515245 + 12345) >>> 0; X[i] = (s / 2 ** 32) * 4 - 2; }
+  try {
+    let modelBytes: Uint8Array;
+    let X: Float32Array;
+    let expected: Float32Array | undefined;
+    let nf: number;
+    if (py) {
+      modelBytes = readFileSync(join(OUT, 'model.json'));
+      const raw = readFileSync(join(OUT, 'rows.f32'));
+      X = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+      const e = readFileSync(join(OUT, 'expected.f32'));
+      expected = new Float32Array(e.buffer.slice(e.byteOffset, e.byteOffset + e.byteLength));
+      nf = py.header.num_feature;
+    } else {
+      nf = 32;
+      modelBytes = new TextEncoder().encode(JSON.stringify(randomModel(500, 6, nf)));
+      writeFileSync(join(OUT, 'random-model.json'), modelBytes);
+      X = new Float32Array(1000 * nf);
+      let s = 12345;
+      for (let i = 0; i < X.length; i++) { s = (s * 1103515245 + 12345) >>> 0; X[i] = (s / 2 ** 32) * 4 - 2; }
+    }
+    const built = buildXgboost(modelBytes, [], 'bench model');
+    const rows = X.length / nf;
+    if (expected) {
+      const got = built.predict(X, rows);
+      let diff = 0;
+      for (let i = 0; i < got.length; i++) if (!Object.is(got[i], expected[i])) diff++;
+      lines.push(`trees: ${built.trees} trees, ${built.layout} layout; outputs differing from XGBoost: ${diff}/${got.length}`);
+    }
+    const one = X.subarray(0, nf);
+    time(() => built.predict(X, rows), 0.3);
+    const ours: Times[] = [];
+    const theirs: Times[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      ours.push({ batch1_s: time(() => built.predict(one, 1), WINDOW_S), batch1000_s: time(() => built.predict(X, rows), WINDOW_S) });
+      if (py) theirs.push(await py.time());
+    }
+    lines.push(fmt('inferd  batch 1   ', median(ours.map((t) => t.batch1_s)), 1), fmt('inferd  batch 1000', median(ours.map((t) => t.batch1000_s)), rows));
+    if (py) {
+      const v = py.header.xgboost_version;
+      lines.push(fmt(`xgboost ${v} nthread=1 batch 1   `, median(theirs.map((t) => t.batch1_s)), 1), fmt(`xgboost ${v} nthread=1 batch 1000`, median(theirs.map((t) => t.batch1000_s)), py.header.rows));
+      const ratios = (k: keyof Times) => ours.map((o, i) => theirs[i]![k] / o[k]);
+      const show = (xs: number[]) => `×${median(xs).toFixed(2)} (rounds ×${Math.min(...xs).toFixed(2)}–×${Math.max(...xs).toFixed(2)})`;
+      lines.push(`speedup vs XGBoost, median of ${ROUNDS} alternating rounds: batch 1 ${show(ratios('batch1_s'))}, batch 1000 ${show(ratios('batch1000_s'))}`);
+    }
+    const modelFile = py ? join(OUT, 'model.json') : join(OUT, 'random-model.json');
+    lines.push(await benchTreesHttp(modelFile, Array.from(one, (v) => (Number.isNaN(v) ? 0 : v))));
+  } finally {
+    py?.close();
   }
-  const built = buildXgboost(modelBytes, [], 'bench model');
-  const rows = X.length / nf;
-  if (expected) {
-    const got = built.predict(X, rows);
-    let diff = 0;
-    for (let i = 0; i < got.length; i++) if (!Object.is(got[i], expected[i])) diff++;
-    lines.push(`trees: ${built.trees} trees, ${built.layout} layout; outputs differing from XGBoost: ${diff}/${got.length}`);
-  }
-  const one = X.subarray(0, nf);
-  let t1 = time(() => built.predict(one, 1));
-  let t1000 = time(() => built.predict(X, rows));
-  if (py) {
-    // A/B/A/B on a shared machine: each side's best of two runs.
-    const again = timeXgboost();
-    if (typeof again !== 'string') py = { ...py, batch1_s: Math.min(py.batch1_s, again.batch1_s), batch1000_s: Math.min(py.batch1000_s, again.batch1000_s) };
-    t1 = Math.min(t1, time(() => built.predict(one, 1)));
-    t1000 = Math.min(t1000, time(() => built.predict(X, rows)));
-  }
-  lines.push(fmt('inferd  batch 1   ', t1, 1), fmt('inferd  batch 1000', t1000, rows));
-  if (py) {
-    lines.push(fmt(`xgboost ${py.xgboost_version} nthread=1 batch 1   `, py.batch1_s, 1), fmt(`xgboost ${py.xgboost_version} nthread=1 batch 1000`, py.batch1000_s, py.rows));
-    lines.push(`speedup vs XGBoost: batch 1 ×${(py.batch1_s / t1).toFixed(2)}, batch 1000 ×${(py.batch1000_s / t1000).toFixed(2)}`);
-  }
-  const modelFile = py ? join(OUT, 'model.json') : join(OUT, 'random-model.json');
-  lines.push(await benchTreesHttp(modelFile, Array.from(one, (v) => (Number.isNaN(v) ? 0 : v))));
   if (note) lines.push(`note: ${note}`);
   return lines;
 }
 
-/** Trains the bench model on the first call (then reuses it) and times XGBoost's inplace_predict; a string on failure. */
-function timeXgboost(): PyTimes | string {
-  const res = spawnSync(PY, [join(ROOT, 'scripts', 'gen-xgboost-fixtures.py'), '--bench', OUT], { encoding: 'utf8', timeout: 600_000 });
-  const last = res.stdout?.trim().split('\n').pop();
-  if (res.status === 0 && last) return JSON.parse(last) as PyTimes;
-  return `XGBoost bench script failed: ${(res.stderr ?? '').slice(-300)}`;
-}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function fmt(label: string, seconds: number, rows: number): string {
   return `${label}: ${(rows / seconds).toFixed(0).padStart(9)} rows/s  ${((seconds / rows) * 1e6).toFixed(2).padStart(8)} µs/row`;
 }
 
-/** Seconds per call: warm up, then repeat for at least a second. */
-function time(fn: () => unknown): number {
+/** Seconds per call over a window of `seconds`, after a short warm-up. */
+function time(fn: () => unknown, seconds: number): number {
   const warm = performance.now();
-  while (performance.now() - warm < 300) fn();
+  while (performance.now() - warm < 50) fn();
   let n = 0;
   const t0 = performance.now();
   let el = 0;
-  do { fn(); n++; el = performance.now() - t0; } while (el < 1000);
+  do { fn(); n++; el = performance.now() - t0; } while (el < seconds * 1000);
   return el / 1000 / n;
 }
 

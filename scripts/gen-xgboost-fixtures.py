@@ -6,7 +6,7 @@ Run with the Debian python that has python3-xgboost (the pyenv `python3` on PATH
 lacks it):
 
     /usr/bin/python3 scripts/gen-xgboost-fixtures.py            # test/fixtures/xgboost/<case>/
-    /usr/bin/python3 scripts/gen-xgboost-fixtures.py --bench DIR # 500 trees x depth 6 + timing
+    /usr/bin/python3 scripts/gen-xgboost-fixtures.py --bench DIR # 500 trees x depth 6, then timings on request
 
 Each fixture folder holds model.json, model.ubj, model.bst (XGBoost's legacy binary
 format; not for categorical models, which it cannot hold) and expected.json:
@@ -229,8 +229,10 @@ def input_compat():
 
 
 def bench(out_dir):
-    """Trains the 500-tree depth-6 model, writes it with 1000 float32 rows, and times
-    XGBoost's own inplace_predict single-threaded at batch 1 and batch 1000."""
+    """Trains the 500-tree depth-6 model (once), writes it with 1000 float32 rows and
+    XGBoost's predictions, prints a header line, then times XGBoost's own inplace_predict
+    single-threaded at batch 1 and batch 1000 each time a line arrives on stdin (one JSON
+    line per request), so the bench can alternate XGBoost and inferd in the same seconds."""
     os.makedirs(out_dir, exist_ok=True)
     rng = np.random.default_rng(11)
     nf = 32
@@ -248,8 +250,9 @@ def bench(out_dir):
     Xb.tofile(os.path.join(out_dir, 'rows.f32'))
     pred = b.inplace_predict(Xb).astype(np.float32)
     pred.tofile(os.path.join(out_dir, 'expected.f32'))
+    print(json.dumps({'xgboost_version': xgb.__version__, 'num_feature': nf, 'rows': 1000}), flush=True)
 
-    def timeit(fn, min_time=1.0):
+    def timeit(fn, min_time):
         fn()
         n = 0
         t0 = time.perf_counter()
@@ -261,10 +264,10 @@ def bench(out_dir):
                 return el / n
 
     one = Xb[:1]
-    t1 = timeit(lambda: b.inplace_predict(one))
-    t1000 = timeit(lambda: b.inplace_predict(Xb))
-    print(json.dumps({'xgboost_version': xgb.__version__, 'num_feature': nf, 'rows': 1000,
-                      'batch1_s': t1, 'batch1000_s': t1000}))
+    for line in sys.stdin:
+        window = float(line)
+        print(json.dumps({'batch1_s': timeit(lambda: b.inplace_predict(one), window),
+                          'batch1000_s': timeit(lambda: b.inplace_predict(Xb), window)}), flush=True)
 
 
 if __name__ == '__main__':
