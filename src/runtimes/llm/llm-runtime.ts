@@ -4,6 +4,7 @@ import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import type { LoadContext, LoadedModel, Runtime } from '../types.js';
 import { NodeLlamaModel } from './llm-model.js';
 import { parseLlmSettings, type LlmSettings } from './llm-settings.js';
+import { ggmlThreadpoolFor, loadGgmlThreadpool } from './ggml-threadpool.js';
 import { llmThreads } from './llm-threads.js';
 
 const llamas = new Map<string, Promise<Llama>>();
@@ -13,6 +14,8 @@ export function llamaFor(gpu: LlmSettings['gpu']): Promise<Llama> {
   const key = String(gpu);
   let l = llamas.get(key);
   if (!l) {
+    // Before node-llama-cpp loads its CPU addon: the threadpool library must be bound first.
+    if (gpu === false) loadGgmlThreadpool(llamas.size === 0);
     l = getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false, skipDownload: true });
     l.catch(() => llamas.delete(key));
     llamas.set(key, l);
@@ -37,10 +40,11 @@ export const llmRuntime: Runtime = {
   formats: ['gguf', 'llm'],
   async load(ctx: LoadContext): Promise<LoadedModel> {
     const settings = parseLlmSettings(ctx.args, ctx.name);
-    const policy = llmThreads(ctx.threads.intraOp);
-    const threads = settings.threads ?? policy.threads;
-    ctx.log.info({ threads, why: settings.threads === undefined ? policy.why : '--threads' }, `LLM ggml threads: ${threads}`);
     const llama = await llamaFor(settings.gpu);
+    const pool = ggmlThreadpoolFor(settings.gpu === false);
+    const policy = llmThreads(ctx.threads.intraOp, pool.active);
+    const threads = settings.threads ?? policy.threads;
+    ctx.log.info({ threads, why: settings.threads === undefined ? policy.why : '--threads', threadpool: pool.why }, `LLM ggml threads: ${threads}`);
     return NodeLlamaModel.load(llama, findGguf(ctx.path), settings, threads, ctx.log);
   },
 };

@@ -6,12 +6,13 @@ import { parseLlmSettings } from '../../../src/runtimes/llm/llm-settings.js';
 import { SequencePool } from '../../../src/runtimes/llm/sequence-pool.js';
 import { StepBatching, fill } from '../../../src/runtimes/llm/step-batching.js';
 import type { BatchItem, LlamaContext } from 'node-llama-cpp';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildGguf, buildVocab, encodeTensor, writeGguf } from '../../../scripts/gen-gguf.js';
 import { llmRuntime } from '../../../src/runtimes/llm/llm-runtime.js';
 import { llmThreads } from '../../../src/runtimes/llm/llm-threads.js';
+import { ggmlThreadpoolFor } from '../../../src/runtimes/llm/ggml-threadpool.js';
 import { renderVllmMetrics } from '../../../src/runtimes/llm/llm-metrics.js';
 import { createLogger } from '../../../src/observability/logger.js';
 
@@ -43,11 +44,13 @@ describe('LLM settings from runtime args', () => {
 });
 
 describe('LLM ggml thread policy', () => {
-  it('gives an LLM every core only when libuv runs one pool thread, and says why', () => {
-    assert.equal(llmThreads(1, {}, 2).threads, 1);
-    assert.equal(llmThreads(1, { UV_THREADPOOL_SIZE: '4' }, 2).threads, 1);
-    assert.equal(llmThreads(3, { UV_THREADPOOL_SIZE: '1' }, 4).threads, 4);
-    assert.match(llmThreads(1, { UV_THREADPOOL_SIZE: '1' }, 2).why, /UV_THREADPOOL_SIZE=1/);
+  it('gives an LLM every core only with a persistent ggml threadpool or one libuv pool thread, and says why', () => {
+    assert.equal(llmThreads(1, false, {}, 2).threads, 1);
+    assert.equal(llmThreads(1, false, { UV_THREADPOOL_SIZE: '4' }, 2).threads, 1);
+    assert.equal(llmThreads(3, false, { UV_THREADPOOL_SIZE: '1' }, 4).threads, 4);
+    assert.match(llmThreads(1, false, { UV_THREADPOOL_SIZE: '1' }, 2).why, /UV_THREADPOOL_SIZE=1/);
+    assert.equal(llmThreads(1, true, {}, 2).threads, 2);
+    assert.match(llmThreads(1, true, {}, 2).why, /persistent ggml threadpool/);
   });
 });
 
@@ -174,6 +177,28 @@ describe('inferd-llm runtime in-process (tiny random GGUF)', () => {
     const one = await texts(1);
     assert.ok(one.every((t) => t.startsWith('24:')), 'each generation ran to max_tokens');
     assert.deepEqual(await texts(2), one);
+  });
+
+  it('gives each context of two threads a persistent ggml threadpool and frees it with the context', { skip: process.platform !== 'linux' || process.arch !== 'x64' ? 'build/ggml-threadpool.node is built for linux-x64 only' : false }, async () => {
+    const threadsNow = () => readdirSync('/proc/self/task').length;
+    const cycle = async () => {
+      const model = await loadTiny(9, 1, ['--threads=2']);
+      const pool = ggmlThreadpoolFor(true);
+      assert.ok(pool.active, pool.why);
+      const during = { attached: pool.attached(), threads: threadsNow() };
+      try {
+        const r = await model.llm!.complete({ prompt: 'alpha beta', maxTokens: 12, temperature: 0, logitBias: bias });
+        assert.equal(r.completionTokens, 12);
+      } finally {
+        await model.unload();
+      }
+      return { during, after: { attached: pool.attached(), threads: threadsNow() } };
+    };
+    const first = await cycle();
+    assert.equal(first.during.attached, first.after.attached + 1, 'the model\'s context held a pool while loaded');
+    assert.ok(first.after.threads < first.during.threads, 'unloading joined the pool\'s worker');
+    // Without llama_free's release each cycle would leave a worker thread behind.
+    for (let i = 0; i < 3; i++) assert.deepEqual((await cycle()).after, first.after);
   });
 
   it('loads, generates, counts metrics, answers V2 and unloads', async () => {
