@@ -6,14 +6,15 @@ import { availableParallelism } from 'node:os';
  * libuv pool task; with more than one pool thread the new thread often lands on its
  * creator's core while the other idles, and two ggml threads then fall to a fifth of one
  * thread's speed (measured on 2 cores: 67–115 tok/s against 285–385; docs/llm.md traces
- * it). With the persistent pool, or with one libuv pool thread (`UV_THREADPOOL_SIZE=1`,
- * which only the environment can set, before start), two threads win from 4 streams up, so
- * the model gets every core; otherwise the server's intra-op count (cores − 1), which
- * leaves the event loop its core. A one-token step runs on one thread either way
- * (patches/README.md).
+ * it). With the persistent pool two threads win from 4 streams up on 2 cores, so the model
+ * gets the server's intra-op count (cores − 1, which leaves the event loop and sampling a
+ * core on larger machines) but at least two threads. With one libuv pool thread
+ * (`UV_THREADPOOL_SIZE=1`, which only the environment can set, before start) it gets every
+ * core, as measured before the pool; otherwise cores − 1. A one-token step runs on one
+ * thread either way (patches/README.md).
  */
 export function llmThreads(intraOp: number, threadpool: boolean, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): { threads: number; why: string } {
-  if (threadpool) return { threads: cores, why: 'a persistent ggml threadpool: every core' };
+  if (threadpool) return { threads: Math.min(cores, Math.max(2, intraOp)), why: 'a persistent ggml threadpool: the server thread policy (cores − 1), at least 2' };
   if (env.UV_THREADPOOL_SIZE?.trim() === '1') return { threads: cores, why: 'one libuv pool thread (UV_THREADPOOL_SIZE=1): every core' };
   return { threads: intraOp, why: 'the server thread policy (cores − 1); a persistent ggml threadpool or UV_THREADPOOL_SIZE=1 would allow every core' };
 }

@@ -44,12 +44,14 @@ describe('LLM settings from runtime args', () => {
 });
 
 describe('LLM ggml thread policy', () => {
-  it('gives an LLM every core only with a persistent ggml threadpool or one libuv pool thread, and says why', () => {
+  it('gives an LLM a second thread only with a persistent ggml threadpool or one libuv pool thread, and says why', () => {
     assert.equal(llmThreads(1, false, {}, 2).threads, 1);
     assert.equal(llmThreads(1, false, { UV_THREADPOOL_SIZE: '4' }, 2).threads, 1);
     assert.equal(llmThreads(3, false, { UV_THREADPOOL_SIZE: '1' }, 4).threads, 4);
     assert.match(llmThreads(1, false, { UV_THREADPOOL_SIZE: '1' }, 2).why, /UV_THREADPOOL_SIZE=1/);
     assert.equal(llmThreads(1, true, {}, 2).threads, 2);
+    assert.equal(llmThreads(7, true, {}, 8).threads, 7);
+    assert.equal(llmThreads(1, true, {}, 1).threads, 1);
     assert.match(llmThreads(1, true, {}, 2).why, /persistent ggml threadpool/);
   });
 });
