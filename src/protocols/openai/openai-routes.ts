@@ -103,16 +103,19 @@ function throwIfCut(router: ModelRouter): void {
 
 /**
  * A server-sent event stream that starts (headers, first chunk) only at the first write, so early
- * errors keep their HTTP status. Events after the first are written one event-loop turn later,
- * in one write per turn: a token's event is produced before node-llama-cpp queues the next
- * decode (it dispatches on setImmediate), and writing it there put the socket write on every
- * token's critical path (1 stream: +7% to +25% tok/s, bench/llm-bench.ts).
+ * errors keep their HTTP status. While the model's next step leaves a core free, events after
+ * the first are written one event-loop turn later, in one write per turn: a token's event is
+ * produced before node-llama-cpp queues the next decode (it dispatches on setImmediate), and
+ * writing it there put the socket write on every token's critical path (1 stream: +7% to +25%
+ * tok/s). When the step takes every core, a write during it stalls all of its ggml threads,
+ * so events go at once (4 and 8 streams on two threads: +19% and +29%, docs/llm.md).
  */
 class Sse {
   private started = false;
   /** Events not yet written: whenever it is non-empty, a flush is scheduled. */
   private pending = '';
-  constructor(private readonly reply: FastifyReply, private readonly headers: Record<string, string>) {}
+  /** `defer`: whether events after the first wait for the next event-loop turn (LlmModel.stepLeavesCoreFree). */
+  constructor(private readonly reply: FastifyReply, private readonly headers: Record<string, string>, private readonly defer: () => boolean) {}
   get open(): boolean {
     return this.started;
   }
@@ -125,6 +128,8 @@ class Sse {
       this.reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no', ...this.headers });
       return this.flush(); // the first event at once: time to first token is not deferred
     }
+    // A step on every core would stall behind the write: write before it starts.
+    if (!this.defer()) return this.flush();
     // Two hops: node-llama-cpp queues its dispatch after this event is produced, so one
     // setImmediate would still run before it; the second runs on the next turn.
     if (!scheduled) setImmediate(() => setImmediate(() => this.flush()));
@@ -220,7 +225,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
         };
       }
       const includeUsage = body.stream_options?.include_usage === true;
-      const sse = new Sse(reply, { [REVISION_HEADER]: ep.revisionName });
+      const sse = new Sse(reply, { [REVISION_HEADER]: ep.revisionName }, () => llm.stepLeavesCoreFree());
       const chunk = (choices: unknown[]) => ({ id, object: 'chat.completion.chunk', created, model: name, choices, ...(includeUsage ? { usage: null } : {}) });
       const roleSent = new Set<number>();
       const emit = (index: number, delta: Record<string, unknown>) => {
@@ -280,7 +285,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, router: ModelRouter):
         };
       }
       const includeUsage = body.stream_options?.include_usage === true;
-      const sse = new Sse(reply, { [REVISION_HEADER]: ep.revisionName });
+      const sse = new Sse(reply, { [REVISION_HEADER]: ep.revisionName }, () => llm.stepLeavesCoreFree());
       const chunk = (choices: unknown[]) => ({ id, object: 'text_completion', created, model: name, choices, ...(includeUsage ? { usage: null } : {}) });
       const results: LlmResult[] = [];
       try {

@@ -99,4 +99,10 @@ export interface LlmModel {
   tokenize(text: string): number[];
   detokenize(tokens: readonly number[]): string;
   stats(): LlmStats;
+  /**
+   * Whether the next evaluation step leaves a core free (it runs on one ggml thread). Stream
+   * writes then go during it; a step on every ggml thread would stall at ggml's barriers
+   * behind a write, so streams write at once (docs/llm.md measures both).
+   */
+  stepLeavesCoreFree(): boolean;
 }

@@ -203,6 +203,27 @@ describe('inferd-llm runtime in-process (tiny random GGUF)', () => {
     for (let i = 0; i < 3; i++) assert.deepEqual((await cycle()).after, first.after);
   });
 
+  it('says a step leaves a core free only on one ggml thread: one thread configured or one sequence generating', async () => {
+    const seen = async (threads: number, prompts: string[]) => {
+      const model = await loadTiny(5, 2, [`--threads=${threads}`]);
+      try {
+        const llm = model.llm!;
+        const answers = new Set<boolean>();
+        // Read from the second token on, when every request of the batch is generating.
+        await Promise.all(prompts.map((prompt) => {
+          let n = 0;
+          return llm.complete({ prompt, maxTokens: 8, temperature: 0, logitBias: bias }, () => { if (++n > 1) answers.add(llm.stepLeavesCoreFree()); });
+        }));
+        return [...answers];
+      } finally {
+        await model.unload();
+      }
+    };
+    assert.deepEqual(await seen(2, ['alpha beta']), [true]);
+    assert.ok((await seen(2, ['gamma delta', 'epsilon zeta'])).includes(false), 'two sequences on two threads take every core');
+    assert.deepEqual(await seen(1, ['gamma delta', 'epsilon zeta']), [true]);
+  });
+
   it('loads, generates, counts metrics, answers V2 and unloads', async () => {
     const model = await loadTiny(3, 2);
     try {
