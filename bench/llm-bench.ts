@@ -22,6 +22,7 @@ import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-proces
 import { adminKeyOf, createKey } from '../test/helpers/keys.js';
 import { observe, profiling, threadShares } from './cpu-profile.js';
 import { llamaServerBinary, startLlamaServer } from './llama-server.js';
+import { median } from './stats.js';
 
 const TOKENS = 128;
 const CONCURRENCY = [1, 4, 8];
@@ -37,8 +38,6 @@ interface Run {
   ttftMs: number;
   tokens: number;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 /** One warm-up run at 1 stream, then `repeat` runs at each concurrency; the run with the median tok/s. */
 async function measure(repeat: number, run: (c: number) => Promise<Run>): Promise<Map<number, Run>> {

@@ -16,7 +16,7 @@ import { REPO_ROOT, startInferd, waitReady, type InferdProcess } from '../test/h
 import { Metrics } from '../src/observability/metrics.js';
 import { ModelRouter } from '../src/serving/model-router.js';
 import { load } from './load.js';
-import type { Figures } from './stats.js';
+import { median, type Figures } from './stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_METRICS_ROUNDS ?? 3);
@@ -38,8 +38,6 @@ async function start(config: string): Promise<InferdProcess> {
   await waitReady(srv.http);
   return srv;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** CPU seconds (user + system, all threads) the process has used; undefined off Linux. */
 function cpuSeconds(pid: number | undefined): number | undefined {

@@ -1,3 +1,6 @@
+/** The middle value (the upper one of an even count); NaN when empty. */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
 /** Percentiles over recorded latencies (ms). */
 export function percentiles(samples: number[]): { p50: number; p95: number; p99: number } {
   const s = [...samples].sort((a, b) => a - b);

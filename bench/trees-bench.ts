@@ -17,6 +17,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { buildXgboost } from '../src/runtimes/xgboost/xgboost-runtime.js';
 import { benchTreesHttp } from './trees-http.js';
+import { median } from './stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = existsSync(join(here, '..', 'package.json')) ? join(here, '..') : join(here, '..', '..');
@@ -121,8 +122,6 @@ export async function benchTrees(): Promise<string[]> {
   if (note) lines.push(`note: ${note}`);
   return lines;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function fmt(label: string, seconds: number, rows: number): string {
   return `${label}: ${(rows / seconds).toFixed(0).padStart(9)} rows/s  ${((seconds / rows) * 1e6).toFixed(2).padStart(8)} µs/row`;
