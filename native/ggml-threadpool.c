@@ -37,7 +37,6 @@ struct attached {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct attached *contexts = NULL;
-static int attached_count = 0;
 
 struct llama_context *llama_init_from_model(struct llama_model *model, struct llama_context_params params) {
   init_fn real = (init_fn)dlsym(RTLD_NEXT, "llama_init_from_model");
@@ -67,7 +66,6 @@ struct llama_context *llama_init_from_model(struct llama_model *model, struct ll
   pthread_mutex_lock(&lock);
   a->next = contexts;
   contexts = a;
-  attached_count++;
   pthread_mutex_unlock(&lock);
   return ctx;
 }
@@ -80,7 +78,6 @@ void llama_free(struct llama_context *ctx) {
     if ((*p)->ctx == ctx) {
       found = *p;
       *p = found->next;
-      attached_count--;
       break;
     }
   }
@@ -95,8 +92,9 @@ void llama_free(struct llama_context *ctx) {
 /* attached(): how many live contexts hold a pool from this library. */
 static napi_value attached(napi_env env, napi_callback_info info) {
   (void)info;
+  int n = 0;
   pthread_mutex_lock(&lock);
-  int n = attached_count;
+  for (struct attached *a = contexts; a; a = a->next) n++;
   pthread_mutex_unlock(&lock);
   napi_value out;
   napi_create_int32(env, n, &out);
