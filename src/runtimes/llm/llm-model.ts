@@ -69,7 +69,6 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
     readonly settings: LlmSettings,
     private readonly log: Logger,
     private readonly fileBytes: number,
-    private readonly threads: number,
   ) {
     this.servedNames = settings.servedNames;
     this.maxModelLen = context.contextSize;
@@ -104,7 +103,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
       });
       const wrapper = chatWrapperFor(model, settings.chatTemplate);
       log.info({ maxModelLen: context.contextSize, sequences: settings.maxNumSeqs, threads, flashAttention: context.flashAttention, chatWrapper: wrapper.wrapperName, trainContextSize: model.trainContextSize }, 'LLM context ready');
-      const loaded = new NodeLlamaModel(llama, model, context, wrapper, settings, log, statSync(modelPath).size, threads);
+      const loaded = new NodeLlamaModel(llama, model, context, wrapper, settings, log, statSync(modelPath).size);
       batching.attach(context, () => loaded.running);
       return loaded;
     } catch (err) {
@@ -115,7 +114,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
 
   stepLeavesCoreFree(): boolean {
     // One sequence generating: its one-token steps run on one ggml thread (patches/README.md).
-    return this.threads === 1 || this.running <= 1;
+    return this.context.idealThreads === 1 || this.running <= 1;
   }
 
   stats(): LlmStats {
