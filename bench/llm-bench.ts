@@ -6,8 +6,9 @@
  * best of ggml threads 1 and 2), each figure the median of REPEAT runs. The in-process lines
  * (node-llama-cpp driven directly, threads 1 vs 2, with the persistent ggml threadpool when
  * it is built) show where the runtime's thread default comes from and what the engine
- * binding does without HTTP. A second inferd column runs without the threadpool
- * (INFERD_LLM_THREADPOOL=off: one ggml thread, as before it), so its effect shows in the same run.
+ * binding does without HTTP. A second inferd column runs with the threadpool but without
+ * native generation (INFERD_LLM_NATIVE=threadpool: every step through node-llama-cpp, as at
+ * the stop before it), so the effect of native generation shows in the same run.
  */
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { LlamaCompletion, TokenBias, type Token } from 'node-llama-cpp';
 import { writeGguf } from '../scripts/gen-gguf.js';
 import { llamaFor } from '../src/runtimes/llm/llm-runtime.js';
-import { ggmlThreadpoolFor } from '../src/runtimes/llm/ggml-threadpool.js';
+import { nativeLlamaFor } from '../src/runtimes/llm/native-llama.js';
 import { llmThreads } from '../src/runtimes/llm/llm-threads.js';
 import { availableParallelism } from 'node:os';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
@@ -207,15 +208,15 @@ export async function benchLlm(): Promise<string[]> {
   lines.push(`model: ${path} (random llama, Q8_0, ~40M parameters), ${TOKENS} tokens per stream, ctx ${CTX}/sequence, ${SEQUENCES} sequences, generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const byThreads = new Map<number, Map<number, Run>>();
   for (const t of [1, 2]) byThreads.set(t, await direct(path, t, t === 1 ? REPEAT : 1));
-  const pool = ggmlThreadpoolFor(true);
-  lines.push(`in-process node-llama-cpp, ggml threads 1 vs 2 (aggregate tok/s | median TTFT ms; threads=2 one run); threadpool: ${pool.why}:`);
+  const native = nativeLlamaFor(true);
+  lines.push(`in-process node-llama-cpp, ggml threads 1 vs 2 (aggregate tok/s | median TTFT ms; threads=2 one run); native library: ${native.why}:`);
   for (const c of CONCURRENCY) {
     const a = byThreads.get(1)!.get(c)!;
     const b = byThreads.get(2)!.get(c)!;
     lines.push(`  ${c} stream(s): threads=1 ${f1(a.tokS)} tok/s, ${f1(a.ttftMs)} ms | threads=2 ${f1(b.tokS)} tok/s, ${f1(b.ttftMs)} ms`);
   }
   const best = CONCURRENCY.every((c) => byThreads.get(2)!.get(c)!.tokS >= byThreads.get(1)!.get(c)!.tokS) ? 2 : CONCURRENCY.every((c) => byThreads.get(1)!.get(c)!.tokS >= byThreads.get(2)!.get(c)!.tokS) ? 1 : 0;
-  const policy = llmThreads(Math.max(1, availableParallelism() - 1), pool.active);
+  const policy = llmThreads(Math.max(1, availableParallelism() - 1), native.api !== undefined);
   const threads = policy.threads;
   lines.push(`  faster everywhere: ${best ? `threads=${best}` : 'mixed'}; runtime default = ${threads} (${policy.why})`);
   const built = llamaServerBinary();
@@ -225,8 +226,7 @@ export async function benchLlm(): Promise<string[]> {
     for (const c of CONCURRENCY) lines.push(`  ${c} stream(s): inferd ${f1(inferd.get(c)!.tokS)} tok/s, TTFT ${f1(inferd.get(c)!.ttftMs)} ms`);
     return lines;
   }
-  // Without the persistent threadpool the LLM gets cores − 1 threads (src/runtimes/llm/llm-threads.ts).
-  const noPool = await served(path, streamed, { INFERD_LLM_THREADPOOL: 'off' });
+  const noNative = await served(path, streamed, { INFERD_LLM_NATIVE: 'threadpool' });
   const notes: string[] = [];
   const anchors = [await anchor(built.path, path, 1, notes), await anchor(built.path, path, 2, notes)];
   lines.push(`inferd OpenAI API (default config: auth on, threads = ${threads}) vs llama-server from the same llama.cpp source (best of threads 1/2), SSE /v1/completions, median of ${REPEAT} runs:`);
@@ -234,8 +234,8 @@ export async function benchLlm(): Promise<string[]> {
     const s = inferd.get(c)!;
     const best = anchors.reduce((a, b) => (b.get(c)!.tokS > a.get(c)!.tokS ? b : a)).get(c)!;
     const t = anchors.findIndex((a) => a.get(c) === best) + 1;
-    const o = noPool.get(c)!;
-    lines.push(`  ${c} stream(s): inferd ${f1(s.tokS)} tok/s, TTFT p50 ${f1(s.ttftMs)} ms | INFERD_LLM_THREADPOOL=off (as before it): ${f1(o.tokS)} tok/s, TTFT p50 ${f1(o.ttftMs)} ms, ratio ${(o.tokS / best.tokS).toFixed(2)} | llama-server (threads=${t}) ${f1(best.tokS)} tok/s, TTFT p50 ${f1(best.ttftMs)} ms | ratio ${(s.tokS / best.tokS).toFixed(2)} (goal ≥ 1.00) | llama-server threads=1 ${f1(anchors[0]!.get(c)!.tokS)} tok/s (inferd ${(s.tokS / anchors[0]!.get(c)!.tokS).toFixed(2)} of it)`);
+    const o = noNative.get(c)!;
+    lines.push(`  ${c} stream(s): inferd ${f1(s.tokS)} tok/s, TTFT p50 ${f1(s.ttftMs)} ms | INFERD_LLM_NATIVE=threadpool (no native generation): ${f1(o.tokS)} tok/s, TTFT p50 ${f1(o.ttftMs)} ms, ratio ${(o.tokS / best.tokS).toFixed(2)} | llama-server (threads=${t}) ${f1(best.tokS)} tok/s, TTFT p50 ${f1(best.ttftMs)} ms | ratio ${(s.tokS / best.tokS).toFixed(2)} (goal ≥ 1.00) | llama-server threads=1 ${f1(anchors[0]!.get(c)!.tokS)} tok/s (inferd ${(s.tokS / anchors[0]!.get(c)!.tokS).toFixed(2)} of it)`);
   }
   lines.push(...notes, ...(await profiledStream(path)));
   return lines;

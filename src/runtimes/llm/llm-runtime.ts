@@ -4,7 +4,7 @@ import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
 import type { LoadContext, LoadedModel, Runtime } from '../types.js';
 import { NodeLlamaModel } from './llm-model.js';
 import { parseLlmSettings, type LlmSettings } from './llm-settings.js';
-import { ggmlThreadpoolFor, loadGgmlThreadpool } from './ggml-threadpool.js';
+import { loadNativeLlama, nativeLlamaFor } from './native-llama.js';
 import { llmThreads } from './llm-threads.js';
 
 const llamas = new Map<string, Promise<Llama>>();
@@ -14,8 +14,8 @@ export function llamaFor(gpu: LlmSettings['gpu']): Promise<Llama> {
   const key = String(gpu);
   let l = llamas.get(key);
   if (!l) {
-    // Before node-llama-cpp loads its CPU addon: the threadpool library must be bound first.
-    if (gpu === false) loadGgmlThreadpool(llamas.size === 0);
+    // Before node-llama-cpp loads its CPU addon: inferd's native library must be bound first.
+    if (gpu === false) loadNativeLlama(llamas.size === 0);
     l = getLlama({ gpu, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false, skipDownload: true });
     l.catch(() => llamas.delete(key));
     llamas.set(key, l);
@@ -41,10 +41,10 @@ export const llmRuntime: Runtime = {
   async load(ctx: LoadContext): Promise<LoadedModel> {
     const settings = parseLlmSettings(ctx.args, ctx.name);
     const llama = await llamaFor(settings.gpu);
-    const pool = ggmlThreadpoolFor(settings.gpu === false);
-    const policy = llmThreads(ctx.threads.intraOp, pool.active);
+    const native = nativeLlamaFor(settings.gpu === false);
+    const policy = llmThreads(ctx.threads.intraOp, native.api !== undefined);
     const threads = settings.threads ?? policy.threads;
-    ctx.log.info({ threads, why: settings.threads === undefined ? policy.why : '--threads', threadpool: pool.why }, `LLM ggml threads: ${threads}`);
-    return NodeLlamaModel.load(llama, findGguf(ctx.path), settings, threads, ctx.log);
+    ctx.log.info({ threads, why: settings.threads === undefined ? policy.why : '--threads', native: native.why }, `LLM ggml threads: ${threads}`);
+    return NodeLlamaModel.load(llama, findGguf(ctx.path), settings, threads, ctx.log, native.api, native.generation);
   },
 };

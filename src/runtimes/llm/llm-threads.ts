@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 
 /**
  * ggml threads for an LLM whose args do not set `--threads`. Without a persistent ggml
- * threadpool (ggml-threadpool.ts), each decode creates its extra ggml threads anew from a
+ * threadpool (native-llama.ts), each decode creates its extra ggml threads anew from a
  * libuv pool task; with more than one pool thread the new thread often lands on its
  * creator's core while the other idles, and two ggml threads then fall to a fifth of one
  * thread's speed (measured on 2 cores: 67–115 tok/s against 285–385; docs/llm.md traces

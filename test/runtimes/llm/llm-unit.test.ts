@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { buildGguf, buildVocab, encodeTensor, writeGguf } from '../../../scripts/gen-gguf.js';
 import { llmRuntime } from '../../../src/runtimes/llm/llm-runtime.js';
 import { llmThreads } from '../../../src/runtimes/llm/llm-threads.js';
-import { ggmlThreadpoolFor } from '../../../src/runtimes/llm/ggml-threadpool.js';
+import { nativeLlamaFor } from '../../../src/runtimes/llm/native-llama.js';
 import { renderVllmMetrics } from '../../../src/runtimes/llm/llm-metrics.js';
 import { createLogger } from '../../../src/observability/logger.js';
 
@@ -181,20 +181,20 @@ describe('inferd-llm runtime in-process (tiny random GGUF)', () => {
     assert.deepEqual(await texts(2), one);
   });
 
-  it('gives each context of two threads a persistent ggml threadpool and frees it with the context', { skip: process.platform !== 'linux' || process.arch !== 'x64' ? 'build/ggml-threadpool.node is built for linux-x64 only' : false }, async () => {
+  it('gives each context of two threads a persistent ggml threadpool and frees it with the context', { skip: process.platform !== 'linux' || process.arch !== 'x64' ? 'build/inferd-llama.node is built for linux-x64 only' : false }, async () => {
     const threadsNow = () => readdirSync('/proc/self/task').length;
     const cycle = async () => {
       const model = await loadTiny(9, 1, ['--threads=2']);
-      const pool = ggmlThreadpoolFor(true);
-      assert.ok(pool.active, pool.why);
-      const during = { attached: pool.attached(), threads: threadsNow() };
+      const native = nativeLlamaFor(true);
+      assert.ok(native.api, native.why);
+      const during = { attached: native.api.pooled(), threads: threadsNow() };
       try {
         const r = await model.llm!.complete({ prompt: 'alpha beta', maxTokens: 12, temperature: 0, logitBias: bias });
         assert.equal(r.completionTokens, 12);
       } finally {
         await model.unload();
       }
-      return { during, after: { attached: pool.attached(), threads: threadsNow() } };
+      return { during, after: { attached: native.api.pooled(), threads: threadsNow() } };
     };
     const first = await cycle();
     assert.equal(first.during.attached, first.after.attached + 1, 'the model\'s context held a pool while loaded');

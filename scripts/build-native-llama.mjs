@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
- * Builds build/ggml-threadpool.node (native/ggml-threadpool.c) at install: a persistent
- * ggml threadpool for each llama.cpp context node-llama-cpp creates (docs/llm.md).
+ * Builds build/inferd-llama.node (native/*.c) at install: a persistent ggml threadpool for
+ * each llama.cpp context node-llama-cpp creates, and native generation (docs/llm.md).
  * Compiled with the system C compiler against the headers of the llama.cpp release that
  * node-llama-cpp ships (its gitRelease.bundle) and linked to its CPU prebuilt, which the
  * library finds relative to itself. Optional: on any failure it says why and exits 0,
- * and inferd then runs LLMs as before (src/runtimes/llm/ggml-threadpool.ts logs which).
+ * and inferd then runs LLMs as before (src/runtimes/llm/native-llama.ts logs which).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,10 +15,10 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = join(ROOT, 'build', 'ggml-threadpool.node');
+const OUT = join(ROOT, 'build', 'inferd-llama.node');
 
 function skip(why) {
-  console.log(`ggml-threadpool: not built (${why}); LLMs keep node-llama-cpp's per-decode ggml threads`);
+  console.log(`inferd-llama: not built (${why}); LLMs run on node-llama-cpp alone`);
   process.exit(0);
 }
 
@@ -46,7 +46,7 @@ const nodeApi = [join(dirname(process.execPath), '..', 'include', 'node'), join(
   .find((d) => existsSync(join(d, 'node_api.h')));
 if (!nodeApi) skip("node_api.h not found (Node's include/node, or the node-api-headers package)");
 
-const work = mkdtempSync(join(tmpdir(), 'inferd-ggml-threadpool-'));
+const work = mkdtempSync(join(tmpdir(), 'inferd-llama-'));
 try {
   run('git', ['clone', '--quiet', '--bare', bundle, join(work, 'src.git')]);
   const headers = join(work, 'headers');
@@ -59,11 +59,11 @@ try {
   run(process.env.CC || 'cc', [
     '-O2', '-shared', '-fPIC', '-Wall', '-Werror',
     '-I', join(headers, 'include'), '-I', join(headers, 'ggml', 'include'), '-I', nodeApi,
-    join(ROOT, 'native', 'ggml-threadpool.c'), '-o', OUT,
+    ...['contexts.c', 'generate.c', 'addon.c'].map((f) => join(ROOT, 'native', f)), '-o', OUT,
     '-L', bins, '-l:libllama.v0.5.0.so', '-l:libggml-base.so', '-l:libggml.v0.5.0.so',
     `-Wl,-rpath,$ORIGIN/${relative(dirname(OUT), bins)}`, '-ldl', '-lpthread',
   ]);
-  console.log(`ggml-threadpool: built ${relative(ROOT, OUT)}`);
+  console.log(`inferd-llama: built ${relative(ROOT, OUT)}`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,0 +1,152 @@
+/*
+ * Tracks every llama.cpp context node-llama-cpp creates and gives each a persistent ggml
+ * CPU threadpool.
+ *
+ * node-llama-cpp attaches no threadpool, so each decode runs on a "disposable" pool: ggml
+ * creates the extra compute threads for that one graph and joins them at the end. On a small
+ * machine Linux often starts the new thread on its creator's core while another core is
+ * idle, and the two then spin at ggml's barriers for each other in scheduler slices
+ * (docs/llm.md: two threads fell to a fifth of one thread's speed). llama.cpp's own
+ * servers attach a pool with llama_attach_threadpool; node-llama-cpp does not expose it.
+ *
+ * Loaded with RTLD_GLOBAL before node-llama-cpp's addon (src/runtimes/llm/native-llama.ts),
+ * this library's llama_init_from_model and llama_free come first in symbol lookup: they call
+ * llama.cpp's own, then register the new context (with a pool when it runs more than one
+ * thread), or wait for the context's users (generate.c) and free its pool.
+ * Built at install against the headers of the llama.cpp release node-llama-cpp ships
+ * (scripts/build-native-llama.mjs).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include "contexts.h"
+#include "ggml-backend.h"
+#include "ggml-cpu.h"
+
+typedef struct llama_context *(*init_fn)(struct llama_model *, struct llama_context_params);
+typedef void (*free_fn)(struct llama_context *);
+typedef struct ggml_threadpool *(*tp_new_fn)(struct ggml_threadpool_params *);
+typedef void (*tp_free_fn)(struct ggml_threadpool *);
+
+struct entry {
+  int id;
+  struct llama_context *ctx;
+  struct ggml_threadpool *pool;
+  tp_free_fn release;
+  int users;
+  volatile int closing;
+  struct entry *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t unused = PTHREAD_COND_INITIALIZER;
+static struct entry *contexts = NULL;
+static int next_id = 1;
+
+/* A pool of the context's thread count, or NULL (one thread, or the CPU backend lacks the calls). */
+static struct ggml_threadpool *pool_for(struct llama_context_params params, tp_free_fn *release) {
+  int threads = params.n_threads > params.n_threads_batch ? params.n_threads : params.n_threads_batch;
+  ggml_backend_reg_t cpu = threads > 1 ? ggml_backend_reg_by_name("CPU") : NULL;
+  if (!cpu) return NULL;
+  tp_new_fn make = (tp_new_fn)ggml_backend_reg_get_proc_address(cpu, "ggml_threadpool_new");
+  *release = (tp_free_fn)ggml_backend_reg_get_proc_address(cpu, "ggml_threadpool_free");
+  if (!make || !*release) return NULL;
+  struct ggml_threadpool_params tpp = ggml_threadpool_params_default(threads);
+  /* Idle workers sleep between graphs instead of spinning: the event loop shares these cores. */
+  tpp.poll = 0;
+  return make(&tpp);
+}
+
+struct llama_context *llama_init_from_model(struct llama_model *model, struct llama_context_params params) {
+  init_fn real = (init_fn)dlsym(RTLD_NEXT, "llama_init_from_model");
+  if (!real) return NULL;
+  struct llama_context *ctx = real(model, params);
+  struct entry *e = ctx ? calloc(1, sizeof *e) : NULL;
+  if (!e) return ctx;
+  e->ctx = ctx;
+  e->pool = pool_for(params, &e->release);
+  if (e->pool) llama_attach_threadpool(ctx, e->pool, e->pool);
+  pthread_mutex_lock(&lock);
+  e->id = next_id++;
+  e->next = contexts;
+  contexts = e;
+  pthread_mutex_unlock(&lock);
+  return ctx;
+}
+
+void llama_free(struct llama_context *ctx) {
+  free_fn real = (free_fn)dlsym(RTLD_NEXT, "llama_free");
+  struct entry *found = NULL;
+  pthread_mutex_lock(&lock);
+  for (struct entry **p = &contexts; *p; p = &(*p)->next) {
+    if ((*p)->ctx == ctx) {
+      found = *p;
+      found->closing = 1;
+      while (found->users > 0) pthread_cond_wait(&unused, &lock);
+      *p = found->next;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  if (real) real(ctx);
+  if (found) {
+    if (found->pool) found->release(found->pool);
+    free(found);
+  }
+}
+
+int contexts_mark(void) {
+  pthread_mutex_lock(&lock);
+  int id = next_id;
+  pthread_mutex_unlock(&lock);
+  return id;
+}
+
+int contexts_since(int mark, int *ids, int max) {
+  int n = 0;
+  pthread_mutex_lock(&lock);
+  for (struct entry *e = contexts; e; e = e->next) {
+    if (e->id < mark) continue;
+    if (n < max) ids[n] = e->id;
+    n++;
+  }
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+int contexts_pooled(void) {
+  int n = 0;
+  pthread_mutex_lock(&lock);
+  for (struct entry *e = contexts; e; e = e->next) n += e->pool != NULL;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+int context_use(int id, struct context_use *use) {
+  int found = -1;
+  pthread_mutex_lock(&lock);
+  for (struct entry *e = contexts; e; e = e->next) {
+    if (e->id != id || e->closing) continue;
+    e->users++;
+    use->id = id;
+    use->ctx = e->ctx;
+    use->closing = &e->closing;
+    found = 0;
+    break;
+  }
+  pthread_mutex_unlock(&lock);
+  return found;
+}
+
+void context_unuse(const struct context_use *use) {
+  pthread_mutex_lock(&lock);
+  for (struct entry *e = contexts; e; e = e->next) {
+    if (e->id == use->id) {
+      e->users--;
+      break;
+    }
+  }
+  pthread_cond_broadcast(&unused);
+  pthread_mutex_unlock(&lock);
+}

@@ -1,0 +1,415 @@
+/*
+ * Token generation for one sequence, off the event loop: decode, sample, repeat.
+ *
+ * node-llama-cpp runs each step as two libuv jobs (decode, then sampling), with its
+ * JavaScript in between on the event loop. Each hand-over wakes a thread on the other core;
+ * on a small VM that costs 50-200 us, four times a token (docs/llm.md). Here one thread
+ * decodes a token, samples the next and posts it to JavaScript without waiting for it, so
+ * the event loop's work on a token (stop strings, streaming) overlaps the next decode, as
+ * in llama-server's own loop. The JavaScript side (src/runtimes/llm/native-generation.ts)
+ * holds node-llama-cpp's context lock for the run and keeps its token bookkeeping.
+ *
+ * The sampler chain mirrors node-llama-cpp's (AddonSampler::rebuildChainIfNeeded): logit
+ * bias, then greedy, or top-k, top-p, min-p, temperature and a seeded distribution. A
+ * generation uses one chain for all its tokens, on either path, so its random stream does
+ * not depend on which path ran a step.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include <node_api.h>
+#include "contexts.h"
+#include "generate.h"
+
+#define CHECK(call)                                  \
+  do {                                               \
+    if ((call) != napi_ok) return throw_last(env);   \
+  } while (0)
+
+static napi_value throw_last(napi_env env) {
+  const napi_extended_error_info *info = NULL;
+  napi_get_last_error_info(env, &info);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) napi_throw_error(env, NULL, info && info->error_message ? info->error_message : "N-API call failed");
+  return NULL;
+}
+
+static napi_value fail(napi_env env, const char *message) {
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+static int32_t int_arg(napi_env env, napi_value v, int32_t fallback) {
+  int32_t out;
+  return napi_get_value_int32(env, v, &out) == napi_ok ? out : fallback;
+}
+
+static napi_value number(napi_env env, double v) {
+  napi_value out;
+  napi_create_double(env, v, &out);
+  return out;
+}
+
+/* A named number property of `obj`, or `fallback` when absent or not a number. */
+static double prop(napi_env env, napi_value obj, const char *name, double fallback) {
+  napi_value v;
+  double out;
+  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return fallback;
+  return napi_get_value_double(env, v, &out) == napi_ok ? out : fallback;
+}
+
+/* ---- samplers ---- */
+
+static void sampler_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  llama_sampler_free((struct llama_sampler *)data);
+}
+
+/* sampler(ctxId, {temperature, topK, topP, minP, seed?, biasTokens?, biasValues?}) */
+napi_value generate_sampler(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct context_use use;
+  if (argc < 2 || context_use(int_arg(env, argv[0], 0), &use) != 0) return fail(env, "context is gone");
+  const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(use.ctx));
+  int32_t n_vocab = llama_vocab_n_tokens(vocab);
+  context_unuse(&use);
+  napi_value cfg = argv[1];
+  double temperature = prop(env, cfg, "temperature", 0);
+  double top_k = prop(env, cfg, "topK", 40);
+  double top_p = prop(env, cfg, "topP", 0.95);
+  double min_p = prop(env, cfg, "minP", 0);
+  double seed = prop(env, cfg, "seed", -1);
+
+  struct llama_sampler *chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
+  napi_value keys, values;
+  bool has_keys = false;
+  napi_has_named_property(env, cfg, "biasTokens", &has_keys);
+  if (has_keys && napi_get_named_property(env, cfg, "biasTokens", &keys) == napi_ok &&
+      napi_get_named_property(env, cfg, "biasValues", &values) == napi_ok) {
+    void *k = NULL, *v = NULL;
+    size_t nk = 0, nv = 0;
+    napi_typedarray_type tk, tv;
+    if (napi_get_typedarray_info(env, keys, &tk, &nk, &k, NULL, NULL) != napi_ok ||
+        napi_get_typedarray_info(env, values, &tv, &nv, &v, NULL, NULL) != napi_ok ||
+        tk != napi_uint32_array || tv != napi_float32_array || nk != nv) {
+      llama_sampler_free(chain);
+      return fail(env, "biasTokens must be a Uint32Array and biasValues a Float32Array of the same length");
+    }
+    if (nk > 0) {
+      llama_logit_bias *bias = malloc(nk * sizeof *bias);
+      if (!bias) {
+        llama_sampler_free(chain);
+        return fail(env, "out of memory");
+      }
+      for (size_t i = 0; i < nk; i++) bias[i] = (llama_logit_bias){(llama_token)((uint32_t *)k)[i], ((float *)v)[i]};
+      llama_sampler_chain_add(chain, llama_sampler_init_logit_bias(n_vocab, (int32_t)nk, bias));
+      free(bias);
+    }
+  }
+  if (temperature <= 0) {
+    llama_sampler_chain_add(chain, llama_sampler_init_greedy());
+  } else {
+    int32_t k = top_k <= 0 || top_k > n_vocab ? n_vocab : (int32_t)top_k;
+    llama_sampler_chain_add(chain, llama_sampler_init_top_k(k));
+    if (top_p >= 0 && top_p <= 1) llama_sampler_chain_add(chain, llama_sampler_init_top_p((float)top_p, 1));
+    if (min_p > 0) llama_sampler_chain_add(chain, llama_sampler_init_min_p((float)min_p, 1));
+    llama_sampler_chain_add(chain, llama_sampler_init_temp((float)temperature));
+    llama_sampler_chain_add(chain, llama_sampler_init_dist(seed >= 0 ? (uint32_t)seed : LLAMA_DEFAULT_SEED));
+  }
+  napi_value out;
+  if (napi_create_external(env, chain, sampler_finalize, NULL, &out) != napi_ok) {
+    llama_sampler_free(chain);
+    return throw_last(env);
+  }
+  return out;
+}
+
+static struct llama_sampler *sampler_arg(napi_env env, napi_value v) {
+  void *data = NULL;
+  return napi_get_value_external(env, v, &data) == napi_ok ? data : NULL;
+}
+
+/* ---- one sample on a libuv thread (a step node-llama-cpp decoded in a batch) ---- */
+
+struct sample_job {
+  int ctx_id;
+  int32_t index;
+  struct llama_sampler *chain;
+  napi_ref chain_ref;
+  llama_token token;
+  int gone;
+  napi_deferred deferred;
+  napi_async_work work;
+};
+
+static void sample_execute(napi_env env, void *data) {
+  (void)env;
+  struct sample_job *job = data;
+  struct context_use use;
+  if (context_use(job->ctx_id, &use) != 0) {
+    job->gone = 1;
+    return;
+  }
+  job->token = llama_sampler_sample(job->chain, use.ctx, job->index);
+  context_unuse(&use);
+}
+
+static void sample_complete(napi_env env, napi_status status, void *data) {
+  struct sample_job *job = data;
+  if (status == napi_ok && !job->gone) {
+    napi_resolve_deferred(env, job->deferred, number(env, job->token));
+  } else {
+    napi_value msg, err;
+    napi_create_string_utf8(env, job->gone ? "context is gone" : "sampling was cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
+  }
+  napi_delete_reference(env, job->chain_ref);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+/* sample(ctxId, batchIndex, sampler) -> Promise<token> */
+napi_value generate_sample(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct llama_sampler *chain = argc == 3 ? sampler_arg(env, argv[2]) : NULL;
+  if (!chain) return fail(env, "sample(ctxId, batchIndex, sampler)");
+  struct sample_job *job = calloc(1, sizeof *job);
+  if (!job) return fail(env, "out of memory");
+  job->ctx_id = int_arg(env, argv[0], 0);
+  job->index = int_arg(env, argv[1], -1);
+  job->chain = chain;
+  napi_value promise, name;
+  napi_create_reference(env, argv[2], 1, &job->chain_ref);
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "inferd.sample", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, sample_execute, sample_complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
+/* ---- a generation run on its own thread ---- */
+
+enum { MSG_TOKEN = 0, MSG_DONE = 1 };
+
+struct message {
+  int kind;
+  int32_t value;
+};
+
+struct run {
+  struct context_use use;
+  struct llama_sampler *chain;
+  napi_ref chain_ref;
+  napi_threadsafe_function tsfn;
+  pthread_t thread;
+  int started;
+  llama_seq_id seq;
+  llama_pos pos;
+  llama_pos limit;
+  llama_token token;
+  int max_ahead;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  int produced;
+  int consumed;
+  int stop;
+  int refs;
+};
+
+static void run_unref(struct run *r) {
+  pthread_mutex_lock(&r->lock);
+  int left = --r->refs;
+  pthread_mutex_unlock(&r->lock);
+  if (left) return;
+  pthread_mutex_destroy(&r->lock);
+  pthread_cond_destroy(&r->wake);
+  free(r);
+}
+
+static void post(struct run *r, int kind, int32_t value) {
+  struct message *m = malloc(sizeof *m);
+  if (!m) return;
+  m->kind = kind;
+  m->value = value;
+  if (napi_call_threadsafe_function(r->tsfn, m, napi_tsfn_nonblocking) != napi_ok) free(m);
+}
+
+/* Waits until the consumer is less than max_ahead tokens behind; 0 when it should stop instead. */
+static int may_continue(struct run *r) {
+  pthread_mutex_lock(&r->lock);
+  while (!r->stop && !*r->use.closing && r->produced - r->consumed >= r->max_ahead) {
+    /* Timed: llama_free sets `closing` without knowing this run's condition variable. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 20 * 1000 * 1000;
+    if (until.tv_nsec >= 1000000000) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&r->wake, &r->lock, &until);
+  }
+  int go = !r->stop && !*r->use.closing;
+  pthread_mutex_unlock(&r->lock);
+  return go;
+}
+
+static void *run_thread(void *arg) {
+  struct run *r = arg;
+  struct llama_context *ctx = r->use.ctx;
+  const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(ctx));
+  struct llama_batch batch = llama_batch_init(1, 0, 1);
+  int32_t threads = llama_n_threads(ctx), threads_batch = llama_n_threads_batch(ctx);
+  /* One token a step: a second ggml thread only waits at barriers (patches/README.md). */
+  llama_set_n_threads(ctx, 1, threads_batch);
+  int32_t status = 0;
+  llama_token token = r->token;
+  for (llama_pos pos = r->pos; pos < r->limit && may_continue(r); pos++) {
+    batch.n_tokens = 1;
+    batch.token[0] = token;
+    batch.pos[0] = pos;
+    batch.n_seq_id[0] = 1;
+    batch.seq_id[0][0] = r->seq;
+    batch.logits[0] = 1;
+    status = llama_decode(ctx, batch);
+    if (status != 0) break;
+    token = llama_sampler_sample(r->chain, ctx, -1);
+    pthread_mutex_lock(&r->lock);
+    r->produced++;
+    pthread_mutex_unlock(&r->lock);
+    post(r, MSG_TOKEN, token);
+    if (llama_vocab_is_eog(vocab, token)) break;
+  }
+  llama_set_n_threads(ctx, threads, threads_batch);
+  llama_batch_free(batch);
+  context_unuse(&r->use);
+  post(r, MSG_DONE, status);
+  napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
+  return NULL;
+}
+
+static void call_js(napi_env env, napi_value fn, void *context, void *data) {
+  (void)context;
+  struct message *m = data;
+  if (env && fn) {
+    napi_value argv[2], undefined;
+    napi_create_int32(env, m->kind, &argv[0]);
+    napi_create_int32(env, m->value, &argv[1]);
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, fn, 2, argv, NULL);
+  }
+  free(m);
+}
+
+static void tsfn_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  struct run *r = data;
+  /* The thread released the function as its last step: joining it here waits microseconds. */
+  if (r->started) pthread_join(r->thread, NULL);
+  napi_delete_reference(env, r->chain_ref);
+  run_unref(r);
+}
+
+static void run_external_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  run_unref(data);
+}
+
+/*
+ * run(ctxId, seqId, pos, token, sampler, limit, maxAhead, onMessage) -> handle.
+ * Decodes `token` at `pos` of sequence `seqId`, samples the next, posts it as
+ * onMessage(0, token) and goes on with it, until stop(), an end-of-generation token, position
+ * `limit`, or maxAhead posted tokens not yet acked; then onMessage(1, llama_decode's status).
+ * Every posted token but the last has been decoded.
+ */
+napi_value generate_run(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct llama_sampler *chain = argc == 8 ? sampler_arg(env, argv[4]) : NULL;
+  if (!chain) return fail(env, "run(ctxId, seqId, pos, token, sampler, limit, maxAhead, onMessage)");
+  struct run *r = calloc(1, sizeof *r);
+  if (!r) return fail(env, "out of memory");
+  if (context_use(int_arg(env, argv[0], 0), &r->use) != 0) {
+    free(r);
+    return fail(env, "context is gone");
+  }
+  r->seq = int_arg(env, argv[1], 0);
+  r->pos = int_arg(env, argv[2], 0);
+  r->token = int_arg(env, argv[3], 0);
+  r->chain = chain;
+  r->limit = int_arg(env, argv[5], 0);
+  r->max_ahead = int_arg(env, argv[6], 1);
+  if (r->max_ahead < 1) r->max_ahead = 1;
+  r->refs = 2; /* the threadsafe function (which outlives the thread), the JavaScript handle */
+  pthread_mutex_init(&r->lock, NULL);
+  pthread_cond_init(&r->wake, NULL);
+  napi_value name, handle;
+  napi_create_string_utf8(env, "inferd.generate", NAPI_AUTO_LENGTH, &name);
+  napi_create_reference(env, argv[4], 1, &r->chain_ref);
+  if (napi_create_threadsafe_function(env, argv[7], NULL, name, 0, 1, r, tsfn_finalize, NULL, call_js, &r->tsfn) != napi_ok) {
+    napi_delete_reference(env, r->chain_ref);
+    context_unuse(&r->use);
+    free(r);
+    return throw_last(env);
+  }
+  napi_create_external(env, r, run_external_finalize, NULL, &handle);
+  if (pthread_create(&r->thread, NULL, run_thread, r) != 0) {
+    context_unuse(&r->use);
+    napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
+    return fail(env, "cannot start a generation thread");
+  }
+  r->started = 1;
+  return handle;
+}
+
+static struct run *run_arg(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1) return NULL;
+  return napi_get_value_external(env, argv[0], &data) == napi_ok ? data : NULL;
+}
+
+/* ack(handle): the consumer took one posted token. */
+napi_value generate_ack(napi_env env, napi_callback_info info) {
+  struct run *r = run_arg(env, info);
+  if (!r) return fail(env, "ack(handle)");
+  pthread_mutex_lock(&r->lock);
+  r->consumed++;
+  pthread_cond_signal(&r->wake);
+  pthread_mutex_unlock(&r->lock);
+  return NULL;
+}
+
+/* stop(handle): no decode starts after this; the run ends with onMessage(1, status). */
+napi_value generate_stop(napi_env env, napi_callback_info info) {
+  struct run *r = run_arg(env, info);
+  if (!r) return fail(env, "stop(handle)");
+  pthread_mutex_lock(&r->lock);
+  r->stop = 1;
+  pthread_cond_signal(&r->wake);
+  pthread_mutex_unlock(&r->lock);
+  return NULL;
+}
+
+/* forget(ctxId, seqId, from): drops the sequence's cells from position `from` on. */
+napi_value generate_forget(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct context_use use;
+  if (argc < 3 || context_use(int_arg(env, argv[0], 0), &use) != 0) return fail(env, "context is gone");
+  bool ok = llama_memory_seq_rm(llama_get_memory(use.ctx), int_arg(env, argv[1], 0), int_arg(env, argv[2], 0), -1);
+  context_unuse(&use);
+  napi_value out;
+  napi_get_boolean(env, ok, &out);
+  return out;
+}

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { writeGguf } from '../../../scripts/gen-gguf.js';
+import { NodeLlamaModel } from '../../../src/runtimes/llm/llm-model.js';
+import { llamaFor } from '../../../src/runtimes/llm/llm-runtime.js';
+import { parseLlmSettings } from '../../../src/runtimes/llm/llm-settings.js';
+import type { LlmCompletionRequest } from '../../../src/runtimes/llm/llm-types.js';
+import { nativeLlamaFor, type NativeLlamaApi } from '../../../src/runtimes/llm/native-llama.js';
+import { createLogger } from '../../../src/observability/logger.js';
+
+/** </s>, <|im_start|>, <|im_end|>: banned so generations run to max_tokens. */
+const bias = { '2': -100, '3': -100, '4': -100 };
+const path = (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'native-gen-'));
+  writeGguf(join(dir, 'm.gguf'), { preset: 'tiny', seed: 7 });
+  return join(dir, 'm.gguf');
+})();
+
+/** The native library, with its generation runs counted. */
+async function library(): Promise<{ api: NativeLlamaApi; runs: () => number }> {
+  await llamaFor(false);
+  const api = nativeLlamaFor(true).api;
+  assert.ok(api, nativeLlamaFor(true).why);
+  const counted = api as NativeLlamaApi & { counted?: { n: number } };
+  if (!counted.counted) {
+    const n = { n: 0 };
+    const run = api.run.bind(api);
+    api.run = (...args) => {
+      n.n++;
+      return run(...args);
+    };
+    counted.counted = n;
+  }
+  return { api, runs: () => counted.counted!.n };
+}
+
+async function load(sequences: number, generation: boolean, threads = 1): Promise<NodeLlamaModel> {
+  const { api } = await library();
+  const settings = parseLlmSettings(['--max-model-len=256', `--max-num-seqs=${sequences}`], 'm');
+  return NodeLlamaModel.load(await llamaFor(false), path, settings, threads, createLogger('silent'), api, generation);
+}
+
+const requests: LlmCompletionRequest[] = [
+  { prompt: 'alpha beta', maxTokens: 40, temperature: 0, logitBias: bias },
+  { prompt: 'alpha beta', maxTokens: 40, temperature: 0.8, seed: 3, logitBias: bias },
+  { prompt: 'gamma', maxTokens: 40, temperature: 1.2, seed: 9, topP: 0.5, logitBias: bias },
+  { prompt: 'delta', maxTokens: 40, temperature: 0.7, seed: 4, topK: 5, minP: 0.05, logitBias: bias },
+];
+
+const skip = process.platform !== 'linux' || process.arch !== 'x64' ? 'build/inferd-llama.node is built for linux-x64 only' : false;
+
+describe('native generation (build/inferd-llama.node)', { skip }, () => {
+  it('samples exactly as node-llama-cpp does: greedy, seeded temperature with top-k/top-p/min-p, logit bias, chat', async () => {
+    const { runs } = await library();
+    const texts = async (generation: boolean) => {
+      const model = await load(2, generation);
+      try {
+        const out: string[] = [];
+        for (const r of requests) out.push((await model.complete(r)).text);
+        out.push((await model.chat({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 30, temperature: 0.9, seed: 2, logitBias: bias })).text);
+        return out;
+      } finally {
+        await model.unload();
+      }
+    };
+    const before = runs();
+    const native = await texts(true);
+    assert.equal(runs() - before, requests.length + 1, 'each generation ran on the native thread');
+    const plain = await texts(false);
+    assert.equal(runs() - before, requests.length + 1, 'node-llama-cpp alone started no native run');
+    assert.ok(plain.every((t) => t.length > 0));
+    assert.deepEqual(native, plain);
+  });
+
+  it('keeps a generation\'s tokens when another request joins and leaves mid-way (native, batched, native again)', async () => {
+    const { runs } = await library();
+    const model = await load(2, true, 2);
+    try {
+      const long: LlmCompletionRequest = { prompt: 'alpha beta gamma', maxTokens: 120, temperature: 0.8, seed: 11, logitBias: bias };
+      const short: LlmCompletionRequest = { prompt: 'delta', maxTokens: 20, temperature: 0.8, seed: 5, logitBias: bias };
+      const aloneLong = (await model.complete(long)).text;
+      const aloneShort = (await model.complete(short)).text;
+      const before = runs();
+      let joined: Promise<{ text: string }> | undefined;
+      let seen = 0;
+      const together = await model.complete(long, () => {
+        if (++seen === 30) joined = model.complete(short);
+      });
+      assert.ok(joined, 'the second request started while the first generated');
+      assert.equal((await joined).text, aloneShort);
+      assert.equal(together.text, aloneLong);
+      assert.equal(runs() - before, 2, 'the long generation ran natively, then batched beside the short one, then natively again');
+    } finally {
+      await model.unload();
+    }
+  });
+
+  it('leaves the cache as node-llama-cpp\'s bookkeeping says after a stop string or an abort cut a run short', async () => {
+    const model = await load(1, true);
+    try {
+      // One sequence: each request reuses the cached prefix of the one before.
+      const req: LlmCompletionRequest = { prompt: 'alpha beta', maxTokens: 60, temperature: 0, logitBias: bias };
+      const full = (await model.complete(req)).text;
+      const at = full.indexOf(' ', 30) + 1;
+      const stop = full.slice(at, at + 3);
+      const stopped = await model.complete({ ...req, stop: [stop] });
+      assert.equal(stopped.finishReason, 'stop');
+      assert.ok(full.startsWith(stopped.text) && stopped.text.length <= at, 'the text up to the stop string');
+      assert.equal((await model.complete(req)).text, full);
+      const ac = new AbortController();
+      let n = 0;
+      const aborted = await model.complete({ ...req, signal: ac.signal }, () => {
+        if (++n === 10) ac.abort();
+      });
+      assert.equal(aborted.finishReason, 'abort');
+      assert.equal((await model.complete(req)).text, full);
+    } finally {
+      await model.unload();
+    }
+  });
+
+  it('leaves grammar and penalty generations to node-llama-cpp', async () => {
+    const { runs } = await library();
+    const outputs = async (generation: boolean) => {
+      const model = await load(1, generation);
+      try {
+        const json = await model.complete({ prompt: 'x', maxTokens: 60, temperature: 0, responseFormat: { type: 'json_object' } });
+        const penalised = await model.complete({ prompt: 'alpha', maxTokens: 30, temperature: 0, presencePenalty: 1.5, logitBias: bias });
+        return [json.text, penalised.text];
+      } finally {
+        await model.unload();
+      }
+    };
+    const before = runs();
+    const native = await outputs(true);
+    assert.equal(runs(), before, 'no native run');
+    assert.doesNotThrow(() => JSON.parse(native[0]!));
+    assert.deepEqual(native, await outputs(false));
+  });
+
+  it('ends a run cleanly when the model unloads under it', async () => {
+    const { api } = await library();
+    const pooled = api.pooled();
+    const model = await load(1, true, 2);
+    let started!: () => void;
+    const first = new Promise<void>((resolve) => (started = resolve));
+    const pending = model.complete({ prompt: 'alpha', maxTokens: 200, temperature: 0.8, seed: 1, logitBias: bias }, () => started());
+    await first;
+    await model.unload();
+    const r = await pending;
+    assert.equal(r.finishReason, 'abort');
+    assert.ok(r.completionTokens < 200);
+    assert.equal(api.pooled(), pooled, 'the context and its pool are gone');
+  });
+});
