@@ -325,9 +325,10 @@ static void run_external_finalize(napi_env env, void *data, void *hint) {
 /*
  * run(ctxId, seqId, pos, token, sampler, limit, maxAhead, onMessage) -> handle.
  * Decodes `token` at `pos` of sequence `seqId`, samples the next, posts it as
- * onMessage(0, token) and goes on with it, until stop(), an end-of-generation token, position
- * `limit`, or maxAhead posted tokens not yet acked; then onMessage(1, llama_decode's status).
- * Every posted token but the last has been decoded.
+ * onMessage(0, token) and goes on with it, until stop(), an end-of-generation token, a
+ * failed decode or position `limit`; then onMessage(1, llama_decode's status). It waits
+ * while maxAhead posted tokens are not yet acked. Every posted token but the last has been
+ * decoded.
  */
 napi_value generate_run(napi_env env, napi_callback_info info) {
   size_t argc = 8;
