@@ -252,6 +252,26 @@ describe('inferd-llm runtime in-process (tiny random GGUF)', () => {
       await model.unload();
     }
   });
+  it('stops at a stop string spanning a word boundary and answers the text before it, streamed the same', async () => {
+    const model = await loadTiny(7, 1);
+    try {
+      const llm = model.llm!;
+      const req = { prompt: 'alpha beta', maxTokens: 40, temperature: 0, logitBias: bias };
+      const full = (await llm.complete(req)).text;
+      const words = full.split(' ');
+      assert.ok(words.length > 6, full);
+      // Two words and the space between them: SentencePiece tokens each carry a leading space.
+      const stop = `${words[3]} ${words[4]}`;
+      const streamed: string[] = [];
+      const r = await llm.complete({ ...req, stop: [stop] }, (e) => e.type === 'text' && streamed.push(e.text));
+      assert.equal(r.finishReason, 'stop');
+      assert.equal(r.text, full.slice(0, full.indexOf(stop)));
+      assert.equal(streamed.join(''), r.text);
+    } finally {
+      await model.unload();
+    }
+  });
+
   it('lets a request join on a used sequence while others generate, instead of after them', async () => {
     const model = await loadTiny(4, 3);
     try {
