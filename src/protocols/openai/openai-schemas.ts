@@ -120,7 +120,8 @@ function sampling(b: ChatBody | CompletionBody): LlmSampling {
   const s: LlmSampling = {};
   if (b.temperature != null) s.temperature = b.temperature;
   if (b.top_p != null) s.topP = b.top_p;
-  if (b.top_k != null && b.top_k > 0) s.topK = b.top_k;
+  // vLLM's −1 (and 0) turn top-k off; left out, node-llama-cpp's 40 applies (docs/llm.md).
+  if (b.top_k != null) s.topK = b.top_k > 0 ? b.top_k : 0;
   if (b.min_p != null) s.minP = b.min_p;
   if (b.seed != null) s.seed = b.seed;
   if (b.stop != null) s.stop = (typeof b.stop === 'string' ? [b.stop] : b.stop).filter((x) => x !== '');
