@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { acquireLock, type Lock } from 'lifecycle-utils';
 import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { NativeLlamaApi, NativeSampler, SamplerConfig } from './native-llama.js';
@@ -55,6 +57,19 @@ interface Sequence {
   _takeIntervalCheckpointIfNeededAfterBatch: unknown;
   readonly needsCheckpoints: boolean;
   readonly model: { isEogToken(token: Token): boolean };
+}
+
+/**
+ * Whether this module's lifecycle-utils is node-llama-cpp's: its locks are module state, so
+ * with two copies the context lock a run takes would not keep node-llama-cpp's batches out.
+ */
+export function sharesNodeLlamaCppLocks(): boolean {
+  try {
+    const fromNodeLlamaCpp = createRequire(fileURLToPath(import.meta.resolve('node-llama-cpp'))).resolve('lifecycle-utils');
+    return fromNodeLlamaCpp === fileURLToPath(import.meta.resolve('lifecycle-utils'));
+  } catch {
+    return false;
+  }
 }
 
 let creations: Promise<unknown> = Promise.resolve();

@@ -9,6 +9,7 @@ import { llamaFor } from '../../../src/runtimes/llm/llm-runtime.js';
 import { parseLlmSettings } from '../../../src/runtimes/llm/llm-settings.js';
 import type { LlmCompletionRequest } from '../../../src/runtimes/llm/llm-types.js';
 import { nativeLlamaFor, type NativeLlamaApi } from '../../../src/runtimes/llm/native-llama.js';
+import { sharesNodeLlamaCppLocks } from '../../../src/runtimes/llm/native-generation.js';
 import { createLogger } from '../../../src/observability/logger.js';
 
 /** </s>, <|im_start|>, <|im_end|>: banned so generations run to max_tokens. */
@@ -120,6 +121,10 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
     } finally {
       await model.unload();
     }
+  });
+
+  it('takes its locks from the lifecycle-utils node-llama-cpp uses (package.json keeps one copy)', () => {
+    assert.equal(sharesNodeLlamaCppLocks(), true);
   });
 
   it('leaves grammar and penalty generations to node-llama-cpp', async () => {
