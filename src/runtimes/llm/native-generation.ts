@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { acquireLock, type Lock } from 'lifecycle-utils';
 import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
-import type { NativeLlamaApi, NativeSampler, SamplerConfig } from './native-llama.js';
+import type { NativeLlamaApi, NativeRun, NativeSampler, SamplerConfig } from './native-llama.js';
 
 /**
  * Tokens the native thread may sample before the consumer has taken them. Enough that the
@@ -191,28 +191,37 @@ export class NativeGeneration {
       locks[0]!.dispose();
       throw err;
     }
+    const release = () => {
+      for (const l of locks.reverse()) l.dispose();
+    };
     const start = s._nextTokenIndex;
     const limit = this.context.contextSize - 1;
     if (!this.free() || start >= limit) {
-      for (const l of locks.reverse()) l.dispose();
+      release();
       return undefined;
     }
     const posted: Token[] = [];
     let status: number | undefined;
     let wake: (() => void) | undefined;
     let input = first;
-    const handle = this.api.run(this.ctxId, s._sequenceId, start, first, sampler, limit, MAX_AHEAD, (kind, value) => {
-      if (kind === 0) {
-        // Posting `value` means its input is in the KV cache: node-llama-cpp's bookkeeping follows.
-        s._contextTokens = s._contextTokens.concat(input);
-        s._nextTokenIndex++;
-        s._tokenMeter.useTokens(1, 'output');
-        input = value as Token;
-        posted.push(input);
-        if (!this.free()) this.api.stop(handle);
-      } else status = value;
-      wake?.();
-    });
+    let handle: NativeRun;
+    try {
+      handle = this.api.run(this.ctxId, s._sequenceId, start, first, sampler, limit, MAX_AHEAD, (kind, value) => {
+        if (kind === 0) {
+          // Posting `value` means its input is in the KV cache: node-llama-cpp's bookkeeping follows.
+          s._contextTokens = s._contextTokens.concat(input);
+          s._nextTokenIndex++;
+          s._tokenMeter.useTokens(1, 'output');
+          input = value as Token;
+          posted.push(input);
+          if (!this.free()) this.api.stop(handle);
+        } else status = value;
+        wake?.();
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
     const arrival = () => new Promise<void>((resolve) => (wake = resolve));
     let taken = 0;
     try {
@@ -240,7 +249,7 @@ export class NativeGeneration {
         s._nextTokenIndex = keep;
         s._contextTokens = s._contextTokens.slice(0, keep);
       }
-      for (const l of locks.reverse()) l.dispose();
+      release();
     }
   }
 }
