@@ -58,10 +58,31 @@ static struct ggml_threadpool *pool_for(struct llama_context_params params, tp_f
   return make(&tpp);
 }
 
+/*
+ * The caller's own `name`: the one in the library its object links to. Symbols bind to this
+ * library first in every object loaded after it, a GPU build of node-llama-cpp's addon too,
+ * and that build's contexts and models belong to its own llama.cpp, not to the CPU one this
+ * library links (which RTLD_NEXT finds).
+ */
+static void *callers(const char *name, const void *return_address) {
+  Dl_info info;
+  void *fn = NULL;
+  if (dladdr(return_address, &info) && info.dli_fname) {
+    void *caller = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    if (caller) {
+      fn = dlsym(caller, name);
+      dlclose(caller);
+    }
+  }
+  return fn ? fn : dlsym(RTLD_NEXT, name);
+}
+
 struct llama_context *llama_init_from_model(struct llama_model *model, struct llama_context_params params) {
-  init_fn real = (init_fn)dlsym(RTLD_NEXT, "llama_init_from_model");
+  init_fn real = (init_fn)callers("llama_init_from_model", __builtin_return_address(0));
   if (!real) return NULL;
   struct llama_context *ctx = real(model, params);
+  /* Another build's context (a GPU addon's): not this library's to pool or generate on. */
+  if (real != (init_fn)dlsym(RTLD_NEXT, "llama_init_from_model")) return ctx;
   struct entry *e = ctx ? calloc(1, sizeof *e) : NULL;
   if (!e) return ctx;
   e->ctx = ctx;
@@ -76,7 +97,7 @@ struct llama_context *llama_init_from_model(struct llama_model *model, struct ll
 }
 
 void llama_free(struct llama_context *ctx) {
-  free_fn real = (free_fn)dlsym(RTLD_NEXT, "llama_free");
+  free_fn real = (free_fn)callers("llama_free", __builtin_return_address(0));
   struct entry *found = NULL;
   pthread_mutex_lock(&lock);
   for (struct entry **p = &contexts; *p; p = &(*p)->next) {

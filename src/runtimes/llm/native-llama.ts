@@ -43,7 +43,8 @@ export interface NativeLlamaApi {
  * - plain generations can run decode and sampling on one thread of their own
  *   (native/generate.c, native-generation.ts).
  * It links to node-llama-cpp's CPU prebuilt, so it is loaded only before node-llama-cpp
- * loads that build, and never when a GPU build came first. `INFERD_LLM_NATIVE=off` leaves
+ * loads that build, and never when a GPU build came first; a GPU build loaded after it
+ * creates and frees its contexts through its own llama.cpp (native/contexts.c, `callers`). `INFERD_LLM_NATIVE=off` leaves
  * it out (the behaviour before it, for comparison or if a node-llama-cpp upgrade breaks it);
  * `INFERD_LLM_NATIVE=threadpool` keeps only the threadpool.
  */
