@@ -45,6 +45,6 @@ export const llmRuntime: Runtime = {
     const policy = llmThreads(ctx.threads.intraOp, native.api !== undefined);
     const threads = settings.threads ?? policy.threads;
     ctx.log.info({ threads, why: settings.threads === undefined ? policy.why : '--threads', native: native.why }, `LLM ggml threads: ${threads}`);
-    return NodeLlamaModel.load(llama, findGguf(ctx.path), settings, threads, ctx.log, native.api, native.generation);
+    return NodeLlamaModel.load(llama, findGguf(ctx.path), settings, threads, ctx.log, native);
   },
 };

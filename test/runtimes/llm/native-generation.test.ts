@@ -41,7 +41,7 @@ async function library(): Promise<{ api: NativeLlamaApi; runs: () => number }> {
 async function load(sequences: number, generation: boolean, threads = 1): Promise<NodeLlamaModel> {
   const { api } = await library();
   const settings = parseLlmSettings(['--max-model-len=256', `--max-num-seqs=${sequences}`], 'm');
-  return NodeLlamaModel.load(await llamaFor(false), path, settings, threads, createLogger('silent'), api, generation);
+  return NodeLlamaModel.load(await llamaFor(false), path, settings, threads, createLogger('silent'), { why: 'test', api, generation });
 }
 
 const requests: LlmCompletionRequest[] = [
