@@ -3,12 +3,11 @@
  * 1/4/8 concurrent streams of 128 tokens each (EOS banned), through the OpenAI API (SSE
  * /v1/completions) of inferd with its default configuration (authentication on, default
  * threads) next to llama-server built from the same llama.cpp source (bench/llama-server.ts,
- * best of ggml threads 1 and 2), each figure the median of REPEAT runs. The in-process lines
- * (node-llama-cpp driven directly, threads 1 vs 2, with the persistent ggml threadpool when
- * it is built) show where the runtime's thread default comes from and what the engine
- * binding does without HTTP. A second inferd column runs with the threadpool but without
- * native generation (INFERD_LLM_NATIVE=threadpool: every step through node-llama-cpp, as at
- * the stop before it), so the effect of native generation shows in the same run.
+ * threads 1 and 2), and inferd without native generation (INFERD_LLM_NATIVE=threadpool, as
+ * at the stop before it). All four servers run at once and take turns (`race`), so each
+ * ratio compares runs of the same minute. The in-process lines (node-llama-cpp driven
+ * directly, threads 1 vs 2, with the persistent ggml threadpool when it is built) show where
+ * the runtime's thread default comes from and what the engine binding does without HTTP.
  */
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +27,8 @@ import { median } from './stats.js';
 const TOKENS = 128;
 const CONCURRENCY = [1, 4, 8];
 const REPEAT = 3;
+/** Rounds of the race: runs here sometimes start 100 ms late after seconds idle (any server), so medians need several. */
+const ROUNDS = 5;
 const SEQUENCES = 8;
 const CTX = 512;
 const PROMPT = 'the quick brown fox jumps over the lazy dog';
@@ -132,11 +133,20 @@ async function streams(url: string, headers: Record<string, string>, c: number, 
   return { tokS: tokens / ((performance.now() - started) / 1000), ttftMs: median(ttft), tokens };
 }
 
+/** A server under test: where to send the streams, and how to start it again after a failed run. */
+interface Contender {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  pid: number;
+  stop(): Promise<void>;
+}
+
 /**
- * inferd with its defaults (authentication on: a predictor key; threads from the server's policy),
- * started with `env` added to its environment and `nodeArgs` given to node; `use` gets its URL and headers.
+ * inferd with its defaults (authentication on: a predictor key; threads from the server's
+ * policy), started with `env` added to its environment and `nodeArgs` given to node.
  */
-async function served<T>(path: string, use: (url: string, headers: Record<string, string>, pid: number) => Promise<T>, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<T> {
+async function startServed(name: string, path: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Contender> {
   const dir = join(REPO_ROOT, 'bench-out');
   const manifest = join(dir, 'llm-bench.yaml');
   writeFileSync(manifest, `apiVersion: serving.kserve.io/v1beta1
@@ -156,46 +166,68 @@ spec:
   try {
     await waitReady(srv.http, 120_000);
     const key = await createKey(srv.http, adminKeyOf(dataDir), 'predictor', ['default']);
-    return await use(srv.http, { authorization: `Bearer ${key}` }, srv.child.pid!);
-  } finally {
+    return { name, url: srv.http, headers: { authorization: `Bearer ${key}` }, pid: srv.child.pid!, stop: async () => { await srv.stop(); } };
+  } catch (err) {
     await srv.stop();
+    throw err;
   }
 }
 
-const streamed = (url: string, headers: Record<string, string>) => measure(REPEAT, (c) => streams(url, headers, c, 'bench-llm'));
+async function startAnchor(binary: string, path: string, threads: number): Promise<Contender> {
+  const server = await startLlamaServer(binary, path, { threads, parallel: SEQUENCES, ctxPerSlot: CTX });
+  return { name: `llama-server threads=${threads}`, url: server.url, headers: {}, pid: 0, stop: () => server.stop() };
+}
+
+/**
+ * The same streams on every contender in turn: per concurrency ROUNDS rounds, each round one
+ * run per contender, the order rotating between rounds. This host's speed changes by up to
+ * 2x within a minute (docs/runtimes/trees.md), so contenders measured minutes apart are not
+ * comparable; runs in the same round are. A contender whose run fails (llama-server has hung
+ * and dropped connections mid-run here) is started again by `restart` and the run repeated
+ * once; the note says so.
+ */
+async function race(contenders: Contender[], restart: (c: Contender) => Promise<Contender>, notes: string[]): Promise<Map<number, Run[][]>> {
+  const out = new Map<number, Run[][]>();
+  // Warm-up at the highest concurrency: every sequence (slot) then holds a prompt, so the
+  // rounds measure prefix reuse on both sides rather than some first prompts' prefill.
+  for (const c of contenders) await streams(c.url, c.headers, Math.max(...CONCURRENCY), 'bench-llm');
+  for (const c of CONCURRENCY) {
+    const rounds: Run[][] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const runs: Run[] = new Array(contenders.length);
+      for (let k = 0; k < contenders.length; k++) {
+        const i = (k + r) % contenders.length;
+        try {
+          runs[i] = await streams(contenders[i]!.url, contenders[i]!.headers, c, 'bench-llm');
+        } catch (err) {
+          notes.push(`  (${contenders[i]!.name} failed a run at ${c} stream(s), ${(err as Error).message}${(err as Error).cause ? `: ${String((err as Error).cause)}` : ''}; started again and measured again)`);
+          await contenders[i]!.stop();
+          contenders[i] = await restart(contenders[i]!);
+          runs[i] = await streams(contenders[i]!.url, contenders[i]!.headers, c, 'bench-llm');
+        }
+      }
+      rounds.push(runs);
+    }
+    out.set(c, rounds);
+  }
+  return out;
+}
 
 /** Where one stream's time goes in inferd's default server: REPEAT single streams after a warm-up, under the profiler. */
 async function profiledStream(path: string): Promise<string[]> {
   const prof = profiling();
-  const { pid, ...o } = await served(path, async (url, headers, pid) => {
-    await streams(url, headers, 1, 'bench-llm');
-    const observed = await observe(pid, async () => {
+  const srv = await startServed('inferd', path, {}, prof.nodeArgs);
+  try {
+    await streams(srv.url, srv.headers, 1, 'bench-llm');
+    const o = await observe(srv.pid, async () => {
       let tokens = 0;
-      for (let i = 0; i < REPEAT; i++) tokens += (await streams(url, headers, 1, 'bench-llm')).tokens;
+      for (let i = 0; i < REPEAT; i++) tokens += (await streams(srv.url, srv.headers, 1, 'bench-llm')).tokens;
       return tokens;
     });
-    return { pid, ...observed };
-  }, {}, prof.nodeArgs);
-  const tokS = o.result / ((o.to - o.from) / 1e6);
-  return [`inferd (default), 1 stream under the profiler, ${f1(tokS)} tok/s: main thread and libuv pool (decode and sampling run there) per window`, o.cpu, ...threadShares(prof.dir, pid, o.from, o.to)];
-}
-
-/**
- * llama-server with `threads` ggml threads, SEQUENCES slots of CTX tokens (inferd's layout).
- * llama-server has hung and dropped connections mid-run here (2 of ~10 runs): a failed
- * measurement is retried once on a fresh server, and the retry is printed.
- */
-async function anchor(binary: string, path: string, threads: number, notes: string[]): Promise<Map<number, Run>> {
-  for (let attempt = 1; ; attempt++) {
-    const server = await startLlamaServer(binary, path, { threads, parallel: SEQUENCES, ctxPerSlot: CTX });
-    try {
-      return await measure(REPEAT, (c) => streams(server.url, {}, c, 'bench-llm'));
-    } catch (err) {
-      if (attempt > 1) throw err;
-      notes.push(`  (llama-server threads=${threads} failed a run, ${(err as Error).message}${(err as Error).cause ? `: ${String((err as Error).cause)}` : ''}; measured again on a fresh server)`);
-    } finally {
-      await server.stop();
-    }
+    const tokS = o.result / ((o.to - o.from) / 1e6);
+    return [`inferd (default), 1 stream under the profiler, ${f1(tokS)} tok/s: main thread, native generation thread and libuv pool per window`, o.cpu, ...threadShares(prof.dir, srv.pid, o.from, o.to)];
+  } finally {
+    await srv.stop();
   }
 }
 
@@ -220,22 +252,39 @@ export async function benchLlm(): Promise<string[]> {
   const threads = policy.threads;
   lines.push(`  faster everywhere: ${best ? `threads=${best}` : 'mixed'}; runtime default = ${threads} (${policy.why})`);
   const built = llamaServerBinary();
-  const inferd = await served(path, streamed);
   if ('skipped' in built) {
-    lines.push(`llama-server anchor skipped: ${built.skipped}`);
-    for (const c of CONCURRENCY) lines.push(`  ${c} stream(s): inferd ${f1(inferd.get(c)!.tokS)} tok/s, TTFT ${f1(inferd.get(c)!.ttftMs)} ms`);
+    const inferd = await startServed('inferd', path);
+    try {
+      lines.push(`llama-server anchor skipped: ${built.skipped}`);
+      for (const c of CONCURRENCY) {
+        const r = await streams(inferd.url, inferd.headers, c, 'bench-llm');
+        lines.push(`  ${c} stream(s): inferd ${f1(r.tokS)} tok/s, TTFT ${f1(r.ttftMs)} ms`);
+      }
+    } finally {
+      await inferd.stop();
+    }
     return lines;
   }
-  const noNative = await served(path, streamed, { INFERD_LLM_NATIVE: 'threadpool' });
   const notes: string[] = [];
-  const anchors = [await anchor(built.path, path, 1, notes), await anchor(built.path, path, 2, notes)];
-  lines.push(`inferd OpenAI API (default config: auth on, threads = ${threads}) vs llama-server from the same llama.cpp source (best of threads 1/2), SSE /v1/completions, median of ${REPEAT} runs:`);
-  for (const c of CONCURRENCY) {
-    const s = inferd.get(c)!;
-    const best = anchors.reduce((a, b) => (b.get(c)!.tokS > a.get(c)!.tokS ? b : a)).get(c)!;
-    const t = anchors.findIndex((a) => a.get(c) === best) + 1;
-    const o = noNative.get(c)!;
-    lines.push(`  ${c} stream(s): inferd ${f1(s.tokS)} tok/s, TTFT p50 ${f1(s.ttftMs)} ms | INFERD_LLM_NATIVE=threadpool (no native generation): ${f1(o.tokS)} tok/s, TTFT p50 ${f1(o.ttftMs)} ms, ratio ${(o.tokS / best.tokS).toFixed(2)} | llama-server (threads=${t}) ${f1(best.tokS)} tok/s, TTFT p50 ${f1(best.ttftMs)} ms | ratio ${(s.tokS / best.tokS).toFixed(2)} (goal ≥ 1.00) | llama-server threads=1 ${f1(anchors[0]!.get(c)!.tokS)} tok/s (inferd ${(s.tokS / anchors[0]!.get(c)!.tokS).toFixed(2)} of it)`);
+  const contenders: Contender[] = [];
+  try {
+    contenders.push(await startServed('inferd', path));
+    contenders.push(await startServed('INFERD_LLM_NATIVE=threadpool', path, { INFERD_LLM_NATIVE: 'threadpool' }));
+    contenders.push(await startAnchor(built.path, path, 1));
+    contenders.push(await startAnchor(built.path, path, 2));
+    const restart = (c: Contender) => (c.pid ? startServed(c.name, path, c.name === 'inferd' ? {} : { INFERD_LLM_NATIVE: 'threadpool' }) : startAnchor(built.path, path, c.name.endsWith('=1') ? 1 : 2));
+    const results = await race(contenders, restart, notes);
+    lines.push(`inferd OpenAI API (default config: auth on, threads = ${threads}) vs llama-server from the same llama.cpp source (best of threads 1/2 in each round), SSE /v1/completions; ${ROUNDS} rounds per concurrency, each round one run per server in rotating order, after a warm-up at ${Math.max(...CONCURRENCY)} streams; tok/s and TTFT p50: medians over the rounds; ratios: the median of the rounds' ratios (range):`);
+    for (const c of CONCURRENCY) {
+      const rounds = results.get(c)!;
+      const med = (i: number): Run => ({ tokS: median(rounds.map((r) => r[i]!.tokS)), ttftMs: median(rounds.map((r) => r[i]!.ttftMs)), tokens: 0 });
+      const ratios = (i: number) => rounds.map((r) => r[i]!.tokS / Math.max(r[2]!.tokS, r[3]!.tokS));
+      const ratio = (i: number) => `${median(ratios(i)).toFixed(2)} (${Math.min(...ratios(i)).toFixed(2)}–${Math.max(...ratios(i)).toFixed(2)})`;
+      const [s, o, t1, t2] = [med(0), med(1), med(2), med(3)];
+      lines.push(`  ${c} stream(s): inferd ${f1(s.tokS)} tok/s, TTFT p50 ${f1(s.ttftMs)} ms | INFERD_LLM_NATIVE=threadpool ${f1(o.tokS)} tok/s, TTFT p50 ${f1(o.ttftMs)} ms | llama-server threads=1 ${f1(t1.tokS)} tok/s, TTFT p50 ${f1(t1.ttftMs)} ms; threads=2 ${f1(t2.tokS)} tok/s, TTFT p50 ${f1(t2.ttftMs)} ms | ratio inferd ${ratio(0)} (goal ≥ 1.00), threadpool only ${ratio(1)}`);
+    }
+  } finally {
+    for (const c of contenders) await c.stop();
   }
   lines.push(...notes, ...(await profiledStream(path)));
   return lines;
