@@ -391,7 +391,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
           });
           text = res.response;
         } else {
-          const res = await this.plain(seq, () => chat.generateResponse(history, base));
+          const res = await this.plain(seq, maxTokens, () => chat.generateResponse(history, base));
           stopReason = res.metadata.stopReason;
           text = res.response;
         }
@@ -403,8 +403,8 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
   }
 
   /** A generation without grammar or tools: natively sampled and, while alone, natively decoded (native-generation.ts). */
-  private plain<T>(seq: LlamaContextSequence, generate: () => Promise<T>): Promise<T> {
-    return this.native ? this.native.plain(seq, generate) : generate();
+  private plain<T>(seq: LlamaContextSequence, maxTokens: number, generate: () => Promise<T>): Promise<T> {
+    return this.native ? this.native.plain(seq, maxTokens, generate) : generate();
   }
 
   /** Awaits a format's grammar; llama.cpp refusing the grammar is a 400 like the schema's own faults. */
@@ -446,7 +446,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
       let completionTokens = 0;
       const completion = new LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
       try {
-        const res = await this.plain(seq, () => completion.generateCompletionWithMeta(req.prompt, {
+        const res = await this.plain(seq, maxTokens, () => completion.generateCompletionWithMeta(req.prompt, {
           ...this.textSampling(req, maxTokens),
           signal,
           stopOnAbortSignal: true,

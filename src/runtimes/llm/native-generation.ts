@@ -108,10 +108,15 @@ export class NativeGeneration {
     private readonly alone: () => boolean,
   ) {}
 
-  /** Runs `generate` with `seq`'s plain evaluations going through this class. */
-  async plain<T>(seq: LlamaContextSequence, generate: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `generate` with `seq`'s plain evaluations going through this class. `budget`: the
+   * most tokens the consumer takes from an evaluation (its max_tokens); the native thread
+   * decodes no further ahead than that, so a generation that ends at its limit does not
+   * leave a decode for the next request to wait out.
+   */
+  async plain<T>(seq: LlamaContextSequence, budget: number, generate: () => Promise<T>): Promise<T> {
     const s = seq as unknown as Sequence;
-    s._inferdEvaluate = (tokens, metadata, options) => this.evaluation(s, tokens, metadata, options);
+    s._inferdEvaluate = (tokens, metadata, options) => this.evaluation(s, tokens, metadata, options, budget);
     try {
       return await generate();
     } finally {
@@ -119,14 +124,14 @@ export class NativeGeneration {
     }
   }
 
-  private evaluation(s: Sequence, tokens: Token[], metadata: EvaluateMetadata, o: EvaluateOptions): Evaluation | null {
+  private evaluation(s: Sequence, tokens: Token[], metadata: EvaluateMetadata, o: EvaluateOptions, budget: number): Evaluation | null {
     if (!tokens.length || !o.generateNewTokens || o._noSampling || o._skipLock || metadata.probabilities || metadata.confidence) return null;
     if (o.xtc != null || (o.dryRepeatPenalty?.strength ?? 0) !== 0 || s.needsCheckpoints) return null;
     const grammar = typeof o.grammarEvaluationState === 'function' ? (o.grammarEvaluationState as () => unknown)() : o.grammarEvaluationState;
     if (grammar != null) return null;
     const rp = o.repeatPenalty;
     if (rp && ((rp.penalty ?? 1) !== 1 || (rp.presencePenalty ?? 0) !== 0 || (rp.frequencyPenalty ?? 0) !== 0)) return null;
-    return this.generate(s, tokens, o);
+    return this.generate(s, tokens, o, budget);
   }
 
   /** The chain node-llama-cpp would build for these options (its `_resolveSamplerConfig`). */
@@ -147,14 +152,16 @@ export class NativeGeneration {
     return this.alone() && (queued?.length ?? 0) === 0;
   }
 
-  private async *generate(s: Sequence, tokens: Token[], o: EvaluateOptions): Evaluation {
+  private async *generate(s: Sequence, tokens: Token[], o: EvaluateOptions, budget: number): Evaluation {
     await s._abortTokenPredictor(false, true);
     const sampler = this.sampler(o);
     let evalTokens = tokens;
+    /** Tokens handed to the consumer so far. */
+    const given = { n: 0 };
     while (true) {
       s._ensureNotDisposed();
-      if (evalTokens.length === 1 && this.free()) {
-        const after = yield* this.run(s, evalTokens[0]!, sampler, o.yieldEogToken);
+      if (evalTokens.length === 1 && this.free() && given.n < budget) {
+        const after = yield* this.run(s, evalTokens[0]!, sampler, o.yieldEogToken, budget - given.n, given);
         if (after === null) return;
         if (after !== undefined) {
           evalTokens = after;
@@ -174,16 +181,18 @@ export class NativeGeneration {
       } finally {
         lock.dispose();
       }
+      given.n++;
       evalTokens = nextTokens(yield { token: next }, next);
     }
   }
 
   /**
    * Steps on the native thread while the sequence generates alone, from `first` (sampled,
-   * not yet decoded). Returns the tokens to evaluate next, null when the generation ended,
-   * or undefined when the run could not start.
+   * not yet decoded), posting at most `left` tokens; `given` counts the tokens yielded.
+   * Returns the tokens to evaluate next, null when the generation ended, or undefined when
+   * the run could not start.
    */
-  private async *run(s: Sequence, first: Token, sampler: NativeSampler, yieldEog: boolean): AsyncGenerator<Step, Token[] | null | undefined, Reply> {
+  private async *run(s: Sequence, first: Token, sampler: NativeSampler, yieldEog: boolean, left: number, given: { n: number }): AsyncGenerator<Step, Token[] | null | undefined, Reply> {
     const locks: Lock[] = [await acquireLock([s._lock, 'evaluate'] as const)];
     try {
       locks.push(await acquireLock([this.context, 'context'] as const));
@@ -195,7 +204,8 @@ export class NativeGeneration {
       for (const l of locks.reverse()) l.dispose();
     };
     const start = s._nextTokenIndex;
-    const limit = this.context.contextSize - 1;
+    // Each decode posts one token; the last one the consumer takes is not decoded.
+    const limit = Math.min(this.context.contextSize - 1, start + left);
     if (!this.free() || start >= limit) {
       release();
       return undefined;
@@ -232,6 +242,7 @@ export class NativeGeneration {
         }
         const token = posted[taken++]!;
         if (!yieldEog && s.model.isEogToken(token)) return null;
+        given.n++;
         const reply = yield { token };
         this.api.ack(handle);
         if (reply != null && (Array.isArray(reply) || reply !== token)) return nextTokens(reply, token);

@@ -123,6 +123,27 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
     }
   });
 
+  it('decodes no further ahead than max_tokens, so a generation ending at its limit leaves no decode running', async () => {
+    const { api } = await library();
+    const model = await load(1, true);
+    const runs: { pos: number; limit: number }[] = [];
+    const run = api.run;
+    api.run = (ctxId, seqId, pos, token, sampler, limit, ...rest) => {
+      runs.push({ pos, limit });
+      return run(ctxId, seqId, pos, token, sampler, limit, ...rest);
+    };
+    try {
+      const r = await model.complete({ prompt: 'alpha beta', maxTokens: 40, temperature: 0, logitBias: bias });
+      assert.equal(r.completionTokens, 40);
+      assert.ok(runs.length > 0, 'the generation ran natively');
+      // The first token comes from the prompt's decode, so a run posts at most 39 more.
+      for (const { pos, limit } of runs) assert.ok(limit - pos <= 40, `run from ${pos} may decode up to ${limit}`);
+    } finally {
+      api.run = run;
+      await model.unload();
+    }
+  });
+
   it('takes its locks from the lifecycle-utils node-llama-cpp uses (package.json keeps one copy)', () => {
     assert.equal(sharesNodeLlamaCppLocks(), true);
   });
