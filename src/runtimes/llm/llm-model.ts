@@ -252,6 +252,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
       const seq = await this.pool.acquire(ac.signal);
       this.m.queueTime.observe((performance.now() - queued) / 1000);
       this.running++;
+      if (this.running > 1) this.native?.joined();
       const run = fn(seq, ac.signal);
       this.active.set(ac, run.catch(() => undefined));
       try {

@@ -100,6 +100,9 @@ export function createContexts<T>(api: NativeLlamaApi, create: () => Promise<T>)
  * not depend on which path ran a step.
  */
 export class NativeGeneration {
+  /** The run on the native thread, if one is running (one at a time: a run needs its sequence alone). */
+  private current?: NativeRun;
+
   constructor(
     private readonly api: NativeLlamaApi,
     private readonly ctxId: number,
@@ -107,6 +110,14 @@ export class NativeGeneration {
     /** True while the sequence generating is the only one holding a request. */
     private readonly alone: () => boolean,
   ) {}
+
+  /**
+   * Another request has taken a sequence: a run stops before its next decode, instead of
+   * after the token it is decoding reaches the event loop.
+   */
+  joined(): void {
+    if (this.current) this.api.stop(this.current);
+  }
 
   /**
    * Runs `generate` with `seq`'s plain evaluations going through this class. `budget`: the
@@ -232,6 +243,7 @@ export class NativeGeneration {
       release();
       throw err;
     }
+    this.current = handle;
     const arrival = () => new Promise<void>((resolve) => (wake = resolve));
     let taken = 0;
     try {
@@ -252,6 +264,7 @@ export class NativeGeneration {
     } finally {
       this.api.stop(handle);
       while (status === undefined) await arrival();
+      this.current = undefined;
       // The consumer has the `taken` tokens; the last of them is not in the KV cache yet (as
       // after node-llama-cpp's own steps), nor is anything the thread decoded after it.
       const keep = start + taken;
