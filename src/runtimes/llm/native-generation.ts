@@ -95,8 +95,8 @@ export function createContexts<T>(api: NativeLlamaApi, create: () => Promise<T>)
  * native library's own thread (native/generate.c): decode and sampling there, one after the
  * other, with the event loop streaming tokens meanwhile. node-llama-cpp runs each such step
  * as two libuv jobs with its JavaScript between them on the critical path (docs/llm.md).
- * When another sequence wants the context, the run stops at the next token and the
- * generation goes on as node-llama-cpp batch steps, with the same sampler, so its tokens do
+ * When another request takes a sequence (`joined`, called by the model), the run stops
+ * before its next decode and the generation goes on as node-llama-cpp batch steps, with the same sampler, so its tokens do
  * not depend on which path ran a step.
  */
 export class NativeGeneration {
@@ -111,10 +111,7 @@ export class NativeGeneration {
     private readonly alone: () => boolean,
   ) {}
 
-  /**
-   * Another request has taken a sequence: a run stops before its next decode, instead of
-   * after the token it is decoding reaches the event loop.
-   */
+  /** Another request has taken a sequence: a run stops before its next decode. */
   joined(): void {
     if (this.current) this.api.stop(this.current);
   }
@@ -235,7 +232,6 @@ export class NativeGeneration {
           s._tokenMeter.useTokens(1, 'output');
           input = value as Token;
           posted.push(input);
-          if (!this.free()) this.api.stop(handle);
         } else status = value;
         wake?.();
       });
