@@ -51,12 +51,11 @@ static napi_value number(napi_env env, double v) {
   return out;
 }
 
-/* A named number property of `obj`, or `fallback` when absent or not a number. */
-static double prop(napi_env env, napi_value obj, const char *name, double fallback) {
+/* A named number property of `obj`; 0 when it is one, -1 when absent or not a number. */
+static int prop(napi_env env, napi_value obj, const char *name, double *out) {
   napi_value v;
-  double out;
-  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return fallback;
-  return napi_get_value_double(env, v, &out) == napi_ok ? out : fallback;
+  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return -1;
+  return napi_get_value_double(env, v, out) == napi_ok ? 0 : -1;
 }
 
 /* ---- samplers ---- */
@@ -78,11 +77,12 @@ napi_value generate_sampler(napi_env env, napi_callback_info info) {
   int32_t n_vocab = llama_vocab_n_tokens(vocab);
   context_unuse(&use);
   napi_value cfg = argv[1];
-  double temperature = prop(env, cfg, "temperature", 0);
-  double top_k = prop(env, cfg, "topK", 40);
-  double top_p = prop(env, cfg, "topP", 0.95);
-  double min_p = prop(env, cfg, "minP", 0);
-  double seed = prop(env, cfg, "seed", -1);
+  /* The caller resolves node-llama-cpp's defaults (native-generation.ts); none are kept here. */
+  double temperature, top_k, top_p, min_p, seed = -1;
+  if (prop(env, cfg, "temperature", &temperature) || prop(env, cfg, "topK", &top_k) ||
+      prop(env, cfg, "topP", &top_p) || prop(env, cfg, "minP", &min_p))
+    return fail(env, "sampler config needs numbers temperature, topK, topP and minP");
+  prop(env, cfg, "seed", &seed);
 
   struct llama_sampler *chain = llama_sampler_chain_init(llama_sampler_chain_default_params());
   napi_value keys, values;
@@ -128,9 +128,11 @@ napi_value generate_sampler(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static struct llama_sampler *sampler_arg(napi_env env, napi_value v) {
+/* The chain of sampler handle `v`, referenced in `ref` so it outlives the job using it; NULL when `v` is none. */
+static struct llama_sampler *hold_sampler(napi_env env, napi_value v, napi_ref *ref) {
   void *data = NULL;
-  return napi_get_value_external(env, v, &data) == napi_ok ? data : NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok || !data) return NULL;
+  return napi_create_reference(env, v, 1, ref) == napi_ok ? data : NULL;
 }
 
 /* ---- one sample on a libuv thread (a step node-llama-cpp decoded in a batch) ---- */
@@ -178,15 +180,16 @@ napi_value generate_sample(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  struct llama_sampler *chain = argc == 3 ? sampler_arg(env, argv[2]) : NULL;
-  if (!chain) return fail(env, "sample(ctxId, batchIndex, sampler)");
   struct sample_job *job = calloc(1, sizeof *job);
   if (!job) return fail(env, "out of memory");
+  job->chain = argc == 3 ? hold_sampler(env, argv[2], &job->chain_ref) : NULL;
+  if (!job->chain) {
+    free(job);
+    return fail(env, "sample(ctxId, batchIndex, sampler)");
+  }
   job->ctx_id = int_arg(env, argv[0], 0);
   job->index = int_arg(env, argv[1], -1);
-  job->chain = chain;
   napi_value promise, name;
-  napi_create_reference(env, argv[2], 1, &job->chain_ref);
   napi_create_promise(env, &job->deferred, &promise);
   napi_create_string_utf8(env, "inferd.sample", NAPI_AUTO_LENGTH, &name);
   napi_create_async_work(env, NULL, name, sample_execute, sample_complete, job, &job->work);
@@ -334,18 +337,21 @@ napi_value generate_run(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value argv[8];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  struct llama_sampler *chain = argc == 8 ? sampler_arg(env, argv[4]) : NULL;
-  if (!chain) return fail(env, "run(ctxId, seqId, pos, token, sampler, limit, maxAhead, onMessage)");
   struct run *r = calloc(1, sizeof *r);
   if (!r) return fail(env, "out of memory");
+  r->chain = argc == 8 ? hold_sampler(env, argv[4], &r->chain_ref) : NULL;
+  if (!r->chain) {
+    free(r);
+    return fail(env, "run(ctxId, seqId, pos, token, sampler, limit, maxAhead, onMessage)");
+  }
   if (context_use(int_arg(env, argv[0], 0), &r->use) != 0) {
+    napi_delete_reference(env, r->chain_ref);
     free(r);
     return fail(env, "context is gone");
   }
   r->seq = int_arg(env, argv[1], 0);
   r->pos = int_arg(env, argv[2], 0);
   r->token = int_arg(env, argv[3], 0);
-  r->chain = chain;
   r->limit = int_arg(env, argv[5], 0);
   r->max_ahead = int_arg(env, argv[6], 1);
   if (r->max_ahead < 1) r->max_ahead = 1;
@@ -354,7 +360,6 @@ napi_value generate_run(napi_env env, napi_callback_info info) {
   pthread_cond_init(&r->wake, NULL);
   napi_value name, handle;
   napi_create_string_utf8(env, "inferd.generate", NAPI_AUTO_LENGTH, &name);
-  napi_create_reference(env, argv[4], 1, &r->chain_ref);
   if (napi_create_threadsafe_function(env, argv[7], NULL, name, 0, 1, r, tsfn_finalize, NULL, call_js, &r->tsfn) != napi_ok) {
     napi_delete_reference(env, r->chain_ref);
     context_unuse(&r->use);
