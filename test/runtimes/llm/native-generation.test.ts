@@ -20,22 +20,24 @@ const path = (() => {
   return join(dir, 'm.gguf');
 })();
 
-/** The native library, with its generation runs counted. */
+/** Each native run started in this process: where it began and the position it may decode up to. */
+const started: { pos: number; limit: number }[] = [];
+
+/** The native library, with its runs recorded in `started`; `runs()` counts them. */
 async function library(): Promise<{ api: NativeLlamaApi; runs: () => number }> {
   await llamaFor(false);
   const api = nativeLlamaFor(true).api;
   assert.ok(api, nativeLlamaFor(true).why);
-  const counted = api as NativeLlamaApi & { counted?: { n: number } };
-  if (!counted.counted) {
-    const n = { n: 0 };
+  const recorded = api as NativeLlamaApi & { recorded?: true };
+  if (!recorded.recorded) {
     const run = api.run.bind(api);
-    api.run = (...args) => {
-      n.n++;
-      return run(...args);
+    api.run = (ctxId, seqId, pos, token, sampler, limit, ...rest) => {
+      started.push({ pos, limit });
+      return run(ctxId, seqId, pos, token, sampler, limit, ...rest);
     };
-    counted.counted = n;
+    recorded.recorded = true;
   }
-  return { api, runs: () => counted.counted!.n };
+  return { api, runs: () => started.length };
 }
 
 async function load(sequences: number, generation: boolean, threads = 1): Promise<NodeLlamaModel> {
@@ -124,22 +126,16 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
   });
 
   it('decodes no further ahead than max_tokens, so a generation ending at its limit leaves no decode running', async () => {
-    const { api } = await library();
+    const { runs } = await library();
     const model = await load(1, true);
-    const runs: { pos: number; limit: number }[] = [];
-    const run = api.run;
-    api.run = (ctxId, seqId, pos, token, sampler, limit, ...rest) => {
-      runs.push({ pos, limit });
-      return run(ctxId, seqId, pos, token, sampler, limit, ...rest);
-    };
+    const before = runs();
     try {
       const r = await model.complete({ prompt: 'alpha beta', maxTokens: 40, temperature: 0, logitBias: bias });
       assert.equal(r.completionTokens, 40);
-      assert.ok(runs.length > 0, 'the generation ran natively');
+      assert.ok(runs() > before, 'the generation ran natively');
       // The first token comes from the prompt's decode, so a run posts at most 39 more.
-      for (const { pos, limit } of runs) assert.ok(limit - pos <= 40, `run from ${pos} may decode up to ${limit}`);
+      for (const { pos, limit } of started.slice(before)) assert.ok(limit - pos <= 40, `run from ${pos} may decode up to ${limit}`);
     } finally {
-      api.run = run;
       await model.unload();
     }
   });
