@@ -140,6 +140,8 @@ interface Contender {
   headers: Record<string, string>;
   pid: number;
   stop(): Promise<void>;
+  /** A fresh server of the same configuration. */
+  again(): Promise<Contender>;
 }
 
 /**
@@ -166,7 +168,7 @@ spec:
   try {
     await waitReady(srv.http, 120_000);
     const key = await createKey(srv.http, adminKeyOf(dataDir), 'predictor', ['default']);
-    return { name, url: srv.http, headers: { authorization: `Bearer ${key}` }, pid: srv.child.pid!, stop: async () => { await srv.stop(); } };
+    return { name, url: srv.http, headers: { authorization: `Bearer ${key}` }, pid: srv.child.pid!, stop: async () => { await srv.stop(); }, again: () => startServed(name, path, env, nodeArgs) };
   } catch (err) {
     await srv.stop();
     throw err;
@@ -175,7 +177,7 @@ spec:
 
 async function startAnchor(binary: string, path: string, threads: number): Promise<Contender> {
   const server = await startLlamaServer(binary, path, { threads, parallel: SEQUENCES, ctxPerSlot: CTX });
-  return { name: `llama-server threads=${threads}`, url: server.url, headers: {}, pid: 0, stop: () => server.stop() };
+  return { name: `llama-server threads=${threads}`, url: server.url, headers: {}, pid: 0, stop: () => server.stop(), again: () => startAnchor(binary, path, threads) };
 }
 
 /**
@@ -183,10 +185,10 @@ async function startAnchor(binary: string, path: string, threads: number): Promi
  * run per contender, the order rotating between rounds. This host's speed changes by up to
  * 2x within a minute (docs/runtimes/trees.md), so contenders measured minutes apart are not
  * comparable; runs in the same round are. A contender whose run fails (llama-server has hung
- * and dropped connections mid-run here) is started again by `restart` and the run repeated
+ * and dropped connections mid-run here) is started again and the run repeated
  * once; the note says so.
  */
-async function race(contenders: Contender[], restart: (c: Contender) => Promise<Contender>, notes: string[]): Promise<Map<number, Run[][]>> {
+async function race(contenders: Contender[], notes: string[]): Promise<Map<number, Run[][]>> {
   const out = new Map<number, Run[][]>();
   // Warm-up at the highest concurrency: every sequence (slot) then holds a prompt, so the
   // rounds measure prefix reuse on both sides rather than some first prompts' prefill.
@@ -202,7 +204,7 @@ async function race(contenders: Contender[], restart: (c: Contender) => Promise<
         } catch (err) {
           notes.push(`  (${contenders[i]!.name} failed a run at ${c} stream(s), ${(err as Error).message}${(err as Error).cause ? `: ${String((err as Error).cause)}` : ''}; started again and measured again)`);
           await contenders[i]!.stop();
-          contenders[i] = await restart(contenders[i]!);
+          contenders[i] = await contenders[i]!.again();
           runs[i] = await streams(contenders[i]!.url, contenders[i]!.headers, c, 'bench-llm');
         }
       }
@@ -272,8 +274,7 @@ export async function benchLlm(): Promise<string[]> {
     contenders.push(await startServed('INFERD_LLM_NATIVE=threadpool', path, { INFERD_LLM_NATIVE: 'threadpool' }));
     contenders.push(await startAnchor(built.path, path, 1));
     contenders.push(await startAnchor(built.path, path, 2));
-    const restart = (c: Contender) => (c.pid ? startServed(c.name, path, c.name === 'inferd' ? {} : { INFERD_LLM_NATIVE: 'threadpool' }) : startAnchor(built.path, path, c.name.endsWith('=1') ? 1 : 2));
-    const results = await race(contenders, restart, notes);
+    const results = await race(contenders, notes);
     lines.push(`inferd OpenAI API (default config: auth on, threads = ${threads}) vs llama-server from the same llama.cpp source (best of threads 1/2 in each round), SSE /v1/completions; ${ROUNDS} rounds per concurrency, each round one run per server in rotating order, after a warm-up at ${Math.max(...CONCURRENCY)} streams; tok/s and TTFT p50: medians over the rounds; ratios: the median of the rounds' ratios (range):`);
     for (const c of CONCURRENCY) {
       const rounds = results.get(c)!;
