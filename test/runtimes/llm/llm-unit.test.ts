@@ -6,7 +6,7 @@ import { parseLlmSettings } from '../../../src/runtimes/llm/llm-settings.js';
 import { SequencePool } from '../../../src/runtimes/llm/sequence-pool.js';
 import { StepBatching, fill } from '../../../src/runtimes/llm/step-batching.js';
 import type { BatchItem, LlamaContext } from 'node-llama-cpp';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildGguf, buildVocab, encodeTensor, writeGguf } from '../../../scripts/gen-gguf.js';
@@ -201,6 +201,27 @@ describe('inferd-llm runtime in-process (tiny random GGUF)', () => {
     assert.ok(first.after.threads < first.during.threads, 'unloading joined the pool\'s worker');
     // Without llama_free's release each cycle would leave a worker thread behind.
     for (let i = 0; i < 3; i++) assert.deepEqual((await cycle()).after, first.after);
+  });
+
+  it('pins the pool\'s worker to the last CPU and gives every other thread its CPUs back after loads and decodes', { skip: process.platform !== 'linux' || process.arch !== 'x64' ? 'build/inferd-llama.node is built for linux-x64 only' : false }, async (t) => {
+    const allowed = (tid: string) => /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/self/task/${tid}/status`, 'utf8'))?.[1];
+    const all = allowed(String(process.pid))!;
+    const cpus = all.split(',').flatMap((r) => {
+      const [a, b = a] = r.split('-').map(Number);
+      return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i);
+    });
+    if (cpus.length < 2) return t.skip('one CPU: nothing to pin apart');
+    const model = await loadTiny(9, 2, ['--threads=2']);
+    try {
+      // Two sequences: steps of two tokens, decoded on two threads.
+      const rs = await Promise.all(['alpha beta', 'gamma'].map((prompt) => model.llm!.complete({ prompt, maxTokens: 12, temperature: 0, logitBias: bias })));
+      assert.ok(rs.every((r) => r.completionTokens === 12));
+      const lists = readdirSync('/proc/self/task').map(allowed);
+      assert.equal(lists.filter((l) => l === String(cpus.at(-1))).length, 1, 'one thread (the pool\'s worker) on the last CPU');
+      assert.equal(lists.filter((l) => l !== all).length, 1, 'the main thread and the threads that decoded have all their CPUs');
+    } finally {
+      await model.unload();
+    }
   });
 
   it('says a step leaves a core free only on one ggml thread: one thread configured or one sequence generating', async () => {
