@@ -59,6 +59,22 @@ function machineBusyTicks(): number {
   return t.reduce((a, b) => a + b, 0) - t[3]! - t[4]!;
 }
 
+/**
+ * Waits until the whole machine has been idle (under 10% of its cores) for 100 ms, at most
+ * `maxMs`; returns the ms waited. A server that spins after its own load (llama-server's ggml
+ * workers poll for ~0.1 s after each graph) must not take the next contender's cores.
+ */
+export async function machineQuiet(maxMs = 2000): Promise<number> {
+  const start = performance.now();
+  const windowTicks = (TICKS_PER_S * availableParallelism()) / 10;
+  while (performance.now() - start < maxMs) {
+    const before = machineBusyTicks();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (machineBusyTicks() - before <= windowTicks * 0.1) break;
+  }
+  return performance.now() - start;
+}
+
 /** One second of warm-up load, then `seconds` of the same load observed on process `pid`. */
 export async function observeLoad(pid: number, opts: Omit<LoadOptions, 'seconds'>, seconds: number): Promise<Observed<Awaited<ReturnType<typeof load>>>> {
   await warmUp(opts);

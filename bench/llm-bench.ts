@@ -20,7 +20,7 @@ import { llmThreads } from '../src/runtimes/llm/llm-threads.js';
 import { availableParallelism } from 'node:os';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
 import { adminKeyOf, createKey } from '../test/helpers/keys.js';
-import { observe, profiling, threadShares } from './cpu-profile.js';
+import { machineQuiet, observe, profiling, threadShares } from './cpu-profile.js';
 import { llamaServerBinary, startLlamaServer } from './llama-server.js';
 import { median } from './stats.js';
 
@@ -184,9 +184,11 @@ async function startAnchor(binary: string, path: string, threads: number): Promi
  * The same streams on every contender in turn: per concurrency ROUNDS rounds, each round one
  * run per contender, the order rotating between rounds. This host's speed changes by up to
  * 2x within a minute (docs/runtimes/trees.md), so contenders measured minutes apart are not
- * comparable; runs in the same round are. A contender whose run fails (llama-server has hung
- * and dropped connections mid-run here) is started again and the run repeated
- * once; the note says so.
+ * comparable; runs in the same round are. Each run starts on a quiet machine: llama-server's
+ * ggml workers spin a core for ~0.1 s after its last step, and with a fixed cyclic order the
+ * same contender always ran in that shadow. A contender whose run fails (llama-server has
+ * hung and dropped connections mid-run here) is started again and the run repeated once;
+ * the note says so.
  */
 async function race(contenders: Contender[], notes: string[]): Promise<Map<number, Run[][]>> {
   const out = new Map<number, Run[][]>();
@@ -199,6 +201,7 @@ async function race(contenders: Contender[], notes: string[]): Promise<Map<numbe
       const runs: Run[] = new Array(contenders.length);
       for (let k = 0; k < contenders.length; k++) {
         const i = (k + r) % contenders.length;
+        await machineQuiet();
         try {
           runs[i] = await streams(contenders[i]!.url, contenders[i]!.headers, c, 'bench-llm');
         } catch (err) {
