@@ -206,6 +206,7 @@ void context_unuse(const struct context_use *use) {
   pthread_mutex_unlock(&lock);
 }
 
+/* llama.cpp's decode, with the calling thread kept off the pinned CPUs while it runs more than one thread. */
 int32_t llama_decode(struct llama_context *ctx, struct llama_batch batch) {
   static decode_fn own = NULL;
   if (!own) own = (decode_fn)dlsym(RTLD_NEXT, "llama_decode");
