@@ -14,7 +14,8 @@
  * barriers spin without yielding: when the scheduler woke a sleeping pool thread on the
  * calling thread's core, the two took turns there for whole scheduler slices. Measured on
  * 2 vCPUs: a third of the 2-token decodes after one-thread steps took 13-20 ms instead of
- * 4-5 ms, and 4 streams ran 12% slower (docs/llm.md).
+ * 4-5 ms, and 4 streams ran 12% slower (docs/llm.md). Not where CPUs share cores (SMT):
+ * there fixed CPUs could put two ggml threads on one core, which the scheduler avoids.
  *
  * Loaded with RTLD_GLOBAL before node-llama-cpp's addon (src/runtimes/llm/native-llama.ts),
  * this library's llama_init_from_model, llama_free and llama_decode come first in symbol
@@ -28,6 +29,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "contexts.h"
 #include "ggml-backend.h"
@@ -58,9 +60,35 @@ static struct entry *contexts = NULL;
 static int next_id = 1;
 
 /*
+ * Whether CPU `cpu` shares its core with another CPU of `mask` (SMT), or its topology cannot
+ * be read: then the scheduler, which knows the cores, places the pool's threads instead.
+ */
+static int shares_core(int cpu, const cpu_set_t *mask) {
+  char path[96], list[256];
+  snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list", cpu);
+  FILE *f = fopen(path, "r");
+  if (!f) return 1;
+  size_t n = fread(list, 1, sizeof list - 1, f);
+  fclose(f);
+  list[n] = 0;
+  /* A list such as "3", "3,11" or "2-3". */
+  for (char *p = list; *p && *p != '\n';) {
+    char *end;
+    long a = strtol(p, &end, 10), b = a;
+    if (end == p) return 1;
+    if (*end == '-') b = strtol(end + 1, &end, 10);
+    for (long c = a; c <= b && c < CPU_SETSIZE; c++)
+      if (c != cpu && CPU_ISSET(c, mask)) return 1;
+    p = *end == ',' ? end + 1 : end;
+  }
+  return 0;
+}
+
+/*
  * A pool of the context's thread count, or NULL (one thread, or the CPU backend lacks the
- * calls). When the calling thread may use more CPUs than the pool has extra threads, those
- * threads are pinned to the last of them and `e->spare` holds the rest.
+ * calls). When the calling thread may use more CPUs than the pool has extra threads, and
+ * none of them shares a core, those threads are pinned to the last of them and `e->spare`
+ * holds the rest.
  */
 static struct ggml_threadpool *pool_for(struct llama_context_params params, struct entry *e) {
   tp_free_fn *release = &e->release;
@@ -75,6 +103,8 @@ static struct ggml_threadpool *pool_for(struct llama_context_params params, stru
   tpp.poll = 0;
   cpu_set_t mine;
   e->pinned = sched_getaffinity(0, sizeof mine, &mine) == 0 && CPU_COUNT(&mine) > threads - 1;
+  for (int c = 0; e->pinned && c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &mine) && shares_core(c, &mine)) e->pinned = 0;
   if (e->pinned) {
     e->spare = mine;
     for (int c = CPU_SETSIZE - 1, left = threads - 1; c >= 0 && left > 0; c--) {

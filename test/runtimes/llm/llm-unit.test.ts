@@ -206,11 +206,14 @@ describe('inferd-llm runtime in-process (tiny random GGUF)', () => {
   it('pins the pool\'s worker to the last CPU and gives every other thread its CPUs back after loads and decodes', { skip: process.platform !== 'linux' || process.arch !== 'x64' ? 'build/inferd-llama.node is built for linux-x64 only' : false }, async (t) => {
     const allowed = (tid: string) => /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/self/task/${tid}/status`, 'utf8'))?.[1];
     const all = allowed(String(process.pid))!;
-    const cpus = all.split(',').flatMap((r) => {
+    const cpuList = (text: string) => text.trim().split(',').flatMap((r) => {
       const [a, b = a] = r.split('-').map(Number);
       return Array.from({ length: b! - a! + 1 }, (_, i) => a! + i);
     });
+    const cpus = cpuList(all);
     if (cpus.length < 2) return t.skip('one CPU: nothing to pin apart');
+    const siblings = (c: number) => cpuList(readFileSync(`/sys/devices/system/cpu/cpu${c}/topology/thread_siblings_list`, 'utf8'));
+    if (cpus.some((c) => siblings(c).some((s) => s !== c && cpus.includes(s)))) return t.skip('CPUs share cores (SMT): the scheduler places the pool');
     const model = await loadTiny(9, 2, ['--threads=2']);
     try {
       // Two sequences: steps of two tokens, decoded on two threads.
