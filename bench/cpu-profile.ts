@@ -61,18 +61,17 @@ function machineBusyTicks(): number {
 
 /**
  * Waits until the whole machine has been idle (under 10% of its cores) for 100 ms, at most
- * `maxMs`; returns the ms waited. A server that spins after its own load (llama-server's ggml
- * workers poll for ~0.1 s after each graph) must not take the next contender's cores.
+ * `maxMs`. A server that spins after its own load (llama-server's ggml workers poll for
+ * ~0.1 s after each graph) must not take the next contender's cores.
  */
-export async function machineQuiet(maxMs = 2000): Promise<number> {
+export async function machineQuiet(maxMs = 2000): Promise<void> {
   const start = performance.now();
   const windowTicks = (TICKS_PER_S * availableParallelism()) / 10;
   while (performance.now() - start < maxMs) {
     const before = machineBusyTicks();
     await new Promise((resolve) => setTimeout(resolve, 100));
-    if (machineBusyTicks() - before <= windowTicks * 0.1) break;
+    if (machineBusyTicks() - before <= windowTicks * 0.1) return;
   }
-  return performance.now() - start;
 }
 
 /** One second of warm-up load, then `seconds` of the same load observed on process `pid`. */

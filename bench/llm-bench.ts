@@ -138,7 +138,6 @@ interface Contender {
   name: string;
   url: string;
   headers: Record<string, string>;
-  pid: number;
   stop(): Promise<void>;
   /** A fresh server of the same configuration. */
   again(): Promise<Contender>;
@@ -148,7 +147,7 @@ interface Contender {
  * inferd with its defaults (authentication on: a predictor key; threads from the server's
  * policy), started with `env` added to its environment and `nodeArgs` given to node.
  */
-async function startServed(name: string, path: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Contender> {
+async function startServed(name: string, path: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Contender & { pid: number }> {
   const dir = join(REPO_ROOT, 'bench-out');
   const manifest = join(dir, 'llm-bench.yaml');
   writeFileSync(manifest, `apiVersion: serving.kserve.io/v1beta1
@@ -177,7 +176,7 @@ spec:
 
 async function startAnchor(binary: string, path: string, threads: number): Promise<Contender> {
   const server = await startLlamaServer(binary, path, { threads, parallel: SEQUENCES, ctxPerSlot: CTX });
-  return { name: `llama-server threads=${threads}`, url: server.url, headers: {}, pid: 0, stop: () => server.stop(), again: () => startAnchor(binary, path, threads) };
+  return { name: `llama-server threads=${threads}`, url: server.url, headers: {}, stop: () => server.stop(), again: () => startAnchor(binary, path, threads) };
 }
 
 /**
