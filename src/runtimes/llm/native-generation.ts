@@ -96,8 +96,8 @@ export function createContexts<T>(api: NativeLlamaApi, create: () => Promise<T>)
  * other, with the event loop streaming tokens meanwhile. node-llama-cpp runs each such step
  * as two libuv jobs with its JavaScript between them on the critical path (docs/llm.md).
  * When another request takes a sequence (`joined`, called by the model), the run stops
- * before its next decode and the generation goes on as node-llama-cpp batch steps, with the same sampler, so its tokens do
- * not depend on which path ran a step.
+ * before its next decode and the generation goes on as node-llama-cpp batch steps, with
+ * the same sampler, so its tokens do not depend on which path ran a step.
  */
 export class NativeGeneration {
   /** The run on the native thread, if one is running (one at a time: a run needs its sequence alone). */

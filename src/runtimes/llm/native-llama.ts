@@ -39,14 +39,16 @@ export interface NativeLlamaApi {
  * inferd's native companion to node-llama-cpp (built at install by
  * scripts/build-native-llama.mjs), once loaded:
  * - every llama.cpp context gets a persistent ggml threadpool (native/contexts.c), instead
- *   of ggml threads created for each decode;
+ *   of ggml threads created for each decode, its workers pinned apart from the decoding
+ *   thread where no CPUs share a core;
  * - plain generations can run decode and sampling on one thread of their own
  *   (native/generate.c, native-generation.ts).
  * It links to node-llama-cpp's CPU prebuilt, so it is loaded only before node-llama-cpp
  * loads that build, and never when a GPU build came first; a GPU build loaded after it
- * creates and frees its contexts through its own llama.cpp (native/contexts.c, `callers`). `INFERD_LLM_NATIVE=off` leaves
- * it out (the behaviour before it, for comparison or if a node-llama-cpp upgrade breaks it);
- * `INFERD_LLM_NATIVE=threadpool` keeps only the threadpool.
+ * creates, frees and decodes its contexts through its own llama.cpp (native/contexts.c,
+ * `callers`). `INFERD_LLM_NATIVE=off` leaves it out (the behaviour before it, for comparison
+ * or if a node-llama-cpp upgrade breaks it); `INFERD_LLM_NATIVE=threadpool` keeps only the
+ * threadpool.
  */
 export interface NativeLlama {
   /** Why it is active or not, for the load log. */
