@@ -305,10 +305,11 @@ spec:
     } catch {
       // The client reports the abort as an error or just ends the stream.
     }
-    // Chunks that arrived in the same read as the third can still be yielded after the abort.
-    assert.ok(n >= 3 && n < 50, `${n} chunks`);
+    // Chunks the client had already read when it aborted can still be yielded after the abort
+    // (the tiny model streams dozens per read on a busy machine): the check is the server's.
+    assert.ok(n >= 3, `${n} chunks`);
     const line = await srv.waitForLog((l) => l.msg === 'LLM generation cancelled' && l.kind === 'chat', 30_000);
-    assert.ok((line.completionTokens as number) < 480);
+    assert.ok((line.completionTokens as number) < 480, `${String(line.completionTokens)} tokens generated`);
   });
 
   it('a full waiting queue answers 429 with Retry-After', async () => {
