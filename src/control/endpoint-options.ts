@@ -35,7 +35,7 @@ export function endpointOptions(predictor: PredictorSpec, config: Config, annota
   }
   if (annotations[CACHE_ANNOTATION] === 'true') options.cache = { maxBytes: s.cacheMaxBytes, ttlMs: s.cacheTtlSeconds * 1000 };
   if (predictor.batcher) {
-    // KServe waits up to maxLatency for a batch to fill; without it inferd batches what is already waiting.
+    // KServe waits up to maxLatency for a batch to fill; without it inferd batches what arrived in the same event-loop turn.
     options.scheduler.batch = { maxBatchSize: predictor.batcher.maxBatchSize ?? 32, maxLatencyMs: predictor.batcher.maxLatency ?? 0 };
     // One call at a time lets waiting requests gather into the next batch.
     if (!predictor.containerConcurrency) options.scheduler.concurrency = replicas;

@@ -53,6 +53,9 @@ export class InferScheduler {
   private readonly queue: Job[] = [];
   private running = 0;
   private fillTimer?: NodeJS.Timeout;
+  /** A pump at the end of the current event-loop turn, and whether it is running now. */
+  private turnEnd?: NodeJS.Immediate;
+  private turnEnded = false;
   private readonly batching: boolean;
   private readonly counters = { batches: 0, batchedRequests: 0, completed: 0 };
 
@@ -150,6 +153,19 @@ export class InferScheduler {
       picked.push(job);
       rows += job.rows;
       if (rows === b.maxBatchSize) break;
+    }
+    if (rows < b.maxBatchSize && !this.turnEnded) {
+      // Requests whose bodies arrived in this I/O turn join the batch: dispatched at the
+      // request that woke a free replica, a batch held one row and the rest waited for the
+      // next free replica. MLP 1024→2048→2048→1000 at 64 JSON clients, 2 replicas: 45% of
+      // batches were of one row (mean 13), against 6% (mean 22) and +12% rows/s this way.
+      this.turnEnd ??= setImmediate(() => {
+        this.turnEnd = undefined;
+        this.turnEnded = true;
+        this.pump();
+        this.turnEnded = false;
+      });
+      return undefined;
     }
     const waited = performance.now() - head.enqueuedAt;
     if (rows < b.maxBatchSize && waited < b.maxLatencyMs) {

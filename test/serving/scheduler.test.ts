@@ -47,3 +47,39 @@ describe('InferScheduler concurrency cap', () => {
     assert.equal(await inFlight(heldModel(true), { maxQueue: 16, concurrency: 2, concurrencySet: true }, 6), 2);
   });
 });
+
+/** A batching model that answers each call at once, echoing its rows, and records each call's row count. */
+function echoModel(calls: number[]): LoadedModel {
+  return {
+    platform: 'test',
+    inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 1] }],
+    outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }],
+    infer: async (inputs) => {
+      calls.push(inputs[0]!.shape[0]!);
+      return [{ ...inputs[0]!, name: 'y' }];
+    },
+    memoryBytes: () => 0,
+    unload: async () => undefined,
+  };
+}
+
+describe('InferScheduler dynamic batching', () => {
+  const rowOf = (v: number): Tensor[] => [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: Float32Array.of(v) }];
+
+  it('batches the requests of one event-loop turn together although a replica was free at the first', async () => {
+    const calls: number[] = [];
+    const s = new InferScheduler(echoModel(calls), { maxQueue: 64, concurrency: 2, batch: { maxBatchSize: 32, maxLatencyMs: 0 } });
+    const answers = await Promise.all([1, 2, 3, 4, 5].map((v) => s.submit(rowOf(v), ['y'])));
+    assert.deepEqual(calls, [5]);
+    assert.deepEqual(answers.map((a) => Array.from(a[0]!.data as Float32Array)), [[1], [2], [3], [4], [5]]);
+  });
+
+  it('splits a turn larger than maxBatchSize over the free replicas and runs a lone request without waiting for more', async () => {
+    const calls: number[] = [];
+    const s = new InferScheduler(echoModel(calls), { maxQueue: 64, concurrency: 2, batch: { maxBatchSize: 4, maxLatencyMs: 0 } });
+    await Promise.all(Array.from({ length: 6 }, (_, i) => s.submit(rowOf(i), ['y'])));
+    assert.deepEqual(calls, [4, 2]);
+    await s.submit(rowOf(9), ['y']);
+    assert.deepEqual(calls, [4, 2, 1]);
+  });
+});
