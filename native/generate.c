@@ -1,5 +1,6 @@
 /*
- * Token generation for one sequence, off the event loop: decode, sample, repeat.
+ * Token generation off the event loop: decode, sample, repeat, for one sequence or for
+ * several in one batch a step.
  *
  * node-llama-cpp runs each step as two libuv jobs (decode, then sampling), with its
  * JavaScript in between on the event loop. Each hand-over wakes a thread on the other core;
@@ -203,20 +204,28 @@ enum { MSG_TOKEN = 0, MSG_DONE = 1 };
 
 struct message {
   int kind;
+  int32_t index;
   int32_t value;
 };
 
-struct run {
-  struct context_use use;
+/* One sequence of a run: its next input, where it goes, and where it must stop. */
+struct member {
   struct llama_sampler *chain;
   napi_ref chain_ref;
-  napi_threadsafe_function tsfn;
-  pthread_t thread;
-  int started;
   llama_seq_id seq;
   llama_pos pos;
   llama_pos limit;
   llama_token token;
+  int active;
+};
+
+struct run {
+  struct context_use use;
+  napi_threadsafe_function tsfn;
+  pthread_t thread;
+  int started;
+  int n;
+  struct member *members;
   int max_ahead;
   pthread_mutex_t lock;
   pthread_cond_t wake;
@@ -233,18 +242,20 @@ static void run_unref(struct run *r) {
   if (left) return;
   pthread_mutex_destroy(&r->lock);
   pthread_cond_destroy(&r->wake);
+  free(r->members);
   free(r);
 }
 
-static void post(struct run *r, int kind, int32_t value) {
+static void post(struct run *r, int kind, int32_t index, int32_t value) {
   struct message *m = malloc(sizeof *m);
   if (!m) return;
   m->kind = kind;
+  m->index = index;
   m->value = value;
   if (napi_call_threadsafe_function(r->tsfn, m, napi_tsfn_nonblocking) != napi_ok) free(m);
 }
 
-/* Waits until the consumer is less than max_ahead tokens behind; 0 when it should stop instead. */
+/* Waits until fewer than max_ahead posted tokens are unacked; 0 when it should stop instead. */
 static int may_continue(struct run *r) {
   pthread_mutex_lock(&r->lock);
   while (!r->stop && !*r->use.closing && r->produced - r->consumed >= r->max_ahead) {
@@ -263,36 +274,55 @@ static int may_continue(struct run *r) {
   return go;
 }
 
+/* The active members' next inputs as one batch; `order[j]` is the member of batch row j. */
+static int fill_batch(struct run *r, struct llama_batch *batch, int *order) {
+  int n = 0;
+  pthread_mutex_lock(&r->lock);
+  for (int i = 0; i < r->n; i++) {
+    struct member *m = &r->members[i];
+    if (!m->active) continue;
+    batch->token[n] = m->token;
+    batch->pos[n] = m->pos;
+    batch->n_seq_id[n] = 1;
+    batch->seq_id[n][0] = m->seq;
+    batch->logits[n] = 1;
+    order[n++] = i;
+  }
+  pthread_mutex_unlock(&r->lock);
+  batch->n_tokens = n;
+  return n;
+}
+
 static void *run_thread(void *arg) {
   struct run *r = arg;
   struct llama_context *ctx = r->use.ctx;
   const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(ctx));
-  struct llama_batch batch = llama_batch_init(1, 0, 1);
+  struct llama_batch batch = llama_batch_init(r->n, 0, 1);
+  int *order = malloc(sizeof *order * r->n);
   int32_t threads = llama_n_threads(ctx), threads_batch = llama_n_threads_batch(ctx);
   /* One token a step: a second ggml thread only waits at barriers (patches/README.md). */
   llama_set_n_threads(ctx, 1, threads_batch);
   int32_t status = 0;
-  llama_token token = r->token;
-  for (llama_pos pos = r->pos; pos < r->limit && may_continue(r); pos++) {
-    batch.n_tokens = 1;
-    batch.token[0] = token;
-    batch.pos[0] = pos;
-    batch.n_seq_id[0] = 1;
-    batch.seq_id[0][0] = r->seq;
-    batch.logits[0] = 1;
+  while (order && may_continue(r) && fill_batch(r, &batch, order) > 0) {
     status = llama_decode(ctx, batch);
     if (status != 0) break;
-    token = llama_sampler_sample(r->chain, ctx, -1);
-    pthread_mutex_lock(&r->lock);
-    r->produced++;
-    pthread_mutex_unlock(&r->lock);
-    post(r, MSG_TOKEN, token);
-    if (llama_vocab_is_eog(vocab, token)) break;
+    for (int j = 0; j < batch.n_tokens; j++) {
+      struct member *m = &r->members[order[j]];
+      llama_token token = llama_sampler_sample(m->chain, ctx, j);
+      pthread_mutex_lock(&r->lock);
+      r->produced++;
+      m->token = token;
+      m->pos++;
+      if (m->pos >= m->limit || llama_vocab_is_eog(vocab, token)) m->active = 0;
+      pthread_mutex_unlock(&r->lock);
+      post(r, MSG_TOKEN, order[j], token);
+    }
   }
   llama_set_n_threads(ctx, threads, threads_batch);
   llama_batch_free(batch);
+  free(order);
   context_unuse(&r->use);
-  post(r, MSG_DONE, status);
+  post(r, MSG_DONE, -1, order ? status : -3);
   napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
   return NULL;
 }
@@ -301,11 +331,12 @@ static void call_js(napi_env env, napi_value fn, void *context, void *data) {
   (void)context;
   struct message *m = data;
   if (env && fn) {
-    napi_value argv[2], undefined;
+    napi_value argv[3], undefined;
     napi_create_int32(env, m->kind, &argv[0]);
-    napi_create_int32(env, m->value, &argv[1]);
+    napi_create_int32(env, m->index, &argv[1]);
+    napi_create_int32(env, m->value, &argv[2]);
     napi_get_undefined(env, &undefined);
-    napi_call_function(env, undefined, fn, 2, argv, NULL);
+    napi_call_function(env, undefined, fn, 3, argv, NULL);
   }
   free(m);
 }
@@ -315,7 +346,7 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
   struct run *r = data;
   /* The thread released the function as its last step: joining it here waits microseconds. */
   if (r->started) pthread_join(r->thread, NULL);
-  napi_delete_reference(env, r->chain_ref);
+  for (int i = 0; i < r->n; i++) napi_delete_reference(env, r->members[i].chain_ref);
   run_unref(r);
 }
 
@@ -325,13 +356,54 @@ static void run_external_finalize(napi_env env, void *data, void *hint) {
   run_unref(data);
 }
 
+/* The elements of Int32Array `v`: 0, or -1 when `v` is not one. */
+static int int32_array(napi_env env, napi_value v, int32_t **data, size_t *length) {
+  napi_typedarray_type type;
+  return napi_get_typedarray_info(env, v, &type, length, (void **)data, NULL, NULL) == napi_ok && type == napi_int32_array ? 0 : -1;
+}
+
+/* Fills r->members from the arrays of run(); -1 (nothing held) when they do not agree. */
+static int read_members(napi_env env, struct run *r, napi_value *argv) {
+  int32_t *seqs, *positions, *tokens, *limits;
+  size_t n, n2, n3, n4;
+  uint32_t n5 = 0;
+  bool is_array = false;
+  if (int32_array(env, argv[1], &seqs, &n) || int32_array(env, argv[2], &positions, &n2) ||
+      int32_array(env, argv[3], &tokens, &n3) || int32_array(env, argv[5], &limits, &n4) ||
+      napi_is_array(env, argv[4], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[4], &n5) != napi_ok)
+    return -1;
+  if (n == 0 || n > 4096 || n2 != n || n3 != n || n4 != n || n5 != n) return -1;
+  r->members = calloc(n, sizeof *r->members);
+  if (!r->members) return -1;
+  for (size_t i = 0; i < n; i++) {
+    napi_value sampler;
+    struct member *m = &r->members[i];
+    if (napi_get_element(env, argv[4], (uint32_t)i, &sampler) != napi_ok || !(m->chain = hold_sampler(env, sampler, &m->chain_ref))) {
+      for (size_t k = 0; k < i; k++) napi_delete_reference(env, r->members[k].chain_ref);
+      free(r->members);
+      r->members = NULL;
+      return -1;
+    }
+    m->seq = seqs[i];
+    m->pos = positions[i];
+    m->token = tokens[i];
+    m->limit = limits[i];
+    m->active = m->pos < m->limit;
+  }
+  r->n = (int)n;
+  return 0;
+}
+
 /*
- * run(ctxId, seqId, pos, token, sampler, limit, maxAhead, onMessage) -> handle.
- * Decodes `token` at `pos` of sequence `seqId`, samples the next, posts it as
- * onMessage(0, token) and goes on with it, until stop(), an end-of-generation token, a
- * failed decode or position `limit`; then onMessage(1, llama_decode's status). It waits
- * while maxAhead posted tokens are not yet acked. Every posted token but the last has been
- * decoded.
+ * run(ctxId, seqIds, positions, tokens, samplers, limits, maxAhead, onMessage) -> handle,
+ * the four arrays Int32Arrays and `samplers` an array, one entry per sequence.
+ * Each step decodes every active sequence's token at its position in one batch, samples each
+ * sequence's next token with its sampler and posts it as onMessage(0, index, token). A
+ * sequence leaves the run at an end-of-generation token, at position `limit`, or on
+ * leave(handle, index). The run ends at stop(), a failed decode or when no sequence is left:
+ * onMessage(1, -1, llama_decode's status). No step starts while maxAhead posted tokens are
+ * not yet acked (1: each step waits for the consumers of the last). Every posted token but
+ * each sequence's last has been decoded.
  */
 napi_value generate_run(napi_env env, napi_callback_info info) {
   size_t argc = 8;
@@ -339,20 +411,16 @@ napi_value generate_run(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct run *r = calloc(1, sizeof *r);
   if (!r) return fail(env, "out of memory");
-  r->chain = argc == 8 ? hold_sampler(env, argv[4], &r->chain_ref) : NULL;
-  if (!r->chain) {
+  if (argc < 8 || read_members(env, r, argv) != 0) {
     free(r);
-    return fail(env, "run(ctxId, seqId, pos, token, sampler, limit, maxAhead, onMessage)");
+    return fail(env, "run(ctxId, seqIds, positions, tokens, samplers, limits, maxAhead, onMessage): Int32Arrays and samplers, one per sequence");
   }
   if (context_use(int_arg(env, argv[0], 0), &r->use) != 0) {
-    napi_delete_reference(env, r->chain_ref);
+    for (int i = 0; i < r->n; i++) napi_delete_reference(env, r->members[i].chain_ref);
+    free(r->members);
     free(r);
     return fail(env, "context is gone");
   }
-  r->seq = int_arg(env, argv[1], 0);
-  r->pos = int_arg(env, argv[2], 0);
-  r->token = int_arg(env, argv[3], 0);
-  r->limit = int_arg(env, argv[5], 0);
   r->max_ahead = int_arg(env, argv[6], 1);
   if (r->max_ahead < 1) r->max_ahead = 1;
   r->refs = 2; /* the threadsafe function (which outlives the thread), the JavaScript handle */
@@ -361,8 +429,11 @@ napi_value generate_run(napi_env env, napi_callback_info info) {
   napi_value name, handle;
   napi_create_string_utf8(env, "inferd.generate", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, argv[7], NULL, name, 0, 1, r, tsfn_finalize, NULL, call_js, &r->tsfn) != napi_ok) {
-    napi_delete_reference(env, r->chain_ref);
+    for (int i = 0; i < r->n; i++) napi_delete_reference(env, r->members[i].chain_ref);
     context_unuse(&r->use);
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->wake);
+    free(r->members);
     free(r);
     return throw_last(env);
   }
@@ -402,6 +473,22 @@ napi_value generate_stop(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&r->lock);
   r->stop = 1;
   pthread_cond_signal(&r->wake);
+  pthread_mutex_unlock(&r->lock);
+  return NULL;
+}
+
+/* leave(handle, index): sequence `index` of the run is in no step that starts after this. */
+napi_value generate_leave(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || napi_get_value_external(env, argv[0], &data) != napi_ok || !data)
+    return fail(env, "leave(handle, index)");
+  struct run *r = data;
+  int32_t i = int_arg(env, argv[1], -1);
+  if (i < 0 || i >= r->n) return fail(env, "leave(handle, index): no such sequence in the run");
+  pthread_mutex_lock(&r->lock);
+  r->members[i].active = 0;
   pthread_mutex_unlock(&r->lock);
   return NULL;
 }

@@ -8,6 +8,7 @@ napi_value generate_sample(napi_env env, napi_callback_info info);
 napi_value generate_run(napi_env env, napi_callback_info info);
 napi_value generate_ack(napi_env env, napi_callback_info info);
 napi_value generate_stop(napi_env env, napi_callback_info info);
+napi_value generate_leave(napi_env env, napi_callback_info info);
 napi_value generate_forget(napi_env env, napi_callback_info info);
 
 #endif

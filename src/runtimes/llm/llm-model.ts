@@ -114,7 +114,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
       batching.attach(context, () => loaded.running);
       const generation = api !== undefined && native?.generation === true;
       const shared = generation && sharesNodeLlamaCppLocks();
-      if (shared && ids.length === 1) loaded.native = new NativeGeneration(api, ids[0]!, context, () => loaded.running <= 1);
+      if (shared && ids.length === 1) loaded.native = new NativeGeneration(api, ids[0]!, context, () => loaded.running);
       const nativeGeneration = loaded.native ? 'on'
         : !generation ? 'off'
         : !shared ? 'off: node-llama-cpp resolves another copy of lifecycle-utils (its locks would not be shared)'

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { acquireLock, type Lock } from 'lifecycle-utils';
 import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { NativeLlamaApi, NativeRun, NativeSampler, SamplerConfig } from './native-llama.js';
+import { MAX_HOLDS } from './step-batching.js';
 
 /**
  * Tokens the native thread may sample before the consumer has taken them. Enough that the
@@ -89,31 +90,80 @@ export function createContexts<T>(api: NativeLlamaApi, create: () => Promise<T>)
   return run;
 }
 
+/** One sequence taking part in a native run. */
+interface Member {
+  s: Sequence;
+  /** Its input when the run starts: sampled, not yet decoded. */
+  first: Token;
+  sampler: NativeSampler;
+  /** The most tokens the run may post for it (what is left of its budget). */
+  left: number;
+  yieldEog: boolean;
+  /** Tokens yielded to its consumer, across runs and batch steps. */
+  given: { n: number };
+  run?: Run;
+  index: number;
+  /** Where the run started it; tokens posted for it and not yet taken; how many it has taken. */
+  start: number;
+  posted: Token[];
+  taken: number;
+  /** Posted tokens not yet acked (each is acked once: the run waits for them). */
+  unacked: number;
+  /** The run posts nothing more for it: an end-of-generation token or its limit came. */
+  ended: boolean;
+  done: boolean;
+  wake?: () => void;
+}
+
+/** A native run of one or several members, from its start to its end message. */
+interface Run {
+  members: Member[];
+  handle?: NativeRun;
+  /** llama_decode's status in the end message; undefined until it came. */
+  status?: number;
+  stopAsked: boolean;
+  started: Promise<boolean>;
+  release?: () => void;
+}
+
 /**
  * Plain generations (no grammar, penalties or per-token metadata) on one llama.cpp context,
- * sampled by inferd's native sampler and, while one sequence generates alone, decoded on the
- * native library's own thread (native/generate.c): decode and sampling there, one after the
- * other, with the event loop streaming tokens meanwhile. node-llama-cpp runs each such step
- * as two libuv jobs with its JavaScript between them on the critical path (docs/llm.md).
+ * sampled by inferd's native sampler and decoded on the native library's own thread
+ * (native/generate.c): decode and sampling there, one after the other. node-llama-cpp runs
+ * each step as two libuv jobs per sequence with its JavaScript between them on the
+ * critical path (docs/llm.md).
+ *
+ * - One sequence generating alone runs up to MAX_AHEAD tokens ahead of its consumer, so the
+ *   event loop streams tokens while the next one decodes (one ggml thread, a core left free).
+ * - Several generating sequences run together, one batch a step, once every sequence
+ *   holding a request has asked for its next token (at most MAX_HOLDS event-loop turns;
+ *   else the step is node-llama-cpp's, as for grammar generations beside them). A step
+ *   of several tokens uses every ggml thread, so the run waits for every consumer before
+ *   the next step: the event loop's work never preempts a ggml thread at its barriers.
  * When another request takes a sequence (`joined`, called by the model), the run stops
- * before its next decode and the generation goes on as node-llama-cpp batch steps, with
- * the same sampler, so its tokens do not depend on which path ran a step.
+ * before its next decode and its generations go on as node-llama-cpp steps until they can
+ * run natively again, with the same samplers, so their tokens do not depend on which path
+ * ran a step.
  */
 export class NativeGeneration {
-  /** The run on the native thread, if one is running (one at a time: a run needs its sequence alone). */
-  private current?: NativeRun;
+  /** The run on the native thread, if one is running or starting (one at a time: it holds the context lock). */
+  private current?: Run;
+  /** Members waiting for every generating sequence to ask for its next token. */
+  private gathering: Member[] = [];
 
   constructor(
     private readonly api: NativeLlamaApi,
     private readonly ctxId: number,
     private readonly context: LlamaContext,
-    /** True while the sequence generating is the only one holding a request. */
-    private readonly alone: () => boolean,
+    /** How many sequences hold a request. */
+    private readonly busy: () => number,
   ) {}
 
   /** Another request has taken a sequence: a run stops before its next decode. */
   joined(): void {
-    if (this.current) this.api.stop(this.current);
+    if (!this.current) return;
+    this.current.stopAsked = true;
+    if (this.current.handle) this.api.stop(this.current.handle);
   }
 
   /**
@@ -155,9 +205,10 @@ export class NativeGeneration {
     return this.api.sampler(this.ctxId, config);
   }
 
-  private free(): boolean {
+  /** No node-llama-cpp decode is queued on the context. */
+  private quiet(): boolean {
     const queued = (this.context as unknown as { _queuedDecodes?: unknown[] })._queuedDecodes;
-    return this.alone() && (queued?.length ?? 0) === 0;
+    return (queued?.length ?? 0) === 0;
   }
 
   private async *generate(s: Sequence, tokens: Token[], o: EvaluateOptions, budget: number): Evaluation {
@@ -168,10 +219,11 @@ export class NativeGeneration {
     const given = { n: 0 };
     while (true) {
       s._ensureNotDisposed();
-      if (evalTokens.length === 1 && this.free() && given.n < budget) {
-        const after = yield* this.run(s, evalTokens[0]!, sampler, o.yieldEogToken, budget - given.n, given);
-        if (after === null) return;
-        if (after !== undefined) {
+      if (evalTokens.length === 1 && given.n < budget) {
+        const m: Member = { s, first: evalTokens[0]!, sampler, left: budget - given.n, yieldEog: o.yieldEogToken, given, index: 0, start: 0, posted: [], taken: 0, unacked: 0, ended: false, done: false };
+        if (await this.enter(m)) {
+          const after = yield* this.take(m);
+          if (after === null) return;
           evalTokens = after;
           continue;
         }
@@ -195,82 +247,169 @@ export class NativeGeneration {
   }
 
   /**
-   * Steps on the native thread while the sequence generates alone, from `first` (sampled,
-   * not yet decoded), posting at most `left` tokens; `given` counts the tokens yielded.
-   * Returns the tokens to evaluate next, null when the generation ended, or undefined when
-   * the run could not start.
+   * Puts `m` in a native run: alone at once when its sequence is the only one generating,
+   * else once every generating sequence has asked (at most MAX_HOLDS event-loop turns).
+   * False when it takes this step through node-llama-cpp instead.
    */
-  private async *run(s: Sequence, first: Token, sampler: NativeSampler, yieldEog: boolean, left: number, given: { n: number }): AsyncGenerator<Step, Token[] | null | undefined, Reply> {
-    const locks: Lock[] = [await acquireLock([s._lock, 'evaluate'] as const)];
-    try {
-      locks.push(await acquireLock([this.context, 'context'] as const));
-    } catch (err) {
-      locks[0]!.dispose();
-      throw err;
+  private async enter(m: Member): Promise<boolean> {
+    if (!this.current && this.busy() <= 1 && this.quiet()) return this.begin([m]);
+    this.gathering.push(m);
+    for (let turn = 0; ; turn++) {
+      if (m.run) return m.run.started;
+      if (!this.current && this.gathering.length >= this.busy() && this.quiet()) return this.begin(this.gathering.splice(0));
+      if (turn === MAX_HOLDS) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    this.gathering.splice(this.gathering.indexOf(m), 1);
+    return false;
+  }
+
+  /** Starts a run of `members`; resolves whether it started (each member's `run.started`). */
+  private begin(members: Member[]): Promise<boolean> {
+    const run: Run = { members, stopAsked: false, started: Promise.resolve(false) };
+    members.forEach((m, i) => {
+      m.run = run;
+      m.index = i;
+    });
+    this.current = run;
+    run.started = this.launch(run).then(
+      (ok) => {
+        if (!ok) this.current = undefined;
+        return ok;
+      },
+      (err: unknown) => {
+        this.current = undefined;
+        throw err;
+      },
+    );
+    return run.started;
+  }
+
+  private async launch(run: Run): Promise<boolean> {
+    const locks: Lock[] = [];
     const release = () => {
       for (const l of locks.reverse()) l.dispose();
     };
-    const start = s._nextTokenIndex;
-    // Each decode posts one token; the last one the consumer takes is not decoded.
-    const limit = Math.min(this.context.contextSize - 1, start + left);
-    if (!this.free() || start >= limit) {
-      release();
-      return undefined;
-    }
-    const posted: Token[] = [];
-    let status: number | undefined;
-    let wake: (() => void) | undefined;
-    let input = first;
-    let handle: NativeRun;
     try {
-      handle = this.api.run(this.ctxId, s._sequenceId, start, first, sampler, limit, MAX_AHEAD, (kind, value) => {
-        if (kind === 0) {
-          // Posting `value` means its input is in the KV cache: node-llama-cpp's bookkeeping follows.
-          s._contextTokens = s._contextTokens.concat(input);
-          s._nextTokenIndex++;
-          s._tokenMeter.useTokens(1, 'output');
-          input = value as Token;
-          posted.push(input);
-        } else status = value;
-        wake?.();
-      });
+      for (const m of run.members) locks.push(await acquireLock([m.s._lock, 'evaluate'] as const));
+      locks.push(await acquireLock([this.context, 'context'] as const));
     } catch (err) {
       release();
       throw err;
     }
-    this.current = handle;
-    const arrival = () => new Promise<void>((resolve) => (wake = resolve));
-    let taken = 0;
-    try {
-      while (taken < posted.length || status === undefined) {
-        if (taken === posted.length) {
-          await arrival();
-          continue;
-        }
-        const token = posted[taken++]!;
-        if (!yieldEog && s.model.isEogToken(token)) return null;
-        given.n++;
-        const reply = yield { token };
-        this.api.ack(handle);
-        if (reply != null && (Array.isArray(reply) || reply !== token)) return nextTokens(reply, token);
-      }
-      if (status !== 0) throw new Error(status === 1 ? 'could not find a KV slot for the batch (try reducing the size of the batch or increase the context)' : 'Eval has failed');
-      return [posted.at(-1) ?? first];
-    } finally {
-      this.api.stop(handle);
-      while (status === undefined) await arrival();
-      this.current = undefined;
-      // The consumer has the `taken` tokens; the last of them is not in the KV cache yet (as
-      // after node-llama-cpp's own steps), nor is anything the thread decoded after it.
-      const keep = start + taken;
-      if (s._nextTokenIndex > keep) {
-        this.api.forget(this.ctxId, s._sequenceId, keep);
-        s._nextTokenIndex = keep;
-        s._contextTokens = s._contextTokens.slice(0, keep);
-      }
+    const ms = run.members;
+    for (const m of ms) m.start = m.s._nextTokenIndex;
+    // Each decode posts one token; the last one the consumer takes is not decoded.
+    const limits = ms.map((m) => Math.min(this.context.contextSize - 1, m.start + m.left));
+    if (run.stopAsked || !this.quiet() || ms.some((m, i) => m.start >= limits[i]!)) {
       release();
+      return false;
     }
+    run.release = release;
+    // Alone, a run decodes ahead of its consumer on one thread; together, each step waits for every consumer.
+    const ahead = ms.length === 1 ? MAX_AHEAD : 1;
+    try {
+      run.handle = this.api.run(this.ctxId, Int32Array.from(ms, (m) => m.s._sequenceId), Int32Array.from(ms, (m) => m.start), Int32Array.from(ms, (m) => m.first), ms.map((m) => m.sampler), Int32Array.from(limits), ahead, (kind, index, value) => this.message(run, kind, index, value));
+    } catch (err) {
+      run.release = undefined;
+      release();
+      throw err;
+    }
+    return true;
+  }
+
+  private message(run: Run, kind: 0 | 1, index: number, value: number): void {
+    if (kind === 1) {
+      run.status = value;
+      for (const m of run.members) m.wake?.();
+      this.settle(run);
+      return;
+    }
+    const m = run.members[index]!;
+    if (m.done) {
+      this.api.ack(run.handle!);
+      return;
+    }
+    // Posting `value` means its input is in the KV cache: node-llama-cpp's bookkeeping follows.
+    const s = m.s;
+    s._contextTokens = s._contextTokens.concat(m.posted.at(-1) ?? m.first);
+    s._nextTokenIndex++;
+    s._tokenMeter.useTokens(1, 'output');
+    m.posted.push(value as Token);
+    m.unacked++;
+    if (s._nextTokenIndex >= m.start + m.left || s._nextTokenIndex >= this.context.contextSize - 1 || s.model.isEogToken(value as Token)) m.ended = true;
+    m.wake?.();
+  }
+
+  /** The run's locks go once it has ended and every member has finished with it. */
+  private settle(run: Run): void {
+    if (run.status === undefined || !run.members.every((m) => m.done)) return;
+    if (this.current === run) this.current = undefined;
+    run.release?.();
+    run.release = undefined;
+  }
+
+  /**
+   * Yields `m`'s tokens from its run. Returns the tokens to evaluate next, or null when
+   * the generation ended.
+   */
+  private async *take(m: Member): AsyncGenerator<Step, Token[] | null, Reply> {
+    const run = m.run!;
+    const arrival = () => new Promise<void>((resolve) => (m.wake = resolve));
+    let next: Token[] | null = null;
+    try {
+      for (;;) {
+        if (m.taken === m.posted.length) {
+          if (run.status === undefined && !m.ended) {
+            await arrival();
+            continue;
+          }
+          if (run.status !== undefined && run.status !== 0) throw new Error(run.status === 1 ? 'could not find a KV slot for the batch (try reducing the size of the batch or increase the context)' : 'Eval has failed');
+          return (next = [m.posted.at(-1) ?? m.first]);
+        }
+        const token = m.posted[m.taken++]!;
+        if (!m.yieldEog && m.s.model.isEogToken(token)) return null;
+        m.given.n++;
+        const reply = yield { token };
+        if (reply != null && (Array.isArray(reply) || reply !== token)) return (next = nextTokens(reply, token));
+        this.ack(m);
+      }
+    } finally {
+      await this.leave(m, next !== null);
+    }
+  }
+
+  private ack(m: Member): void {
+    if (m.unacked === 0) return;
+    m.unacked--;
+    this.api.ack(m.run!.handle!);
+  }
+
+  /** `m` takes no further part in its run; `goesOn`: its generation continues (as node-llama-cpp steps or a new run). */
+  private async leave(m: Member, goesOn: boolean): Promise<void> {
+    const run = m.run!;
+    if (run.status === undefined) this.api.leave(run.handle!, m.index);
+    // A run alone may have decoded past the token its consumer took last; a generation that
+    // goes on must not wait for the other members' generations to end; the last member left
+    // generating goes on alone, ahead of its consumer.
+    const others = run.members.filter((o) => o !== m && !o.done && !o.ended).length;
+    if ((run.members.length === 1 || goesOn || others === 1) && run.status === undefined) {
+      this.api.stop(run.handle!);
+      while (run.status === undefined) await new Promise<void>((resolve) => (m.wake = resolve));
+    }
+    // The consumer has the `taken` tokens; the last of them is not in the KV cache yet (as
+    // after node-llama-cpp's own steps), nor is anything the thread decoded after it. Only
+    // with no step running: a step waits for this member's unacked token, or the run has ended.
+    const keep = m.start + m.taken;
+    const s = m.s;
+    if (s._nextTokenIndex > keep) {
+      this.api.forget(this.ctxId, s._sequenceId, keep);
+      s._nextTokenIndex = keep;
+      s._contextTokens = s._contextTokens.slice(0, keep);
+    }
+    m.done = true;
+    while (m.unacked > 0) this.ack(m);
+    this.settle(run);
   }
 }
 

@@ -27,10 +27,16 @@ export interface NativeLlamaApi {
   sampler(ctxId: number, config: SamplerConfig): NativeSampler;
   /** Samples the output at `batchIndex` of the context's last decode, on a libuv thread. */
   sample(ctxId: number, batchIndex: number, sampler: NativeSampler): Promise<number>;
-  /** Generates on the library's thread: onMessage(0, token) per sampled token, then onMessage(1, llama_decode status). */
-  run(ctxId: number, seqId: number, pos: number, token: number, sampler: NativeSampler, limit: number, maxAhead: number, onMessage: (kind: 0 | 1, value: number) => void): NativeRun;
+  /**
+   * Generates on the library's thread, one batch of every active sequence a step (one entry
+   * per sequence in each array): onMessage(0, index, token) per sampled token, then
+   * onMessage(1, -1, llama_decode status). No step starts while `maxAhead` tokens are unacked.
+   */
+  run(ctxId: number, seqIds: Int32Array, positions: Int32Array, tokens: Int32Array, samplers: NativeSampler[], limits: Int32Array, maxAhead: number, onMessage: (kind: 0 | 1, index: number, value: number) => void): NativeRun;
   ack(run: NativeRun): void;
   stop(run: NativeRun): void;
+  /** Sequence `index` of the run is in no step that starts after this. */
+  leave(run: NativeRun, index: number): void;
   /** Drops the sequence's KV cells from position `from` on. */
   forget(ctxId: number, seqId: number, from: number): boolean;
 }
@@ -60,7 +66,7 @@ export interface NativeLlama {
 
 const NAME = 'build/inferd-llama.node';
 const LIBRARY = fileURLToPath(new URL(`../../../../${NAME}`, import.meta.url));
-const FUNCTIONS = ['pooled', 'contextMark', 'contextsSince', 'sampler', 'sample', 'run', 'ack', 'stop', 'forget'] as const;
+const FUNCTIONS = ['pooled', 'contextMark', 'contextsSince', 'sampler', 'sample', 'run', 'ack', 'stop', 'leave', 'forget'] as const;
 
 let loaded: NativeLlama | undefined;
 

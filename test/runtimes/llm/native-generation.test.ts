@@ -20,8 +20,8 @@ const path = (() => {
   return join(dir, 'm.gguf');
 })();
 
-/** Each native run started in this process: where it began and the position it may decode up to. */
-const started: { pos: number; limit: number }[] = [];
+/** Each native run started in this process: per sequence, where it began and the position it may decode up to. */
+const started: { pos: number; limit: number }[][] = [];
 
 /** The native library, with its runs recorded in `started`; `runs()` counts them. */
 async function library(): Promise<{ api: NativeLlamaApi; runs: () => number }> {
@@ -31,9 +31,9 @@ async function library(): Promise<{ api: NativeLlamaApi; runs: () => number }> {
   const recorded = api as NativeLlamaApi & { recorded?: true };
   if (!recorded.recorded) {
     const run = api.run.bind(api);
-    api.run = (ctxId, seqId, pos, token, sampler, limit, ...rest) => {
-      started.push({ pos, limit });
-      return run(ctxId, seqId, pos, token, sampler, limit, ...rest);
+    api.run = (ctxId, seqIds, positions, tokens, samplers, limits, ...rest) => {
+      started.push(Array.from(positions, (pos, i) => ({ pos, limit: limits[i]! })));
+      return run(ctxId, seqIds, positions, tokens, samplers, limits, ...rest);
     };
     recorded.recorded = true;
   }
@@ -78,7 +78,7 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
     assert.deepEqual(native, plain);
   });
 
-  it('keeps a generation\'s tokens when another request joins and leaves mid-way (native, batched, native again)', async () => {
+  it('keeps a generation\'s tokens when another request joins and leaves mid-way (alone, together, alone again)', async () => {
     const { runs } = await library();
     const model = await load(2, true, 2);
     try {
@@ -95,10 +95,28 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
       assert.ok(joined, 'the second request started while the first generated');
       assert.equal((await joined).text, aloneShort);
       assert.equal(together.text, aloneLong);
-      assert.equal(runs() - before, 2, 'the long generation ran natively, then batched beside the short one, then natively again');
+      assert.deepEqual(started.slice(before).map((r) => r.length), [1, 2, 1], 'the long generation ran natively alone, then in one run with the short one, then alone again');
     } finally {
       await model.unload();
     }
+  });
+
+  it('runs sequences generating together as one native run, one batch a step, with the texts node-llama-cpp\'s batch steps give', async () => {
+    const { runs } = await library();
+    const together = async (generation: boolean) => {
+      const model = await load(4, generation, 2);
+      try {
+        return (await Promise.all(requests.map((r) => model.complete(r)))).map((c) => c.text);
+      } finally {
+        await model.unload();
+      }
+    };
+    const before = runs();
+    const native = await together(true);
+    assert.ok(started.slice(before).some((r) => r.length === requests.length), `a run of all ${requests.length} generations (runs of ${started.slice(before).map((r) => r.length).join(', ')})`);
+    const batched = runs();
+    assert.deepEqual(native, await together(false));
+    assert.equal(runs(), batched, 'node-llama-cpp alone started no native run');
   });
 
   it('leaves the cache as node-llama-cpp\'s bookkeeping says after a stop string or an abort cut a run short', async () => {
@@ -134,7 +152,7 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
       assert.equal(r.completionTokens, 40);
       assert.ok(runs() > before, 'the generation ran natively');
       // The first token comes from the prompt's decode, so a run posts at most 39 more.
-      for (const { pos, limit } of started.slice(before)) assert.ok(limit - pos <= 40, `run from ${pos} may decode up to ${limit}`);
+      for (const { pos, limit } of started.slice(before).flat()) assert.ok(limit - pos <= 40, `run from ${pos} may decode up to ${limit}`);
     } finally {
       await model.unload();
     }
