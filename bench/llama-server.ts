@@ -29,7 +29,11 @@ export function llamaServerBinary(): { path: string } | { skipped: string } {
     ['cmake', ['--build', BUILD, '--target', 'llama-server', '-j2']],
   ];
   for (const [cmd, args] of steps) {
-    const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 3_600_000 });
+    const run = () => spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 3_600_000 });
+    let r = run();
+    // A fresh build here failed once (its step fetching the web UI without network) and the
+    // same command, run again, built the server.
+    if (r.status !== 0 && args[0] === '--build') r = run();
     if (r.status !== 0) return { skipped: `${cmd} ${args[0]} failed: ${(r.stderr ?? '').slice(-300)}` };
   }
   return existsSync(BINARY) ? { path: BINARY } : { skipped: 'llama-server not produced by the build' };
