@@ -40,7 +40,7 @@ NAPI_MODULE_INIT() {
   const struct { const char *name; napi_callback fn; } fns[] = {
     {"pooled", pooled}, {"contextMark", mark}, {"contextsSince", since},
     {"sampler", generate_sampler}, {"sample", generate_sample}, {"run", generate_run},
-    {"ack", generate_ack}, {"stop", generate_stop}, {"leave", generate_leave}, {"forget", generate_forget},
+    {"ack", generate_ack}, {"stop", generate_stop}, {"leave", generate_leave}, {"forget", generate_forget}, {"probeThreads", generate_probe_threads},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -227,6 +227,7 @@ struct run {
   int n;
   struct member *members;
   int max_ahead;
+  int32_t one_token_threads;
   pthread_mutex_t lock;
   pthread_cond_t wake;
   int produced;
@@ -300,8 +301,8 @@ static void *run_thread(void *arg) {
   struct llama_batch batch = llama_batch_init(r->n, 0, 1);
   int *order = malloc(sizeof *order * r->n);
   int32_t threads = llama_n_threads(ctx), threads_batch = llama_n_threads_batch(ctx);
-  /* One token a step: a second ggml thread only waits at barriers (patches/README.md). */
-  llama_set_n_threads(ctx, 1, threads_batch);
+  /* Steps of one token run on the threads the load's probe chose (probeThreads). */
+  llama_set_n_threads(ctx, r->one_token_threads, threads_batch);
   int32_t status = 0;
   while (order && may_continue(r) && fill_batch(r, &batch, order) > 0) {
     status = llama_decode(ctx, batch);
@@ -395,19 +396,20 @@ static int read_members(napi_env env, struct run *r, napi_value *argv) {
 }
 
 /*
- * run(ctxId, seqIds, positions, tokens, samplers, limits, maxAhead, onMessage) -> handle,
- * the four arrays Int32Arrays and `samplers` an array, one entry per sequence.
+ * run(ctxId, seqIds, positions, tokens, samplers, limits, maxAhead, onMessage, oneTokenThreads)
+ * -> handle, the four arrays Int32Arrays and `samplers` an array, one entry per sequence.
  * Each step decodes every active sequence's token at its position in one batch, samples each
  * sequence's next token with its sampler and posts it as onMessage(0, index, token). A
  * sequence leaves the run at an end-of-generation token, at position `limit`, or on
  * leave(handle, index). The run ends at stop(), a failed decode or when no sequence is left:
  * onMessage(1, -1, llama_decode's status). No step starts while maxAhead posted tokens are
  * not yet acked (1: each step waits for the consumers of the last). Every posted token but
- * each sequence's last has been decoded.
+ * each sequence's last has been decoded. A step of one token runs on `oneTokenThreads` ggml
+ * threads (default 1), a step of several on the context's batch threads.
  */
 napi_value generate_run(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct run *r = calloc(1, sizeof *r);
   if (!r) return fail(env, "out of memory");
@@ -423,6 +425,8 @@ napi_value generate_run(napi_env env, napi_callback_info info) {
   }
   r->max_ahead = int_arg(env, argv[6], 1);
   if (r->max_ahead < 1) r->max_ahead = 1;
+  r->one_token_threads = int_arg(env, argv[8], 1);
+  if (r->one_token_threads < 1 || r->one_token_threads > llama_n_threads_batch(r->use.ctx)) r->one_token_threads = 1;
   r->refs = 2; /* the threadsafe function (which outlives the thread), the JavaScript handle */
   pthread_mutex_init(&r->lock, NULL);
   pthread_cond_init(&r->wake, NULL);
@@ -491,6 +495,70 @@ napi_value generate_leave(napi_env env, napi_callback_info info) {
   r->members[i].active = 0;
   pthread_mutex_unlock(&r->lock);
   return NULL;
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+#define PROBE_ROUNDS 8
+
+/*
+ * probeThreads(ctxId, seqId) -> [ms at 1 thread, ms at the context's batch threads]: the
+ * median time of a one-token decode at each, alternating, on sequence `seqId` (which must
+ * be empty and unused meanwhile; its cells are dropped after). Which is faster depends on
+ * the CPU (src/runtimes/llm/llm-threads.ts, oneTokenThreads). Blocks for 20 decodes.
+ */
+napi_value generate_probe_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  struct context_use use;
+  if (argc < 2 || context_use(int_arg(env, argv[0], 0), &use) != 0) return fail(env, "context is gone");
+  struct llama_context *ctx = use.ctx;
+  llama_seq_id seq = int_arg(env, argv[1], 0);
+  const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(ctx));
+  llama_token token = llama_vocab_bos(vocab) >= 0 ? llama_vocab_bos(vocab) : 0;
+  int32_t threads = llama_n_threads(ctx), threads_batch = llama_n_threads_batch(ctx);
+  int32_t counts[2] = {1, threads_batch};
+  double times[2][PROBE_ROUNDS];
+  struct llama_batch batch = llama_batch_init(1, 0, 1);
+  int32_t status = 0;
+  llama_pos pos = 0;
+  /* Two rounds of warm-up (graph building), then PROBE_ROUNDS measured. */
+  for (int round = -2; round < PROBE_ROUNDS && status == 0; round++) {
+    for (int k = 0; k < 2 && status == 0; k++) {
+      llama_set_n_threads(ctx, counts[k], threads_batch);
+      batch.n_tokens = 1;
+      batch.token[0] = token;
+      batch.pos[0] = pos++;
+      batch.n_seq_id[0] = 1;
+      batch.seq_id[0][0] = seq;
+      batch.logits[0] = 1;
+      double t0 = now_ms();
+      status = llama_decode(ctx, batch);
+      if (round >= 0) times[k][round] = now_ms() - t0;
+    }
+  }
+  llama_batch_free(batch);
+  llama_set_n_threads(ctx, threads, threads_batch);
+  llama_memory_seq_rm(llama_get_memory(ctx), seq, 0, -1);
+  context_unuse(&use);
+  if (status != 0) return fail(env, "a probe decode failed");
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  for (int k = 0; k < 2; k++) {
+    qsort(times[k], PROBE_ROUNDS, sizeof(double), cmp_double);
+    napi_set_element(env, out, (uint32_t)k, number(env, (times[k][PROBE_ROUNDS / 2 - 1] + times[k][PROBE_ROUNDS / 2]) / 2));
+  }
+  return out;
 }
 
 /* forget(ctxId, seqId, from): drops the sequence's cells from position `from` on. */

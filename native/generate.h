@@ -10,5 +10,6 @@ napi_value generate_ack(napi_env env, napi_callback_info info);
 napi_value generate_stop(napi_env env, napi_callback_info info);
 napi_value generate_leave(napi_env env, napi_callback_info info);
 napi_value generate_forget(napi_env env, napi_callback_info info);
+napi_value generate_probe_threads(napi_env env, napi_callback_info info);
 
 #endif

@@ -19,6 +19,7 @@ import { anyJsonObject, minimalTexts, resolve, schemaNodes, type SchemaNode } fr
 import { schemaGbnf } from './json-schema-gbnf.js';
 import { checkBudget, generateStructured, type StructuredFormat, type StructuredResult } from './structured-generation.js';
 import { StepBatching } from './step-batching.js';
+import { oneTokenThreads } from './llm-threads.js';
 import type { NativeLlama, NativeLlamaApi } from './native-llama.js';
 import { createContexts, NativeGeneration, sharesNodeLlamaCppLocks } from './native-generation.js';
 
@@ -114,12 +115,18 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
       batching.attach(context, () => loaded.running);
       const generation = api !== undefined && native?.generation === true;
       const shared = generation && sharesNodeLlamaCppLocks();
-      if (shared && ids.length === 1) loaded.native = new NativeGeneration(api, ids[0]!, context, () => loaded.running);
+      let probe: { oneThreadMs: number; allThreadsMs: number; oneTokenThreads: number } | undefined;
+      if (shared && ids.length === 1) {
+        // No sequence is in use yet: the probe decodes on the first and drops its cells.
+        const [one, all] = threads > 1 ? api.probeThreads(ids[0]!, 0) : [NaN, NaN];
+        probe = { oneThreadMs: Math.round(one * 1000) / 1000, allThreadsMs: Math.round(all * 1000) / 1000, oneTokenThreads: oneTokenThreads(threads, [one, all]) };
+        loaded.native = new NativeGeneration(api, ids[0]!, context, () => loaded.running, probe.oneTokenThreads);
+      }
       const nativeGeneration = loaded.native ? 'on'
         : !generation ? 'off'
         : !shared ? 'off: node-llama-cpp resolves another copy of lifecycle-utils (its locks would not be shared)'
         : `off: ${ids.length} contexts made while this one was`;
-      log.info({ maxModelLen: context.contextSize, sequences: settings.maxNumSeqs, threads, flashAttention: context.flashAttention, chatWrapper: wrapper.wrapperName, trainContextSize: model.trainContextSize, nativeGeneration }, 'LLM context ready');
+      log.info({ maxModelLen: context.contextSize, sequences: settings.maxNumSeqs, threads, flashAttention: context.flashAttention, chatWrapper: wrapper.wrapperName, trainContextSize: model.trainContextSize, nativeGeneration, ...(probe ? { oneTokenSteps: probe } : {}) }, 'LLM context ready');
       return loaded;
     } catch (err) {
       await model.dispose();
@@ -128,8 +135,9 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
   }
 
   stepLeavesCoreFree(): boolean {
-    // One sequence generating: its one-token steps run on one ggml thread (patches/README.md).
-    return this.context.idealThreads === 1 || this.running <= 1;
+    // One sequence generating: its one-token steps run on one ggml thread (patches/README.md),
+    // or on the threads the load's probe chose for native runs.
+    return this.context.idealThreads === 1 || (this.running <= 1 && (this.native?.oneTokenThreads ?? 1) === 1);
   }
 
   stats(): LlmStats {

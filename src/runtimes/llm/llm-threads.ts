@@ -11,10 +11,27 @@ import { availableParallelism } from 'node:os';
  * core on larger machines) but at least two threads. With one libuv pool thread
  * (`UV_THREADPOOL_SIZE=1`, which only the environment can set, before start) it gets every
  * core, as measured before the pool; otherwise cores − 1. A one-token step runs on one
- * thread either way (patches/README.md).
+ * thread on node-llama-cpp's path (patches/README.md); for native runs, see oneTokenThreads.
  */
 export function llmThreads(intraOp: number, threadpool: boolean, env: NodeJS.ProcessEnv = process.env, cores = availableParallelism()): { threads: number; why: string } {
   if (threadpool) return { threads: Math.min(cores, Math.max(2, intraOp)), why: 'a persistent ggml threadpool: the server thread policy (cores − 1), at least 2' };
   if (env.UV_THREADPOOL_SIZE?.trim() === '1') return { threads: cores, why: 'one libuv pool thread (UV_THREADPOOL_SIZE=1): every core' };
   return { threads: intraOp, why: 'the server thread policy (cores − 1); a persistent ggml threadpool or UV_THREADPOOL_SIZE=1 would allow every core' };
+}
+
+/** How much faster a one-token decode must probe on every thread than on one to use them all. */
+export const ONE_TOKEN_MARGIN = 0.9;
+
+/**
+ * ggml threads for the one-token steps of a native run (one sequence generating alone),
+ * from the load's probe (median ms of a one-token decode at 1 thread and at `threads`).
+ * The CPU decides: before the pinned pool, two threads ran one stream at a third of one
+ * thread's speed on one 2-vCPU host (patches/README.md); with it, two threads ran one stream
+ * 22% faster on another (docs/llm.md). The event loop's work on each token runs beside a
+ * run's decodes, on a core a second thread needs, so every thread is used only when the
+ * probe finds them clearly faster (at most ONE_TOKEN_MARGIN of one thread's time).
+ */
+export function oneTokenThreads(threads: number, probe: readonly [one: number, all: number]): number {
+  const [one, all] = probe;
+  return threads > 1 && Number.isFinite(one) && Number.isFinite(all) && all <= one * ONE_TOKEN_MARGIN ? threads : 1;
 }

@@ -157,6 +157,8 @@ export class NativeGeneration {
     private readonly context: LlamaContext,
     /** How many sequences hold a request. */
     private readonly busy: () => number,
+    /** ggml threads for a run's one-token steps (llm-threads.ts, oneTokenThreads). */
+    readonly oneTokenThreads: number,
   ) {}
 
   /** Another request has taken a sequence: a run stops before its next decode. */
@@ -309,7 +311,7 @@ export class NativeGeneration {
     // Alone, a run decodes ahead of its consumer on one thread; together, each step waits for every consumer.
     const ahead = ms.length === 1 ? MAX_AHEAD : 1;
     try {
-      run.handle = this.api.run(this.ctxId, Int32Array.from(ms, (m) => m.s._sequenceId), Int32Array.from(ms, (m) => m.start), Int32Array.from(ms, (m) => m.first), ms.map((m) => m.sampler), Int32Array.from(limits), ahead, (kind, index, value) => this.message(run, kind, index, value));
+      run.handle = this.api.run(this.ctxId, Int32Array.from(ms, (m) => m.s._sequenceId), Int32Array.from(ms, (m) => m.start), Int32Array.from(ms, (m) => m.first), ms.map((m) => m.sampler), Int32Array.from(limits), ahead, (kind, index, value) => this.message(run, kind, index, value), this.oneTokenThreads);
     } catch (err) {
       run.release = undefined;
       release();

@@ -32,11 +32,13 @@ export interface NativeLlamaApi {
    * per sequence in each array): onMessage(0, index, token) per sampled token, then
    * onMessage(1, -1, llama_decode status). No step starts while `maxAhead` tokens are unacked.
    */
-  run(ctxId: number, seqIds: Int32Array, positions: Int32Array, tokens: Int32Array, samplers: NativeSampler[], limits: Int32Array, maxAhead: number, onMessage: (kind: 0 | 1, index: number, value: number) => void): NativeRun;
+  run(ctxId: number, seqIds: Int32Array, positions: Int32Array, tokens: Int32Array, samplers: NativeSampler[], limits: Int32Array, maxAhead: number, onMessage: (kind: 0 | 1, index: number, value: number) => void, oneTokenThreads: number): NativeRun;
   ack(run: NativeRun): void;
   stop(run: NativeRun): void;
   /** Sequence `index` of the run is in no step that starts after this. */
   leave(run: NativeRun, index: number): void;
+  /** Median ms of a one-token decode at 1 thread and at the context's threads, on empty sequence `seqId` (blocks; the cells are dropped after). */
+  probeThreads(ctxId: number, seqId: number): [one: number, all: number];
   /** Drops the sequence's KV cells from position `from` on. */
   forget(ctxId: number, seqId: number, from: number): boolean;
 }
@@ -66,7 +68,7 @@ export interface NativeLlama {
 
 const NAME = 'build/inferd-llama.node';
 const LIBRARY = fileURLToPath(new URL(`../../../../${NAME}`, import.meta.url));
-const FUNCTIONS = ['pooled', 'contextMark', 'contextsSince', 'sampler', 'sample', 'run', 'ack', 'stop', 'leave', 'forget'] as const;
+const FUNCTIONS = ['pooled', 'contextMark', 'contextsSince', 'sampler', 'sample', 'run', 'ack', 'stop', 'leave', 'forget', 'probeThreads'] as const;
 
 let loaded: NativeLlama | undefined;
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildGguf, buildVocab, encodeTensor, writeGguf } from '../../../scripts/gen-gguf.js';
 import { llmRuntime } from '../../../src/runtimes/llm/llm-runtime.js';
-import { llmThreads } from '../../../src/runtimes/llm/llm-threads.js';
+import { llmThreads, oneTokenThreads } from '../../../src/runtimes/llm/llm-threads.js';
 import { nativeLlamaFor } from '../../../src/runtimes/llm/native-llama.js';
 import { renderVllmMetrics } from '../../../src/runtimes/llm/llm-metrics.js';
 import { createLogger } from '../../../src/observability/logger.js';
@@ -53,6 +53,14 @@ describe('LLM ggml thread policy', () => {
     assert.equal(llmThreads(7, true, {}, 8).threads, 7);
     assert.equal(llmThreads(1, true, {}, 1).threads, 1);
     assert.match(llmThreads(1, true, {}, 2).why, /persistent ggml threadpool/);
+  });
+  it('runs one-token native steps on every thread only where the load probe found them clearly faster', () => {
+    assert.equal(oneTokenThreads(2, [2.24, 1.68]), 2);
+    assert.equal(oneTokenThreads(4, [2.0, 1.8]), 4);
+    assert.equal(oneTokenThreads(2, [2.0, 1.9]), 1, 'within the margin');
+    assert.equal(oneTokenThreads(2, [1.8, 5.4]), 1);
+    assert.equal(oneTokenThreads(1, [NaN, NaN]), 1, 'one thread: nothing probed');
+    assert.equal(oneTokenThreads(2, [NaN, 1]), 1);
   });
 });
 

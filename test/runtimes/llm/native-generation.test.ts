@@ -11,6 +11,8 @@ import type { LlmCompletionRequest } from '../../../src/runtimes/llm/llm-types.j
 import { nativeLlamaFor, type NativeLlamaApi } from '../../../src/runtimes/llm/native-llama.js';
 import { sharesNodeLlamaCppLocks } from '../../../src/runtimes/llm/native-generation.js';
 import { createLogger } from '../../../src/observability/logger.js';
+import { oneTokenThreads } from '../../../src/runtimes/llm/llm-threads.js';
+import { pino } from 'pino';
 
 /** </s>, <|im_start|>, <|im_end|>: banned so generations run to max_tokens. */
 const bias = { '2': -100, '3': -100, '4': -100 };
@@ -117,6 +119,32 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
     const batched = runs();
     assert.deepEqual(native, await together(false));
     assert.equal(runs(), batched, 'node-llama-cpp alone started no native run');
+  });
+
+  it('probes a one-token decode at one and at every thread on load, logs the choice and leaves the probed sequence empty', async () => {
+    const { api } = await library();
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const settings = parseLlmSettings(['--max-model-len=256', '--max-num-seqs=1'], 'm');
+    const req: LlmCompletionRequest = { prompt: 'alpha beta', maxTokens: 30, temperature: 0, logitBias: bias };
+    const model = await NodeLlamaModel.load(await llamaFor(false), path, settings, 2, log, { why: 'test', api, generation: true });
+    let text: string;
+    try {
+      const ready = lines.map((l) => JSON.parse(l) as { msg: string; oneTokenSteps?: { oneThreadMs: number; allThreadsMs: number; oneTokenThreads: number } }).find((e) => e.msg === 'LLM context ready');
+      const probe = ready?.oneTokenSteps;
+      assert.ok(probe && probe.oneThreadMs > 0 && probe.allThreadsMs > 0, JSON.stringify(ready));
+      assert.equal(probe.oneTokenThreads, oneTokenThreads(2, [probe.oneThreadMs, probe.allThreadsMs]));
+      // One sequence: the request runs on the sequence the probe decoded on.
+      text = (await model.complete(req)).text;
+    } finally {
+      await model.unload();
+    }
+    const plain = await load(1, false, 2);
+    try {
+      assert.equal(text, (await plain.complete(req)).text);
+    } finally {
+      await plain.unload();
+    }
   });
 
   it('leaves the cache as node-llama-cpp\'s bookkeeping says after a stop string or an abort cut a run short', async () => {
