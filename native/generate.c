@@ -465,7 +465,8 @@ napi_value generate_ack(napi_env env, napi_callback_info info) {
   if (!r) return fail(env, "ack(handle)");
   pthread_mutex_lock(&r->lock);
   r->consumed++;
-  pthread_cond_signal(&r->wake);
+  /* Only the ack that lets the next step start wakes the thread (a run of several sequences waits for every one). */
+  if (r->produced - r->consumed < r->max_ahead) pthread_cond_signal(&r->wake);
   pthread_mutex_unlock(&r->lock);
   return NULL;
 }

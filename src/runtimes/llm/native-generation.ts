@@ -334,7 +334,7 @@ export class NativeGeneration {
     }
     // Posting `value` means its input is in the KV cache: node-llama-cpp's bookkeeping follows.
     const s = m.s;
-    s._contextTokens = s._contextTokens.concat(m.posted.at(-1) ?? m.first);
+    s._contextTokens.push(m.posted.at(-1) ?? m.first);
     s._nextTokenIndex++;
     s._tokenMeter.useTokens(1, 'output');
     m.posted.push(value as Token);
