@@ -59,6 +59,23 @@ static int prop(napi_env env, napi_value obj, const char *name, double *out) {
   return napi_get_value_double(env, v, out) == napi_ok ? 0 : -1;
 }
 
+/*
+ * The `n` arguments of a call whose first is a context id, and a use of that context: 0, or
+ * -1 with a JavaScript error thrown (the caller returns NULL).
+ */
+static int context_call(napi_env env, napi_callback_info info, size_t n, napi_value *argv, struct context_use *use) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_last(env);
+    return -1;
+  }
+  if (argc < n || context_use(int_arg(env, argv[0], 0), use) != 0) {
+    napi_throw_error(env, NULL, "context is gone");
+    return -1;
+  }
+  return 0;
+}
+
 /* ---- samplers ---- */
 
 static void sampler_finalize(napi_env env, void *data, void *hint) {
@@ -69,11 +86,9 @@ static void sampler_finalize(napi_env env, void *data, void *hint) {
 
 /* sampler(ctxId, {temperature, topK, topP, minP, seed?, biasTokens?, biasValues?}) */
 napi_value generate_sampler(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct context_use use;
-  if (argc < 2 || context_use(int_arg(env, argv[0], 0), &use) != 0) return fail(env, "context is gone");
+  if (context_call(env, info, 2, argv, &use) != 0) return NULL;
   const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(use.ctx));
   int32_t n_vocab = llama_vocab_n_tokens(vocab);
   context_unuse(&use);
@@ -518,11 +533,9 @@ static int cmp_double(const void *a, const void *b) {
  * the CPU (src/runtimes/llm/llm-threads.ts, oneTokenThreads). Blocks for 20 decodes.
  */
 napi_value generate_probe_threads(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct context_use use;
-  if (argc < 2 || context_use(int_arg(env, argv[0], 0), &use) != 0) return fail(env, "context is gone");
+  if (context_call(env, info, 2, argv, &use) != 0) return NULL;
   struct llama_context *ctx = use.ctx;
   llama_seq_id seq = int_arg(env, argv[1], 0);
   const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(ctx));
@@ -564,11 +577,9 @@ napi_value generate_probe_threads(napi_env env, napi_callback_info info) {
 
 /* forget(ctxId, seqId, from): drops the sequence's cells from position `from` on. */
 napi_value generate_forget(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   struct context_use use;
-  if (argc < 3 || context_use(int_arg(env, argv[0], 0), &use) != 0) return fail(env, "context is gone");
+  if (context_call(env, info, 3, argv, &use) != 0) return NULL;
   bool ok = llama_memory_seq_rm(llama_get_memory(use.ctx), int_arg(env, argv[1], 0), int_arg(env, argv[2], 0), -1);
   context_unuse(&use);
   napi_value out;
