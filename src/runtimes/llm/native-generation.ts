@@ -103,7 +103,7 @@ interface Member {
   given: { n: number };
   run?: Run;
   index: number;
-  /** Where the run started it; tokens posted for it and not yet taken; how many it has taken. */
+  /** Where the run started it, the tokens posted for it, and how many of them its consumer has taken. */
   start: number;
   posted: Token[];
   taken: number;
@@ -134,7 +134,7 @@ interface Run {
  * critical path (docs/llm.md).
  *
  * - One sequence generating alone runs up to MAX_AHEAD tokens ahead of its consumer, so the
- *   event loop streams tokens while the next one decodes (one ggml thread, a core left free).
+ *   event loop streams tokens while the next one decodes (on `oneTokenThreads` ggml threads).
  * - Several generating sequences run together, one batch a step, once every sequence
  *   holding a request has asked for its next token (at most MAX_HOLDS event-loop turns;
  *   else the step is node-llama-cpp's, as for grammar generations beside them). A step
@@ -268,6 +268,9 @@ export class NativeGeneration {
 
   /** Starts a run of `members`; resolves whether it started (each member's `run.started`). */
   private begin(members: Member[]): Promise<boolean> {
+    // In sequence-id order, as step batching orders node-llama-cpp's batches: llama.cpp
+    // evaluates a batch as one ubatch only while sequence ids increase by one.
+    members.sort((a, b) => a.s._sequenceId - b.s._sequenceId);
     const run: Run = { members, stopAsked: false, started: Promise.resolve(false) };
     members.forEach((m, i) => {
       m.run = run;
