@@ -526,53 +526,88 @@ static int cmp_double(const void *a, const void *b) {
 
 #define PROBE_ROUNDS 8
 
-/*
- * probeThreads(ctxId, seqId) -> [ms at 1 thread, ms at the context's batch threads]: the
- * median time of a one-token decode at each, alternating, on sequence `seqId` (which must
- * be empty and unused meanwhile; its cells are dropped after). Which is faster depends on
- * the CPU (src/runtimes/llm/llm-threads.ts, oneTokenThreads). Blocks for 20 decodes.
- */
-napi_value generate_probe_threads(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+struct probe_job {
   struct context_use use;
-  if (context_call(env, info, 2, argv, &use) != 0) return NULL;
-  struct llama_context *ctx = use.ctx;
-  llama_seq_id seq = int_arg(env, argv[1], 0);
+  llama_seq_id seq;
+  int32_t status;
+  double times[2][PROBE_ROUNDS];
+  napi_deferred deferred;
+  napi_async_work work;
+};
+
+static void probe_execute(napi_env env, void *data) {
+  (void)env;
+  struct probe_job *job = data;
+  struct llama_context *ctx = job->use.ctx;
   const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(ctx));
   llama_token token = llama_vocab_bos(vocab) >= 0 ? llama_vocab_bos(vocab) : 0;
   int32_t threads = llama_n_threads(ctx), threads_batch = llama_n_threads_batch(ctx);
   int32_t counts[2] = {1, threads_batch};
-  double times[2][PROBE_ROUNDS];
   struct llama_batch batch = llama_batch_init(1, 0, 1);
-  int32_t status = 0;
   llama_pos pos = 0;
   /* Two rounds of warm-up (graph building), then PROBE_ROUNDS measured. */
-  for (int round = -2; round < PROBE_ROUNDS && status == 0; round++) {
-    for (int k = 0; k < 2 && status == 0; k++) {
+  for (int round = -2; round < PROBE_ROUNDS && job->status == 0; round++) {
+    for (int k = 0; k < 2 && job->status == 0; k++) {
       llama_set_n_threads(ctx, counts[k], threads_batch);
       batch.n_tokens = 1;
       batch.token[0] = token;
       batch.pos[0] = pos++;
       batch.n_seq_id[0] = 1;
-      batch.seq_id[0][0] = seq;
+      batch.seq_id[0][0] = job->seq;
       batch.logits[0] = 1;
       double t0 = now_ms();
-      status = llama_decode(ctx, batch);
-      if (round >= 0) times[k][round] = now_ms() - t0;
+      job->status = llama_decode(ctx, batch);
+      if (round >= 0) job->times[k][round] = now_ms() - t0;
     }
   }
   llama_batch_free(batch);
   llama_set_n_threads(ctx, threads, threads_batch);
-  llama_memory_seq_rm(llama_get_memory(ctx), seq, 0, -1);
-  context_unuse(&use);
-  if (status != 0) return fail(env, "a probe decode failed");
-  napi_value out;
-  napi_create_array_with_length(env, 2, &out);
-  for (int k = 0; k < 2; k++) {
-    qsort(times[k], PROBE_ROUNDS, sizeof(double), cmp_double);
-    napi_set_element(env, out, (uint32_t)k, number(env, (times[k][PROBE_ROUNDS / 2 - 1] + times[k][PROBE_ROUNDS / 2]) / 2));
+  llama_memory_seq_rm(llama_get_memory(ctx), job->seq, 0, -1);
+  context_unuse(&job->use);
+}
+
+static void probe_complete(napi_env env, napi_status status, void *data) {
+  struct probe_job *job = data;
+  if (status == napi_ok && job->status == 0) {
+    napi_value out;
+    napi_create_array_with_length(env, 2, &out);
+    for (int k = 0; k < 2; k++) {
+      qsort(job->times[k], PROBE_ROUNDS, sizeof(double), cmp_double);
+      napi_set_element(env, out, (uint32_t)k, number(env, (job->times[k][PROBE_ROUNDS / 2 - 1] + job->times[k][PROBE_ROUNDS / 2]) / 2));
+    }
+    napi_resolve_deferred(env, job->deferred, out);
+  } else {
+    napi_value msg, err;
+    napi_create_string_utf8(env, "a probe decode failed", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
   }
-  return out;
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+/*
+ * probeThreads(ctxId, seqId) -> Promise<[ms at 1 thread, ms at the context's batch threads]>:
+ * the median time of a one-token decode at each, alternating, on sequence `seqId` (which
+ * must be empty and unused meanwhile; its cells are dropped after), on a libuv thread: 20
+ * decodes, which for a large model take seconds. Which is faster depends on the CPU
+ * (src/runtimes/llm/llm-threads.ts, oneTokenThreads).
+ */
+napi_value generate_probe_threads(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  struct probe_job *job = calloc(1, sizeof *job);
+  if (!job) return fail(env, "out of memory");
+  if (context_call(env, info, 2, argv, &job->use) != 0) {
+    free(job);
+    return NULL;
+  }
+  job->seq = int_arg(env, argv[1], 0);
+  napi_value promise, name;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "inferd.probeThreads", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, probe_execute, probe_complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
 }
 
 /* forget(ctxId, seqId, from): drops the sequence's cells from position `from` on. */

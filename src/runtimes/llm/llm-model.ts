@@ -118,7 +118,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
       let probe: { oneThreadMs: number; allThreadsMs: number; oneTokenThreads: number } | undefined;
       if (shared && ids.length === 1) {
         // No sequence is in use yet: the probe decodes on the first and drops its cells.
-        const [one, all] = threads > 1 ? api.probeThreads(ids[0]!, 0) : [NaN, NaN];
+        const [one, all] = threads > 1 ? await api.probeThreads(ids[0]!, 0) : [NaN, NaN];
         probe = { oneThreadMs: Math.round(one * 1000) / 1000, allThreadsMs: Math.round(all * 1000) / 1000, oneTokenThreads: oneTokenThreads(threads, [one, all]) };
         loaded.native = new NativeGeneration(api, ids[0]!, context, () => loaded.running, probe.oneTokenThreads);
       }
@@ -269,6 +269,7 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
         this.active.delete(ac);
         this.running--;
         this.pool.release(seq);
+        this.native?.left();
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);

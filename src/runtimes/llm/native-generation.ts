@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import { acquireLock, type Lock } from 'lifecycle-utils';
 import type { LlamaContext, LlamaContextSequence, Token } from 'node-llama-cpp';
 import type { NativeLlamaApi, NativeRun, NativeSampler, SamplerConfig } from './native-llama.js';
-import { MAX_HOLDS } from './step-batching.js';
 
 /**
  * Tokens the native thread may sample before the consumer has taken them. Enough that the
@@ -11,6 +10,13 @@ import { MAX_HOLDS } from './step-batching.js';
  * few, since a generation that stops early decoded them for nothing.
  */
 const MAX_AHEAD = 4;
+/**
+ * The longest the sequences that asked for a run wait for the other stepping sequences to
+ * ask. A sequence asks once its token is sampled and its consumer has it, which takes longer
+ * than a step only while the context is busy with something else (a long prompt), and then
+ * no run could start anyway; the bound is a guard, not a tuning.
+ */
+const GATHER_MS = 100;
 
 /** What node-llama-cpp's patched `_evaluate` passes to the hook (its own resolved options). */
 interface EvaluateOptions {
@@ -113,6 +119,8 @@ interface Member {
   ended: boolean;
   done: boolean;
   wake?: () => void;
+  /** While it waits for the others to ask: settles with whether it is in a run. */
+  decide?: (inRun: Promise<boolean>) => void;
 }
 
 /** A native run of one or several members, from its start to its end message. */
@@ -136,8 +144,8 @@ interface Run {
  * - One sequence generating alone runs up to MAX_AHEAD tokens ahead of its consumer, so the
  *   event loop streams tokens while the next one decodes (on `oneTokenThreads` ggml threads).
  * - Several generating sequences run together, one batch a step, once every sequence
- *   holding a request has asked for its next token (at most MAX_HOLDS event-loop turns;
- *   else the step is node-llama-cpp's, as for grammar generations beside them). A step
+ *   holding a request has asked for its next token (else the step is node-llama-cpp's, as
+ *   while a prompt is evaluated or a grammar generation runs beside them). A step
  *   of several tokens uses every ggml thread, so the run waits for every consumer before
  *   the next step: the event loop's work never preempts a ggml thread at its barriers.
  * When another request takes a sequence (`joined`, called by the model), the run stops
@@ -150,6 +158,10 @@ export class NativeGeneration {
   private current?: Run;
   /** Members waiting for every generating sequence to ask for its next token. */
   private gathering: Member[] = [];
+  /** Plain generations stepping one token at a time (through a run or node-llama-cpp). */
+  private readonly stepping = new Set<Sequence>();
+  /** Gives a gathering up if the sequences it waits for have not asked by then. */
+  private gatherTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly api: NativeLlamaApi,
@@ -216,11 +228,23 @@ export class NativeGeneration {
   private async *generate(s: Sequence, tokens: Token[], o: EvaluateOptions, budget: number): Evaluation {
     await s._abortTokenPredictor(false, true);
     const sampler = this.sampler(o);
-    let evalTokens = tokens;
     /** Tokens handed to the consumer so far. */
     const given = { n: 0 };
+    try {
+      yield* this.steps(s, tokens, o, sampler, budget, given);
+    } finally {
+      this.stepping.delete(s);
+    }
+  }
+
+  private async *steps(s: Sequence, tokens: Token[], o: EvaluateOptions, sampler: NativeSampler, budget: number, given: { n: number }): Evaluation {
+    let evalTokens = tokens;
     while (true) {
       s._ensureNotDisposed();
+      // A sequence stepping one token at a time is about to ask for a run; one evaluating a
+      // prompt (or a consumer's replacement tokens) is not.
+      if (evalTokens.length === 1) this.stepping.add(s);
+      else if (this.stepping.delete(s)) this.gather();
       if (evalTokens.length === 1 && given.n < budget) {
         const m: Member = { s, first: evalTokens[0]!, sampler, left: budget - given.n, yieldEog: o.yieldEogToken, given, index: 0, start: 0, posted: [], taken: 0, unacked: 0, ended: false, done: false };
         if (await this.enter(m)) {
@@ -250,20 +274,43 @@ export class NativeGeneration {
 
   /**
    * Puts `m` in a native run: alone at once when its sequence is the only one generating,
-   * else once every generating sequence has asked (at most MAX_HOLDS event-loop turns).
-   * False when it takes this step through node-llama-cpp instead.
+   * else once every generating sequence has asked. False when it takes this step through
+   * node-llama-cpp instead: some sequence holding a request is not stepping one token at a
+   * time (a prompt, a grammar generation, a request not yet evaluating), or the others did
+   * not ask within GATHER_MS.
    */
-  private async enter(m: Member): Promise<boolean> {
+  private enter(m: Member): Promise<boolean> {
     if (!this.current && this.busy() <= 1 && this.quiet()) return this.begin([m]);
+    const decided = new Promise<Promise<boolean>>((resolve) => (m.decide = resolve));
     this.gathering.push(m);
-    for (let turn = 0; ; turn++) {
-      if (m.run) return m.run.started;
-      if (!this.current && this.gathering.length >= this.busy() && this.quiet()) return this.begin(this.gathering.splice(0));
-      if (turn === MAX_HOLDS) break;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    this.gathering.splice(this.gathering.indexOf(m), 1);
-    return false;
+    this.gather();
+    return decided.then((inRun) => inRun);
+  }
+
+  /** A request has left the context: the members gathering may now be every generating sequence. */
+  left(): void {
+    this.gather();
+  }
+
+  /** Starts the members gathering in a run, gives them up, or waits for the next change. */
+  private gather(): void {
+    if (this.gathering.length === 0) return;
+    const asked = new Set(this.gathering.map((m) => m.s));
+    const coming = [...this.stepping].filter((q) => !asked.has(q)).length;
+    const missing = this.busy() - asked.size;
+    if (missing <= 0 && !this.current && this.quiet()) return this.decide(this.begin(this.gathering.slice()));
+    // While a run is ending (`current`), its members are about to ask too.
+    if (missing > coming && !this.current) return this.decide(Promise.resolve(false));
+    this.gatherTimer ??= setTimeout(() => {
+      this.gatherTimer = undefined;
+      this.decide(Promise.resolve(false));
+    }, GATHER_MS);
+  }
+
+  private decide(inRun: Promise<boolean>): void {
+    clearTimeout(this.gatherTimer);
+    this.gatherTimer = undefined;
+    for (const m of this.gathering.splice(0)) m.decide!(inRun);
   }
 
   /** Starts a run of `members`; resolves whether it started (each member's `run.started`). */
@@ -279,15 +326,21 @@ export class NativeGeneration {
     this.current = run;
     run.started = this.launch(run).then(
       (ok) => {
-        if (!ok) this.current = undefined;
+        if (!ok) this.ended();
         return ok;
       },
       (err: unknown) => {
-        this.current = undefined;
+        this.ended();
         throw err;
       },
     );
     return run.started;
+  }
+
+  /** A run that did not start: the members gathering meanwhile may start one. */
+  private ended(): void {
+    this.current = undefined;
+    this.gather();
   }
 
   private async launch(run: Run): Promise<boolean> {
@@ -352,6 +405,7 @@ export class NativeGeneration {
     if (this.current === run) this.current = undefined;
     run.release?.();
     run.release = undefined;
+    this.gather();
   }
 
   /**

@@ -7,7 +7,7 @@ import type { BatchingOptions, BatchItem, LlamaContext, PrioritizedBatchItem } f
  * sequence whose token was just sampled to queue the next; one that is not about to
  * queue (prompt still being prepared, generation just ended) costs at most this many.
  */
-export const MAX_HOLDS = 8;
+const MAX_HOLDS = 8;
 
 /** The part of node-llama-cpp's internal decode queue entry read here (LlamaContext._queuedDecodes). */
 interface QueuedDecode {
