@@ -19,7 +19,7 @@ import { anyJsonObject, minimalTexts, resolve, schemaNodes, type SchemaNode } fr
 import { schemaGbnf } from './json-schema-gbnf.js';
 import { checkBudget, generateStructured, type StructuredFormat, type StructuredResult } from './structured-generation.js';
 import { StepBatching } from './step-batching.js';
-import { oneTokenThreads } from './llm-threads.js';
+import { probeOneTokenThreads } from './llm-threads.js';
 import type { NativeLlama, NativeLlamaApi } from './native-llama.js';
 import { createContexts, NativeGeneration, sharesNodeLlamaCppLocks } from './native-generation.js';
 
@@ -115,11 +115,10 @@ export class NodeLlamaModel implements LoadedModel, LlmModel {
       batching.attach(context, () => loaded.running);
       const generation = api !== undefined && native?.generation === true;
       const shared = generation && sharesNodeLlamaCppLocks();
-      let probe: { oneThreadMs: number; allThreadsMs: number; oneTokenThreads: number } | undefined;
+      let probe: Awaited<ReturnType<typeof probeOneTokenThreads>> | undefined;
       if (shared && ids.length === 1) {
         // No sequence is in use yet: the probe decodes on the first and drops its cells.
-        const [one, all] = threads > 1 ? await api.probeThreads(ids[0]!, 0) : [NaN, NaN];
-        probe = { oneThreadMs: Math.round(one * 1000) / 1000, allThreadsMs: Math.round(all * 1000) / 1000, oneTokenThreads: oneTokenThreads(threads, [one, all]) };
+        probe = await probeOneTokenThreads(threads, () => api.probeThreads(ids[0]!, 0));
         loaded.native = new NativeGeneration(api, ids[0]!, context, () => loaded.running, probe.oneTokenThreads);
       }
       const nativeGeneration = loaded.native ? 'on'

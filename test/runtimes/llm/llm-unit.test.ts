@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildGguf, buildVocab, encodeTensor, writeGguf } from '../../../scripts/gen-gguf.js';
 import { llmRuntime } from '../../../src/runtimes/llm/llm-runtime.js';
-import { llmThreads, oneTokenThreads } from '../../../src/runtimes/llm/llm-threads.js';
+import { llmThreads, oneTokenThreads, probeOneTokenThreads } from '../../../src/runtimes/llm/llm-threads.js';
 import { nativeLlamaFor } from '../../../src/runtimes/llm/native-llama.js';
 import { renderVllmMetrics } from '../../../src/runtimes/llm/llm-metrics.js';
 import { createLogger } from '../../../src/observability/logger.js';
@@ -61,6 +61,24 @@ describe('LLM ggml thread policy', () => {
     assert.equal(oneTokenThreads(2, [1.8, 5.4]), 1);
     assert.equal(oneTokenThreads(1, [NaN, NaN]), 1, 'one thread: nothing probed');
     assert.equal(oneTokenThreads(2, [NaN, 1]), 1);
+  });
+  it('probes again when every thread came out barely faster than one, keeping each side\'s faster figure', async () => {
+    const probes = (...results: Array<[number, number]>) => {
+      let calls = 0;
+      return { probe: async () => results[calls++]!, calls: () => calls };
+    };
+    const clear = probes([2.1, 1.5]);
+    assert.deepEqual(await probeOneTokenThreads(2, clear.probe), { oneThreadMs: 2.1, allThreadsMs: 1.5, oneTokenThreads: 2 });
+    assert.equal(clear.calls(), 1);
+    const slower = probes([1.5, 2.1]);
+    assert.equal((await probeOneTokenThreads(2, slower.probe)).oneTokenThreads, 1);
+    assert.equal(slower.calls(), 1);
+    const unclear = probes([2.0, 1.95], [2.1, 1.5]);
+    assert.deepEqual(await probeOneTokenThreads(2, unclear.probe), { oneThreadMs: 2.0, allThreadsMs: 1.5, oneTokenThreads: 2 });
+    assert.equal(unclear.calls(), 2);
+    const single = probes();
+    assert.equal((await probeOneTokenThreads(1, single.probe)).oneTokenThreads, 1);
+    assert.equal(single.calls(), 0, 'one thread: nothing probed');
   });
 });
 
