@@ -76,6 +76,23 @@ static int context_call(napi_env env, napi_callback_info info, size_t n, napi_va
   return 0;
 }
 
+/* Queues `job` on a libuv thread (execute, then complete on the event loop); its promise. */
+static napi_value queue_job(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete, void *job, napi_deferred *deferred, napi_async_work *work) {
+  napi_value promise, label;
+  napi_create_promise(env, deferred, &promise);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &label);
+  napi_create_async_work(env, NULL, label, execute, complete, job, work);
+  napi_queue_async_work(env, *work);
+  return promise;
+}
+
+static void reject(napi_env env, napi_deferred deferred, const char *message) {
+  napi_value msg, err;
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &err);
+  napi_reject_deferred(env, deferred, err);
+}
+
 /* ---- samplers ---- */
 
 static void sampler_finalize(napi_env env, void *data, void *hint) {
@@ -181,10 +198,7 @@ static void sample_complete(napi_env env, napi_status status, void *data) {
   if (status == napi_ok && !job->gone) {
     napi_resolve_deferred(env, job->deferred, number(env, job->token));
   } else {
-    napi_value msg, err;
-    napi_create_string_utf8(env, job->gone ? "context is gone" : "sampling was cancelled", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_reject_deferred(env, job->deferred, err);
+    reject(env, job->deferred, job->gone ? "context is gone" : "sampling was cancelled");
   }
   napi_delete_reference(env, job->chain_ref);
   napi_delete_async_work(env, job->work);
@@ -205,12 +219,7 @@ napi_value generate_sample(napi_env env, napi_callback_info info) {
   }
   job->ctx_id = int_arg(env, argv[0], 0);
   job->index = int_arg(env, argv[1], -1);
-  napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "inferd.sample", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, sample_execute, sample_complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
-  return promise;
+  return queue_job(env, "inferd.sample", sample_execute, sample_complete, job, &job->deferred, &job->work);
 }
 
 /* ---- a generation run on its own thread ---- */
@@ -586,10 +595,7 @@ static void probe_complete(napi_env env, napi_status status, void *data) {
     for (int k = 0; k < 2; k++) napi_set_element(env, out, (uint32_t)k, number(env, job->best[k]));
     napi_resolve_deferred(env, job->deferred, out);
   } else {
-    napi_value msg, err;
-    napi_create_string_utf8(env, "a probe decode failed", NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, NULL, msg, &err);
-    napi_reject_deferred(env, job->deferred, err);
+    reject(env, job->deferred, "a probe decode failed");
   }
   napi_delete_async_work(env, job->work);
   free(job);
@@ -611,12 +617,7 @@ napi_value generate_probe_threads(napi_env env, napi_callback_info info) {
     return NULL;
   }
   job->seq = int_arg(env, argv[1], 0);
-  napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "inferd.probeThreads", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, probe_execute, probe_complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
-  return promise;
+  return queue_job(env, "inferd.probeThreads", probe_execute, probe_complete, job, &job->deferred, &job->work);
 }
 
 /* forget(ctxId, seqId, from): drops the sequence's cells from position `from` on. */
