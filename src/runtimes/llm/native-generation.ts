@@ -281,10 +281,10 @@ export class NativeGeneration {
    */
   private enter(m: Member): Promise<boolean> {
     if (!this.current && this.busy() <= 1 && this.quiet()) return this.begin([m]);
-    const decided = new Promise<Promise<boolean>>((resolve) => (m.decide = resolve));
+    const decided = new Promise<boolean>((resolve) => (m.decide = resolve));
     this.gathering.push(m);
     this.gather();
-    return decided.then((inRun) => inRun);
+    return decided;
   }
 
   /** A request has left the context: the members gathering may now be every generating sequence. */
