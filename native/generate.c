@@ -250,6 +250,8 @@ struct run {
   int started;
   int n;
   struct member *members;
+  /* Per step, the member of each batch row. */
+  int *order;
   int max_ahead;
   int32_t one_token_threads;
   pthread_mutex_t lock;
@@ -260,6 +262,16 @@ struct run {
   int refs;
 };
 
+/* Releases the members' samplers and the arrays read_members allocated. */
+static void drop_members(napi_env env, struct run *r) {
+  for (int i = 0; i < r->n; i++) napi_delete_reference(env, r->members[i].chain_ref);
+  free(r->members);
+  free(r->order);
+  r->members = NULL;
+  r->order = NULL;
+  r->n = 0;
+}
+
 static void run_unref(struct run *r) {
   pthread_mutex_lock(&r->lock);
   int left = --r->refs;
@@ -267,7 +279,6 @@ static void run_unref(struct run *r) {
   if (left) return;
   pthread_mutex_destroy(&r->lock);
   pthread_cond_destroy(&r->wake);
-  free(r->members);
   free(r);
 }
 
@@ -299,8 +310,8 @@ static int may_continue(struct run *r) {
   return go;
 }
 
-/* The active members' next inputs as one batch; `order[j]` is the member of batch row j. */
-static int fill_batch(struct run *r, struct llama_batch *batch, int *order) {
+/* The active members' next inputs as one batch; `r->order[j]` is the member of batch row j. */
+static int fill_batch(struct run *r, struct llama_batch *batch) {
   int n = 0;
   pthread_mutex_lock(&r->lock);
   for (int i = 0; i < r->n; i++) {
@@ -311,7 +322,7 @@ static int fill_batch(struct run *r, struct llama_batch *batch, int *order) {
     batch->n_seq_id[n] = 1;
     batch->seq_id[n][0] = m->seq;
     batch->logits[n] = 1;
-    order[n++] = i;
+    r->order[n++] = i;
   }
   pthread_mutex_unlock(&r->lock);
   batch->n_tokens = n;
@@ -323,16 +334,15 @@ static void *run_thread(void *arg) {
   struct llama_context *ctx = r->use.ctx;
   const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(ctx));
   struct llama_batch batch = llama_batch_init(r->n, 0, 1);
-  int *order = malloc(sizeof *order * r->n);
   int32_t threads = llama_n_threads(ctx), threads_batch = llama_n_threads_batch(ctx);
   /* Steps of one token run on the threads the load's probe chose (probeThreads). */
   llama_set_n_threads(ctx, r->one_token_threads, threads_batch);
   int32_t status = 0;
-  while (order && may_continue(r) && fill_batch(r, &batch, order) > 0) {
+  while (may_continue(r) && fill_batch(r, &batch) > 0) {
     status = llama_decode(ctx, batch);
     if (status != 0) break;
     for (int j = 0; j < batch.n_tokens; j++) {
-      struct member *m = &r->members[order[j]];
+      struct member *m = &r->members[r->order[j]];
       llama_token token = llama_sampler_sample(m->chain, ctx, j);
       pthread_mutex_lock(&r->lock);
       r->produced++;
@@ -340,14 +350,13 @@ static void *run_thread(void *arg) {
       m->pos++;
       if (m->pos >= m->limit || llama_vocab_is_eog(vocab, token)) m->active = 0;
       pthread_mutex_unlock(&r->lock);
-      post(r, MSG_TOKEN, order[j], token);
+      post(r, MSG_TOKEN, r->order[j], token);
     }
   }
   llama_set_n_threads(ctx, threads, threads_batch);
   llama_batch_free(batch);
-  free(order);
   context_unuse(&r->use);
-  post(r, MSG_DONE, -1, order ? status : -3);
+  post(r, MSG_DONE, -1, status);
   napi_release_threadsafe_function(r->tsfn, napi_tsfn_release);
   return NULL;
 }
@@ -371,7 +380,7 @@ static void tsfn_finalize(napi_env env, void *data, void *hint) {
   struct run *r = data;
   /* The thread released the function as its last step: joining it here waits microseconds. */
   if (r->started) pthread_join(r->thread, NULL);
-  for (int i = 0; i < r->n; i++) napi_delete_reference(env, r->members[i].chain_ref);
+  drop_members(env, r);
   run_unref(r);
 }
 
@@ -399,23 +408,25 @@ static int read_members(napi_env env, struct run *r, napi_value *argv) {
     return -1;
   if (n == 0 || n > 4096 || n2 != n || n3 != n || n4 != n || n5 != n) return -1;
   r->members = calloc(n, sizeof *r->members);
-  if (!r->members) return -1;
+  r->order = calloc(n, sizeof *r->order);
+  if (!r->members || !r->order) {
+    drop_members(env, r);
+    return -1;
+  }
   for (size_t i = 0; i < n; i++) {
     napi_value sampler;
     struct member *m = &r->members[i];
     if (napi_get_element(env, argv[4], (uint32_t)i, &sampler) != napi_ok || !(m->chain = hold_sampler(env, sampler, &m->chain_ref))) {
-      for (size_t k = 0; k < i; k++) napi_delete_reference(env, r->members[k].chain_ref);
-      free(r->members);
-      r->members = NULL;
+      drop_members(env, r);
       return -1;
     }
+    r->n = (int)i + 1;
     m->seq = seqs[i];
     m->pos = positions[i];
     m->token = tokens[i];
     m->limit = limits[i];
     m->active = m->pos < m->limit;
   }
-  r->n = (int)n;
   return 0;
 }
 
@@ -442,8 +453,7 @@ napi_value generate_run(napi_env env, napi_callback_info info) {
     return fail(env, "run(ctxId, seqIds, positions, tokens, samplers, limits, maxAhead, onMessage): Int32Arrays and samplers, one per sequence");
   }
   if (context_use(int_arg(env, argv[0], 0), &r->use) != 0) {
-    for (int i = 0; i < r->n; i++) napi_delete_reference(env, r->members[i].chain_ref);
-    free(r->members);
+    drop_members(env, r);
     free(r);
     return fail(env, "context is gone");
   }
@@ -457,11 +467,10 @@ napi_value generate_run(napi_env env, napi_callback_info info) {
   napi_value name, handle;
   napi_create_string_utf8(env, "inferd.generate", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, argv[7], NULL, name, 0, 1, r, tsfn_finalize, NULL, call_js, &r->tsfn) != napi_ok) {
-    for (int i = 0; i < r->n; i++) napi_delete_reference(env, r->members[i].chain_ref);
+    drop_members(env, r);
     context_unuse(&r->use);
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->wake);
-    free(r->members);
     free(r);
     return throw_last(env);
   }
