@@ -24,7 +24,7 @@ export const ONE_TOKEN_MARGIN = 0.9;
 
 /**
  * ggml threads for the one-token steps of a native run (one sequence generating alone),
- * from the load's probe (median ms of a one-token decode at 1 thread and at `threads`).
+ * from the load's probe (the fastest one-token decode, in ms, at 1 thread and at `threads`).
  * The CPU decides: before the pinned pool, two threads ran one stream at a third of one
  * thread's speed on one 2-vCPU host (patches/README.md); with it, two threads ran one stream
  * 22% faster on another (docs/llm.md). The event loop's work on each token runs beside a

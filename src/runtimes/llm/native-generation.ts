@@ -109,14 +109,16 @@ interface Member {
   given: { n: number };
   run?: Run;
   index: number;
-  /** Where the run started it, the tokens posted for it, and how many of them its consumer has taken. */
+  /** Where the run started it, the position it stops at, the tokens posted for it, and how many of them its consumer has taken. */
   start: number;
+  limit: number;
   posted: Token[];
   taken: number;
   /** Posted tokens not yet acked (each is acked once: the run waits for them). */
   unacked: number;
-  /** The run posts nothing more for it: an end-of-generation token or its limit came. */
+  /** The run posts nothing more for it: an end-of-generation token (`eog`, the last posted) or its limit came. */
   ended: boolean;
+  eog: boolean;
   done: boolean;
   wake?: () => void;
   /** While it waits for the others to ask: settles with whether it is in a run. */
@@ -246,7 +248,7 @@ export class NativeGeneration {
       if (evalTokens.length === 1) this.stepping.add(s);
       else if (this.stepping.delete(s)) this.gather();
       if (evalTokens.length === 1 && given.n < budget) {
-        const m: Member = { s, first: evalTokens[0]!, sampler, left: budget - given.n, yieldEog: o.yieldEogToken, given, index: 0, start: 0, posted: [], taken: 0, unacked: 0, ended: false, done: false };
+        const m: Member = { s, first: evalTokens[0]!, sampler, left: budget - given.n, yieldEog: o.yieldEogToken, given, index: 0, start: 0, limit: 0, posted: [], taken: 0, unacked: 0, ended: false, eog: false, done: false };
         if (await this.enter(m)) {
           const after = yield* this.take(m);
           if (after === null) return;
@@ -356,18 +358,20 @@ export class NativeGeneration {
       throw err;
     }
     const ms = run.members;
-    for (const m of ms) m.start = m.s._nextTokenIndex;
-    // Each decode posts one token; the last one the consumer takes is not decoded.
-    const limits = ms.map((m) => Math.min(this.context.contextSize - 1, m.start + m.left));
-    if (run.stopAsked || !this.quiet() || ms.some((m, i) => m.start >= limits[i]!)) {
+    for (const m of ms) {
+      m.start = m.s._nextTokenIndex;
+      // Each decode posts one token; the last one the consumer takes is not decoded.
+      m.limit = Math.min(this.context.contextSize - 1, m.start + m.left);
+    }
+    if (run.stopAsked || !this.quiet() || ms.some((m) => m.start >= m.limit)) {
       release();
       return false;
     }
     run.release = release;
-    // Alone, a run decodes ahead of its consumer on one thread; together, each step waits for every consumer.
+    // Alone, a run decodes ahead of its consumer; together, each step waits for every consumer.
     const ahead = ms.length === 1 ? MAX_AHEAD : 1;
     try {
-      run.handle = this.api.run(this.ctxId, Int32Array.from(ms, (m) => m.s._sequenceId), Int32Array.from(ms, (m) => m.start), Int32Array.from(ms, (m) => m.first), ms.map((m) => m.sampler), Int32Array.from(limits), ahead, (kind, index, value) => this.message(run, kind, index, value), this.oneTokenThreads);
+      run.handle = this.api.run(this.ctxId, Int32Array.from(ms, (m) => m.s._sequenceId), Int32Array.from(ms, (m) => m.start), Int32Array.from(ms, (m) => m.first), ms.map((m) => m.sampler), Int32Array.from(ms, (m) => m.limit), ahead, (kind, index, value) => this.message(run, kind, index, value), this.oneTokenThreads);
     } catch (err) {
       run.release = undefined;
       release();
@@ -395,7 +399,9 @@ export class NativeGeneration {
     s._tokenMeter.useTokens(1, 'output');
     m.posted.push(value as Token);
     m.unacked++;
-    if (s._nextTokenIndex >= m.start + m.left || s._nextTokenIndex >= this.context.contextSize - 1 || s.model.isEogToken(value as Token)) m.ended = true;
+    // As the run's thread decides that it leaves the run.
+    m.eog = s.model.isEogToken(value as Token);
+    if (m.eog || s._nextTokenIndex >= m.limit) m.ended = true;
     m.wake?.();
   }
 
@@ -427,7 +433,7 @@ export class NativeGeneration {
           return (next = [m.posted.at(-1) ?? m.first]);
         }
         const token = m.posted[m.taken++]!;
-        if (!m.yieldEog && m.s.model.isEogToken(token)) return null;
+        if (!m.yieldEog && m.eog && m.taken === m.posted.length) return null;
         m.given.n++;
         const reply = yield { token };
         if (reply != null && (Array.isArray(reply) || reply !== token)) return (next = nextTokens(reply, token));

@@ -37,7 +37,7 @@ export interface NativeLlamaApi {
   stop(run: NativeRun): void;
   /** Sequence `index` of the run is in no step that starts after this. */
   leave(run: NativeRun, index: number): void;
-  /** Median ms of a one-token decode at 1 thread and at the context's threads, on empty sequence `seqId` (on a libuv thread; the cells are dropped after). */
+  /** The fastest one-token decode (ms) at 1 thread and at the context's threads, on empty sequence `seqId` (on a libuv thread; the cells are dropped after). */
   probeThreads(ctxId: number, seqId: number): Promise<[one: number, all: number]>;
   /** Drops the sequence's KV cells from position `from` on. */
   forget(ctxId: number, seqId: number, from: number): boolean;

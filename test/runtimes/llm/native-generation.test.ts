@@ -122,6 +122,29 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
     assert.equal(runs(), batched, 'node-llama-cpp alone started no native run');
   });
 
+  it('ends a generation of a run at its end-of-generation token as node-llama-cpp does, the others going on', async () => {
+    // EOS not banned: with this model and these seeds one of them ends at it, mid-run.
+    const free: LlmCompletionRequest[] = [8, 9, 10, 11].map((i) => ({ prompt: `alpha ${i}`, maxTokens: 200, temperature: 1.5, seed: i }));
+    const outputs = async (generation: boolean) => {
+      const model = await load(4, generation, 2);
+      try {
+        const alone: string[] = [];
+        for (const r of free) {
+          const c = await model.complete(r);
+          alone.push(`${c.finishReason} ${c.completionTokens} ${c.text}`);
+        }
+        const together = (await Promise.all(free.map((r) => model.complete(r)))).map((c) => `${c.finishReason} ${c.completionTokens} ${c.text}`);
+        return { alone, together };
+      } finally {
+        await model.unload();
+      }
+    };
+    const native = await outputs(true);
+    assert.ok(native.alone.some((o) => o.startsWith('stop ')), `one ends at its end-of-generation token: ${native.alone.map((o) => o.split(' ', 2).join(' ')).join(', ')}`);
+    assert.deepEqual(native.together, native.alone);
+    assert.deepEqual(native, await outputs(false));
+  });
+
   it('keeps the other generations of a run unchanged when one leaves it mid-way (abort, stop string) and beside a grammar generation', async () => {
     const { runs } = await library();
     const model = await load(4, true, 2);
