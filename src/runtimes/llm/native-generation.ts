@@ -173,7 +173,17 @@ export class NativeGeneration {
     private readonly busy: () => number,
     /** ggml threads for a run's one-token steps (llm-threads.ts, oneTokenThreads). */
     readonly oneTokenThreads: number,
-  ) {}
+  ) {
+    // Members gathering when node-llama-cpp queues a decode join its batch, which holds for
+    // them (StepBatching), rather than wait for sequences that are in it.
+    const ctx = context as unknown as { _decodeTokens: (...args: unknown[]) => Promise<unknown> };
+    const decode = ctx._decodeTokens;
+    ctx._decodeTokens = (...args) => {
+      const decoded = decode.apply(ctx, args);
+      this.gather();
+      return decoded;
+    };
+  }
 
   /** Another request has taken a sequence: a run stops before its next decode. */
   joined(): void {
@@ -277,9 +287,9 @@ export class NativeGeneration {
   /**
    * Puts `m` in a native run: alone at once when its sequence is the only one generating,
    * else once every generating sequence has asked. False when it takes this step through
-   * node-llama-cpp instead: some sequence holding a request is not stepping one token at a
-   * time (a prompt, a grammar generation, a request not yet evaluating), or the others did
-   * not ask within GATHER_MS.
+   * node-llama-cpp instead: a decode is queued there (its batch holds for this one), some
+   * sequence holding a request is not stepping one token at a time (a prompt, a grammar
+   * generation, a request not yet evaluating), or the others did not ask within GATHER_MS.
    */
   private enter(m: Member): Promise<boolean> {
     if (!this.current && this.busy() <= 1 && this.quiet()) return this.begin([m]);
@@ -300,7 +310,9 @@ export class NativeGeneration {
     const asked = new Set(this.gathering.map((m) => m.s));
     const coming = [...this.stepping].filter((q) => !asked.has(q)).length;
     const missing = this.busy() - asked.size;
-    if (missing <= 0 && !this.current && this.quiet()) return this.decide(this.begin(this.gathering.slice()));
+    // node-llama-cpp's next batch holds for every generating sequence (StepBatching): join it.
+    if (!this.quiet()) return this.decide(Promise.resolve(false));
+    if (missing <= 0 && !this.current) return this.decide(this.begin(this.gathering.slice()));
     // While a run is ending (`current`), its members are about to ask too.
     if (missing > coming && !this.current) return this.decide(Promise.resolve(false));
     this.gatherTimer ??= setTimeout(() => {

@@ -122,6 +122,29 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
     assert.equal(runs(), batched, 'node-llama-cpp alone started no native run');
   });
 
+  it('evaluates the prompts of requests arriving together in one batch: a generation waiting for a run joins it', async () => {
+    const model = await load(4, true, 2);
+    try {
+      const short = requests.map((r) => ({ ...r, maxTokens: 12 }));
+      const first = await Promise.all(short.map((r) => model.complete(r)));
+      // node-llama-cpp's batches: how many sequences each evaluated (an empty answer holds the batch).
+      type Strategy = (o: { items: readonly unknown[]; size: number }) => unknown[];
+      const options = (model as unknown as { context: { _batchingOptions: { itemPrioritizationStrategy: Strategy } } }).context._batchingOptions;
+      const choose = options.itemPrioritizationStrategy;
+      const sequences: number[] = [];
+      options.itemPrioritizationStrategy = (o) => {
+        const chosen = choose(o);
+        if (chosen.length) sequences.push(chosen.length);
+        return chosen;
+      };
+      const again = await Promise.all(short.map((r) => model.complete(r)));
+      assert.deepEqual(again.map((c) => c.text), first.map((c) => c.text));
+      assert.equal(sequences[0], short.length, `the first batch evaluated every request's prompt (batches of ${sequences.join(', ')} sequences)`);
+    } finally {
+      await model.unload();
+    }
+  });
+
   it('ends a generation of a run at its end-of-generation token as node-llama-cpp does, the others going on', async () => {
     // EOS not banned: with this model and these seeds one of them ends at it, mid-run.
     const free: LlmCompletionRequest[] = [8, 9, 10, 11].map((i) => ({ prompt: `alpha ${i}`, maxTokens: 200, temperature: 1.5, seed: i }));
