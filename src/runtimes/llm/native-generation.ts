@@ -66,6 +66,12 @@ interface Sequence {
   readonly model: { isEogToken(token: Token): boolean };
 }
 
+/** The node-llama-cpp internals of the context this module reads and wraps (same pinned version). */
+interface ContextInternals {
+  _queuedDecodes?: unknown[];
+  _decodeTokens(...args: unknown[]): Promise<unknown>;
+}
+
 /**
  * Whether this module's lifecycle-utils is node-llama-cpp's: its locks are module state, so
  * with two copies the context lock a run takes would not keep node-llama-cpp's batches out.
@@ -176,7 +182,7 @@ export class NativeGeneration {
   ) {
     // Members gathering when node-llama-cpp queues a decode join its batch, which holds for
     // them (StepBatching), rather than wait for sequences that are in it.
-    const ctx = context as unknown as { _decodeTokens: (...args: unknown[]) => Promise<unknown> };
+    const ctx = context as unknown as ContextInternals;
     const decode = ctx._decodeTokens;
     ctx._decodeTokens = (...args) => {
       const decoded = decode.apply(ctx, args);
@@ -233,7 +239,7 @@ export class NativeGeneration {
 
   /** No node-llama-cpp decode is queued on the context. */
   private quiet(): boolean {
-    const queued = (this.context as unknown as { _queuedDecodes?: unknown[] })._queuedDecodes;
+    const queued = (this.context as unknown as ContextInternals)._queuedDecodes;
     return (queued?.length ?? 0) === 0;
   }
 
