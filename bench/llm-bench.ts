@@ -25,15 +25,15 @@ import { llamaServerBinary, startLlamaServer } from './llama-server.js';
 import { median } from './stats.js';
 
 const TOKENS = 128;
-const CONCURRENCY = [1, 4, 8];
 const REPEAT = 3;
 /**
  * Rounds of the race per concurrency: runs here sometimes start 100 ms late after seconds idle
  * (any server), so medians need several. A 1-stream run lasts ~0.4 s, where the host's speed
  * swings most between runs (round ratios 0.63–1.18 in two races of 5 rounds), so fewer streams
- * get more rounds.
+ * get more rounds. The keys are the concurrencies raced.
  */
-const ROUNDS: Record<number, number> = { 1: 15, 4: 8, 8: 5 };
+const ROUNDS = new Map([[1, 15], [4, 8], [8, 5]]);
+const CONCURRENCY = [...ROUNDS.keys()];
 const SEQUENCES = 8;
 const CTX = 512;
 const PROMPT = 'the quick brown fox jumps over the lazy dog';
@@ -185,7 +185,7 @@ async function startAnchor(binary: string, path: string, threads: number): Promi
 }
 
 /**
- * The same streams on every contender in turn: per concurrency its ROUNDS, each round one
+ * The same streams on every contender in turn: at each concurrency its ROUNDS, each round one
  * run per contender, the order rotating between rounds. This host's speed changes by up to
  * 2x within a minute (docs/runtimes/trees.md), so contenders measured minutes apart are not
  * comparable; runs in the same round are. Each run starts on a quiet machine: llama-server's
@@ -201,7 +201,7 @@ async function race(contenders: Contender[], notes: string[]): Promise<Map<numbe
   for (const c of contenders) await streams(c.url, c.headers, Math.max(...CONCURRENCY), 'bench-llm');
   for (const c of CONCURRENCY) {
     const rounds: Run[][] = [];
-    for (let r = 0; r < ROUNDS[c]!; r++) {
+    for (let r = 0; r < ROUNDS.get(c)!; r++) {
       const runs: Run[] = new Array(contenders.length);
       for (let k = 0; k < contenders.length; k++) {
         const i = (k + r) % contenders.length;
@@ -282,7 +282,7 @@ export async function benchLlm(): Promise<string[]> {
     contenders.push(await startAnchor(built.path, path, 1));
     contenders.push(await startAnchor(built.path, path, 2));
     const results = await race(contenders, notes);
-    lines.push(`inferd OpenAI API (default config: auth on, threads = ${threads}) vs llama-server from the same llama.cpp source (best of threads 1/2 in each round), SSE /v1/completions; ${CONCURRENCY.map((c) => ROUNDS[c]).join(' / ')} rounds at ${CONCURRENCY.join(' / ')} streams, each round one run per server in rotating order, after a warm-up at ${Math.max(...CONCURRENCY)} streams; tok/s and TTFT p50: medians over the rounds; ratios: the median of the rounds' ratios (range):`);
+    lines.push(`inferd OpenAI API (default config: auth on, threads = ${threads}) vs llama-server from the same llama.cpp source (best of threads 1/2 in each round), SSE /v1/completions; ${[...ROUNDS.values()].join(' / ')} rounds at ${CONCURRENCY.join(' / ')} streams, each round one run per server in rotating order, after a warm-up at ${Math.max(...CONCURRENCY)} streams; tok/s and TTFT p50: medians over the rounds; ratios: the median of the rounds' ratios (range):`);
     for (const c of CONCURRENCY) {
       const rounds = results.get(c)!;
       const med = (i: number): Run => ({ tokS: median(rounds.map((r) => r[i]!.tokS)), ttftMs: median(rounds.map((r) => r[i]!.ttftMs)), tokens: 0 });
