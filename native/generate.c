@@ -224,7 +224,8 @@ napi_value generate_sample(napi_env env, napi_callback_info info) {
 
 /* ---- a generation run on its own thread ---- */
 
-enum { MSG_TOKEN = 0, MSG_DONE = 1 };
+/* MSG_EOG_TOKEN: an end-of-generation token, with which its sequence leaves the run. */
+enum { MSG_TOKEN = 0, MSG_DONE = 1, MSG_EOG_TOKEN = 2 };
 
 struct message {
   int kind;
@@ -310,6 +311,15 @@ static int may_continue(struct run *r) {
   return go;
 }
 
+/* Row `row` of `batch`: `token` of sequence `seq` at `pos`, its logits wanted (llama.cpp's common_batch_add is not in llama.h). */
+static void put_token(struct llama_batch *batch, int row, llama_token token, llama_pos pos, llama_seq_id seq) {
+  batch->token[row] = token;
+  batch->pos[row] = pos;
+  batch->n_seq_id[row] = 1;
+  batch->seq_id[row][0] = seq;
+  batch->logits[row] = 1;
+}
+
 /* The active members' next inputs as one batch; `r->order[j]` is the member of batch row j. */
 static int fill_batch(struct run *r, struct llama_batch *batch) {
   int n = 0;
@@ -317,11 +327,7 @@ static int fill_batch(struct run *r, struct llama_batch *batch) {
   for (int i = 0; i < r->n; i++) {
     struct member *m = &r->members[i];
     if (!m->active) continue;
-    batch->token[n] = m->token;
-    batch->pos[n] = m->pos;
-    batch->n_seq_id[n] = 1;
-    batch->seq_id[n][0] = m->seq;
-    batch->logits[n] = 1;
+    put_token(batch, n, m->token, m->pos, m->seq);
     r->order[n++] = i;
   }
   pthread_mutex_unlock(&r->lock);
@@ -344,13 +350,14 @@ static void *run_thread(void *arg) {
     for (int j = 0; j < batch.n_tokens; j++) {
       struct member *m = &r->members[r->order[j]];
       llama_token token = llama_sampler_sample(m->chain, ctx, j);
+      int eog = llama_vocab_is_eog(vocab, token);
       pthread_mutex_lock(&r->lock);
       r->produced++;
       m->token = token;
       m->pos++;
-      if (m->pos >= m->limit || llama_vocab_is_eog(vocab, token)) m->active = 0;
+      if (m->pos >= m->limit || eog) m->active = 0;
       pthread_mutex_unlock(&r->lock);
-      post(r, MSG_TOKEN, r->order[j], token);
+      post(r, eog ? MSG_EOG_TOKEN : MSG_TOKEN, r->order[j], token);
     }
   }
   llama_set_n_threads(ctx, threads, threads_batch);
@@ -434,7 +441,8 @@ static int read_members(napi_env env, struct run *r, napi_value *argv) {
  * run(ctxId, seqIds, positions, tokens, samplers, limits, maxAhead, onMessage, oneTokenThreads)
  * -> handle, the four arrays Int32Arrays and `samplers` an array, one entry per sequence.
  * Each step decodes every active sequence's token at its position in one batch, samples each
- * sequence's next token with its sampler and posts it as onMessage(0, index, token). A
+ * sequence's next token with its sampler and posts it as onMessage(0, index, token), or
+ * onMessage(2, index, token) for an end-of-generation token. A
  * sequence leaves the run at an end-of-generation token, at position `limit`, or on
  * leave(handle, index). The run ends at stop(), a failed decode or when no sequence is left:
  * onMessage(1, -1, llama_decode's status). No step starts while maxAhead posted tokens are
@@ -577,11 +585,7 @@ static void probe_execute(napi_env env, void *data) {
       llama_set_n_threads(ctx, counts[k], threads_batch);
       for (int b = 0; b < PROBE_BLOCK && job->status == 0; b++) {
         batch.n_tokens = 1;
-        batch.token[0] = token;
-        batch.pos[0] = pos++;
-        batch.n_seq_id[0] = 1;
-        batch.seq_id[0][0] = job->seq;
-        batch.logits[0] = 1;
+        put_token(&batch, 0, token, pos++, job->seq);
         double t0 = now_ms();
         job->status = llama_decode(ctx, batch);
         double ms = now_ms() - t0;

@@ -398,7 +398,7 @@ export class NativeGeneration {
     return true;
   }
 
-  private message(run: Run, kind: 0 | 1, index: number, value: number): void {
+  private message(run: Run, kind: 0 | 1 | 2, index: number, value: number): void {
     if (kind === 1) {
       run.status = value;
       for (const m of run.members) m.wake?.();
@@ -417,8 +417,7 @@ export class NativeGeneration {
     s._tokenMeter.useTokens(1, 'output');
     m.posted.push(value as Token);
     m.unacked++;
-    // As the run's thread decides that it leaves the run.
-    m.eog = s.model.isEogToken(value as Token);
+    m.eog = kind === 2;
     if (m.eog || s._nextTokenIndex >= m.limit) m.ended = true;
     m.wake?.();
   }

@@ -29,10 +29,11 @@ export interface NativeLlamaApi {
   sample(ctxId: number, batchIndex: number, sampler: NativeSampler): Promise<number>;
   /**
    * Generates on the library's thread, one batch of every active sequence a step (one entry
-   * per sequence in each array): onMessage(0, index, token) per sampled token, then
+   * per sequence in each array): onMessage(0, index, token) per sampled token (2 for an
+   * end-of-generation token, with which the sequence leaves the run), then
    * onMessage(1, -1, llama_decode status). No step starts while `maxAhead` tokens are unacked.
    */
-  run(ctxId: number, seqIds: Int32Array, positions: Int32Array, tokens: Int32Array, samplers: NativeSampler[], limits: Int32Array, maxAhead: number, onMessage: (kind: 0 | 1, index: number, value: number) => void, oneTokenThreads: number): NativeRun;
+  run(ctxId: number, seqIds: Int32Array, positions: Int32Array, tokens: Int32Array, samplers: NativeSampler[], limits: Int32Array, maxAhead: number, onMessage: (kind: 0 | 1 | 2, index: number, value: number) => void, oneTokenThreads: number): NativeRun;
   ack(run: NativeRun): void;
   stop(run: NativeRun): void;
   /** Sequence `index` of the run is in no step that starts after this. */
