@@ -313,12 +313,12 @@ export class NativeGeneration {
   /** Starts the members gathering in a run, gives them up, or waits for the next change. */
   private gather(): void {
     if (this.gathering.length === 0) return;
-    const asked = new Set(this.gathering.map((m) => m.s));
-    const coming = [...this.stepping].filter((q) => !asked.has(q)).length;
-    const missing = this.busy() - asked.size;
     // node-llama-cpp's next batch holds for every generating sequence (StepBatching): join it.
     if (!this.quiet()) return this.decide(Promise.resolve(false));
+    const asked = new Set(this.gathering.map((m) => m.s));
+    const missing = this.busy() - asked.size;
     if (missing <= 0 && !this.current) return this.decide(this.begin(this.gathering.slice()));
+    const coming = [...this.stepping].filter((q) => !asked.has(q)).length;
     // While a run is ending (`current`), its members are about to ask too.
     if (missing > coming && !this.current) return this.decide(Promise.resolve(false));
     this.gatherTimer ??= setTimeout(() => {
