@@ -34,6 +34,13 @@ const REPEAT = 3;
  */
 const ROUNDS = new Map([[1, 15], [4, 8], [8, 5]]);
 const CONCURRENCY = [...ROUNDS.keys()];
+/**
+ * vLLM's sampling defaults (no top-k, top-p or min-p: the whole vocabulary each token), sent
+ * explicitly, since inferd's and llama-server's own defaults keep the 40 likeliest tokens.
+ * Raced in a second, shorter race.
+ */
+const WHOLE_VOCABULARY = { top_k: -1, top_p: 1, min_p: 0 };
+const WHOLE_VOCABULARY_ROUNDS = new Map([[1, 8], [4, 5]]);
 const SEQUENCES = 8;
 const CTX = 512;
 const PROMPT = 'the quick brown fox jumps over the lazy dog';
@@ -103,7 +110,7 @@ async function direct(path: string, threads: number, repeat: number): Promise<Ma
 }
 
 /** `c` concurrent SSE streams on an OpenAI /v1/completions endpoint; TTFT at the first chunk, tokens from the usage chunk. */
-async function streams(url: string, headers: Record<string, string>, c: number, model: string): Promise<Run> {
+async function streams(url: string, headers: Record<string, string>, c: number, model: string, sampling: object = {}): Promise<Run> {
   const started = performance.now();
   const ttft: number[] = [];
   const one = async (i: number) => {
@@ -111,7 +118,7 @@ async function streams(url: string, headers: Record<string, string>, c: number, 
       method: 'POST', headers: { 'content-type': 'application/json', ...headers },
       // A server that stops answering (llama-server once hung mid-run here) fails the run instead of hanging the bench.
       signal: AbortSignal.timeout(120_000),
-      body: JSON.stringify({ model, prompt: `${PROMPT} ${i}`, max_tokens: TOKENS, temperature: 1, seed: i, logit_bias: NO_EOS, stream: true, stream_options: { include_usage: true } }),
+      body: JSON.stringify({ model, prompt: `${PROMPT} ${i}`, max_tokens: TOKENS, temperature: 1, seed: i, logit_bias: NO_EOS, stream: true, stream_options: { include_usage: true }, ...sampling }),
     });
     if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
     let first = true;
@@ -194,25 +201,26 @@ async function startAnchor(binary: string, path: string, threads: number): Promi
  * hung and dropped connections mid-run here) is started again and the run repeated once;
  * the note says so.
  */
-async function race(contenders: Contender[], notes: string[]): Promise<Map<number, Run[][]>> {
+async function race(contenders: Contender[], notes: string[], roundsAt: Map<number, number>, sampling: object = {}): Promise<Map<number, Run[][]>> {
   const out = new Map<number, Run[][]>();
+  const run = (i: number, c: number) => streams(contenders[i]!.url, contenders[i]!.headers, c, 'bench-llm', sampling);
   // Warm-up at the highest concurrency: every sequence (slot) then holds a prompt, so the
   // rounds measure prefix reuse on both sides rather than some first prompts' prefill.
-  for (const c of contenders) await streams(c.url, c.headers, Math.max(...CONCURRENCY), 'bench-llm');
-  for (const c of CONCURRENCY) {
+  for (let i = 0; i < contenders.length; i++) await run(i, Math.max(...CONCURRENCY));
+  for (const [c, count] of roundsAt) {
     const rounds: Run[][] = [];
-    for (let r = 0; r < ROUNDS.get(c)!; r++) {
+    for (let r = 0; r < count; r++) {
       const runs: Run[] = new Array(contenders.length);
       for (let k = 0; k < contenders.length; k++) {
         const i = (k + r) % contenders.length;
         await machineQuiet();
         try {
-          runs[i] = await streams(contenders[i]!.url, contenders[i]!.headers, c, 'bench-llm');
+          runs[i] = await run(i, c);
         } catch (err) {
           notes.push(`  (${contenders[i]!.name} failed a run at ${c} stream(s), ${(err as Error).message}${(err as Error).cause ? `: ${String((err as Error).cause)}` : ''}; started again and measured again)`);
           await contenders[i]!.stop();
           contenders[i] = await contenders[i]!.again();
-          runs[i] = await streams(contenders[i]!.url, contenders[i]!.headers, c, 'bench-llm');
+          runs[i] = await run(i, c);
         }
       }
       rounds.push(runs);
@@ -241,6 +249,17 @@ async function profiledStream(path: string): Promise<string[]> {
 }
 
 const f1 = (x: number) => x.toFixed(1);
+
+/** A race's line per concurrency; contenders in benchLlm's order (inferd, threadpool only, llama-server 1 and 2 threads). */
+function raceLines(results: Map<number, Run[][]>): string[] {
+  return [...results].map(([c, rounds]) => {
+    const med = (i: number): Run => ({ tokS: median(rounds.map((r) => r[i]!.tokS)), ttftMs: median(rounds.map((r) => r[i]!.ttftMs)), tokens: 0 });
+    const ratios = (i: number) => rounds.map((r) => r[i]!.tokS / Math.max(r[2]!.tokS, r[3]!.tokS));
+    const ratio = (i: number) => `${median(ratios(i)).toFixed(2)} (${Math.min(...ratios(i)).toFixed(2)}–${Math.max(...ratios(i)).toFixed(2)})`;
+    const [s, o, t1, t2] = [med(0), med(1), med(2), med(3)];
+    return `  ${c} stream(s): inferd ${f1(s.tokS)} tok/s, TTFT p50 ${f1(s.ttftMs)} ms | INFERD_LLM_NATIVE=threadpool ${f1(o.tokS)} tok/s, TTFT p50 ${f1(o.ttftMs)} ms | llama-server threads=1 ${f1(t1.tokS)} tok/s, TTFT p50 ${f1(t1.ttftMs)} ms; threads=2 ${f1(t2.tokS)} tok/s, TTFT p50 ${f1(t2.ttftMs)} ms | ratio inferd ${ratio(0)} (goal ≥ 1.00), threadpool only ${ratio(1)}`;
+  });
+}
 
 export async function benchLlm(): Promise<string[]> {
   const lines: string[] = [];
@@ -281,16 +300,11 @@ export async function benchLlm(): Promise<string[]> {
     contenders.push(await startServed('INFERD_LLM_NATIVE=threadpool', path, { INFERD_LLM_NATIVE: 'threadpool' }));
     contenders.push(await startAnchor(built.path, path, 1));
     contenders.push(await startAnchor(built.path, path, 2));
-    const results = await race(contenders, notes);
-    lines.push(`inferd OpenAI API (default config: auth on, threads = ${threads}) vs llama-server from the same llama.cpp source (best of threads 1/2 in each round), SSE /v1/completions; ${[...ROUNDS.values()].join(' / ')} rounds at ${CONCURRENCY.join(' / ')} streams, each round one run per server in rotating order, after a warm-up at ${Math.max(...CONCURRENCY)} streams; tok/s and TTFT p50: medians over the rounds; ratios: the median of the rounds' ratios (range):`);
-    for (const c of CONCURRENCY) {
-      const rounds = results.get(c)!;
-      const med = (i: number): Run => ({ tokS: median(rounds.map((r) => r[i]!.tokS)), ttftMs: median(rounds.map((r) => r[i]!.ttftMs)), tokens: 0 });
-      const ratios = (i: number) => rounds.map((r) => r[i]!.tokS / Math.max(r[2]!.tokS, r[3]!.tokS));
-      const ratio = (i: number) => `${median(ratios(i)).toFixed(2)} (${Math.min(...ratios(i)).toFixed(2)}–${Math.max(...ratios(i)).toFixed(2)})`;
-      const [s, o, t1, t2] = [med(0), med(1), med(2), med(3)];
-      lines.push(`  ${c} stream(s): inferd ${f1(s.tokS)} tok/s, TTFT p50 ${f1(s.ttftMs)} ms | INFERD_LLM_NATIVE=threadpool ${f1(o.tokS)} tok/s, TTFT p50 ${f1(o.ttftMs)} ms | llama-server threads=1 ${f1(t1.tokS)} tok/s, TTFT p50 ${f1(t1.ttftMs)} ms; threads=2 ${f1(t2.tokS)} tok/s, TTFT p50 ${f1(t2.ttftMs)} ms | ratio inferd ${ratio(0)} (goal ≥ 1.00), threadpool only ${ratio(1)}`);
-    }
+    const rounds = (at: Map<number, number>) => `${[...at.values()].join(' / ')} rounds at ${[...at.keys()].join(' / ')} streams`;
+    lines.push(`inferd OpenAI API (default config: auth on, threads = ${threads}) vs llama-server from the same llama.cpp source (best of threads 1/2 in each round), SSE /v1/completions; ${rounds(ROUNDS)}, each round one run per server in rotating order, after a warm-up at ${Math.max(...CONCURRENCY)} streams; tok/s and TTFT p50: medians over the rounds; ratios: the median of the rounds' ratios (range):`);
+    lines.push(...raceLines(await race(contenders, notes, ROUNDS)));
+    lines.push(`the same with vLLM's sampling defaults sent (${JSON.stringify(WHOLE_VOCABULARY)}: every token sampled from the whole vocabulary), ${rounds(WHOLE_VOCABULARY_ROUNDS)}:`);
+    lines.push(...raceLines(await race(contenders, notes, WHOLE_VOCABULARY_ROUNDS, WHOLE_VOCABULARY)));
   } finally {
     for (const c of contenders) await c.stop();
   }

@@ -4,7 +4,7 @@
  *
  *   node dist/scripts/gen-gguf.js OUT.gguf [--preset tiny|bench] [--type q8_0|f16|f32]
  *        [--seed N] [--embd N] [--layers N] [--heads N] [--kv-heads N] [--ff N]
- *        [--vocab N] [--ctx N] [--chat-template chatml|none]
+ *        [--vocab N] [--ctx N] [--chat-template chatml|none] [--tied-output-rows N]
  *
  * The vocabulary is SentencePiece-style ("llama" tokenizer): <unk>, <s>, </s>, the
  * 256 byte-fallback tokens (so any text, newline included, tokenizes), single
@@ -32,6 +32,11 @@ export interface GgufModelOptions {
   /** `chatml` writes tokenizer.chat_template and the <|im_start|>/<|im_end|> control tokens. */
   chatTemplate: 'chatml' | 'none';
   name: string;
+  /**
+   * The output rows of the last this many tokens (words) are one row, so their logits tie
+   * exactly, as those of a real vocabulary's untrained tokens do. Default none.
+   */
+  tiedOutputRows?: number;
 }
 
 export const GGUF_PRESETS: Record<'tiny' | 'bench', Omit<GgufModelOptions, 'type' | 'seed' | 'chatTemplate' | 'name'>> = {
@@ -244,10 +249,12 @@ export function buildGguf(opts: GgufModelOptions): Buffer {
   // Approximately normal (sum of uniforms), scaled like an initialised transformer.
   const randn = () => rand() + rand() + rand() - 1.5;
   const tensors: TensorEntry[] = [];
-  const weight = (name: string, ne0: number, ne1: number, scale: number, t: GgufTensorType = type) => {
+  const weight = (name: string, ne0: number, ne1: number, scale: number, tiedRows = 0) => {
     const data = new Float32Array(ne0 * ne1);
     for (let i = 0; i < data.length; i++) data[i] = randn() * scale;
-    tensors.push({ name, dims: [ne0, ne1], type: t, data: encodeTensor(data, t) });
+    const first = (ne1 - tiedRows) * ne0;
+    for (let row = first + ne0; row < data.length; row += ne0) data.copyWithin(row, first, first + ne0);
+    tensors.push({ name, dims: [ne0, ne1], type, data: encodeTensor(data, type) });
   };
   const norm = (name: string) => {
     const data = new Float32Array(embd).fill(1);
@@ -267,7 +274,7 @@ export function buildGguf(opts: GgufModelOptions): Buffer {
     weight(`blk.${l}.ffn_down.weight`, ff, embd, 1 / Math.sqrt(ff));
   }
   norm('output_norm.weight');
-  weight('output.weight', embd, nVocab, s * 4);
+  weight('output.weight', embd, nVocab, s * 4, Math.min(opts.tiedOutputRows ?? 0, nVocab));
 
   const meta: Array<[string, MetaValue]> = [
     ['general.architecture', { t: 'str', v: 'llama' }],
@@ -331,7 +338,7 @@ export function writeGguf(path: string, options: Partial<GgufModelOptions> & { p
 function main(argv: string[]): void {
   const out = argv[0];
   if (!out || out.startsWith('--')) {
-    console.error('usage: gen-gguf OUT.gguf [--preset tiny|bench] [--type q8_0|f16|f32] [--seed N] [--embd N] [--layers N] [--heads N] [--kv-heads N] [--ff N] [--vocab N] [--ctx N] [--chat-template chatml|none]');
+    console.error('usage: gen-gguf OUT.gguf [--preset tiny|bench] [--type q8_0|f16|f32] [--seed N] [--embd N] [--layers N] [--heads N] [--kv-heads N] [--ff N] [--vocab N] [--ctx N] [--chat-template chatml|none] [--tied-output-rows N]');
     process.exit(2);
   }
   const opts: Partial<GgufModelOptions> & { preset?: 'tiny' | 'bench' } = {};
@@ -355,6 +362,7 @@ function main(argv: string[]): void {
       case 'vocab': opts.vocab = num(k, v); break;
       case 'ctx': opts.ctx = num(k, v); break;
       case 'chat-template': opts.chatTemplate = v === 'none' ? 'none' : 'chatml'; break;
+      case 'tied-output-rows': opts.tiedOutputRows = num(k, v); break;
       default: throw new Error(`unknown flag --${k}`);
     }
   }

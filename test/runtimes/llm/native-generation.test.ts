@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { writeGguf } from '../../../scripts/gen-gguf.js';
+import { buildVocab, GGUF_PRESETS, writeGguf } from '../../../scripts/gen-gguf.js';
 import { NodeLlamaModel } from '../../../src/runtimes/llm/llm-model.js';
 import { llamaFor } from '../../../src/runtimes/llm/llm-runtime.js';
 import { parseLlmSettings } from '../../../src/runtimes/llm/llm-settings.js';
@@ -53,12 +53,15 @@ const requests: LlmCompletionRequest[] = [
   { prompt: 'alpha beta', maxTokens: 40, temperature: 0.8, seed: 3, logitBias: bias },
   { prompt: 'gamma', maxTokens: 40, temperature: 1.2, seed: 9, topP: 0.5, logitBias: bias },
   { prompt: 'delta', maxTokens: 40, temperature: 0.7, seed: 4, topK: 5, minP: 0.05, logitBias: bias },
+  // top_k off (vLLM's default): the whole vocabulary, sorted by native/sort-sampler.c.
+  { prompt: 'epsilon', maxTokens: 40, temperature: 1, seed: 6, topK: 0, topP: 1, logitBias: bias },
+  { prompt: 'zeta', maxTokens: 40, temperature: 0.9, seed: 8, topK: 0, topP: 0.9, minP: 0.02, logitBias: bias },
 ];
 
 const skip = process.platform !== 'linux' || process.arch !== 'x64' ? 'build/inferd-llama.node is built for linux-x64 only' : false;
 
 describe('native generation (build/inferd-llama.node)', { skip }, () => {
-  it('samples exactly as node-llama-cpp does: greedy, seeded temperature with top-k/top-p/min-p, logit bias, chat', async () => {
+  it('samples exactly as node-llama-cpp does: greedy, seeded temperature with top-k/top-p/min-p, the whole vocabulary, logit bias, chat', async () => {
     const { runs } = await library();
     const texts = async (generation: boolean) => {
       const model = await load(2, generation);
@@ -78,6 +81,31 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
     assert.equal(runs() - before, requests.length + 1, 'node-llama-cpp alone started no native run');
     assert.ok(plain.every((t) => t.length > 0));
     assert.deepEqual(native, plain);
+  });
+
+  it('samples the whole vocabulary as node-llama-cpp does where logits tie: the same token among equal ones', async () => {
+    // Half the words share one output row: their logits are equal at every step.
+    const tied = 1500;
+    const dir = mkdtempSync(join(tmpdir(), 'native-ties-'));
+    const tiedPath = join(dir, 'm.gguf');
+    const { vocab } = writeGguf(tiedPath, { preset: 'tiny', seed: 7, tiedOutputRows: tied });
+    const words = new Set(buildVocab(GGUF_PRESETS.tiny.vocab, 7, true).tokens.slice(vocab - tied).map((t) => t.replace('\u2581', '')));
+    const sampled = [1, 2, 3, 4, 5, 6].map((seed): LlmCompletionRequest => ({ prompt: 'alpha', maxTokens: 30, temperature: 1.5, seed, topK: 0, topP: seed % 2 ? 1 : 0.95, logitBias: bias }));
+    const texts = async (generation: boolean) => {
+      const settings = parseLlmSettings(['--max-model-len=256', '--max-num-seqs=1'], 'm');
+      const model = await NodeLlamaModel.load(await llamaFor(false), tiedPath, settings, 1, createLogger('silent'), { why: 'test', api: (await library()).api, generation });
+      try {
+        const out: string[] = [];
+        for (const r of sampled) out.push((await model.complete(r)).text);
+        return out;
+      } finally {
+        await model.unload();
+      }
+    };
+    const native = await texts(true);
+    const fromTies = native.join(' ').split(/\s+/).filter((w) => words.has(w)).length;
+    assert.ok(fromTies >= 10, `the generations picked tied tokens (${fromTies} words)`);
+    assert.deepEqual(native, await texts(false));
   });
 
   it('keeps a generation\'s tokens when another request joins and leaves mid-way (alone, together, alone again)', async () => {
@@ -106,7 +134,7 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
   it('runs sequences generating together in one native run, one batch a step, with the texts node-llama-cpp\'s batch steps give', async () => {
     const { runs } = await library();
     const together = async (generation: boolean) => {
-      const model = await load(4, generation, 2);
+      const model = await load(requests.length, generation, 2);
       try {
         return (await Promise.all(requests.map((r) => model.complete(r)))).map((c) => c.text);
       } finally {
@@ -123,7 +151,7 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
   });
 
   it('evaluates the prompts of requests arriving together in one batch: a generation waiting for a run joins it', async () => {
-    const model = await load(4, true, 2);
+    const model = await load(requests.length, true, 2);
     try {
       const short = requests.map((r) => ({ ...r, maxTokens: 12 }));
       const first = await Promise.all(short.map((r) => model.complete(r)));
