@@ -3,11 +3,11 @@
  * llama.cpp's comparison sort, and with its tokens.
  *
  * node-llama-cpp resolves a disabled top-k to top_k(n_vocab), and llama.cpp's top-k then
- * sorts every candidate: 0.7-2 ms a token for a 32k vocabulary, on the thread that decodes
+ * sorts every candidate: 1.3-1.7 ms a token for a 32k vocabulary, on the thread that decodes
  * next, where llama-server (top_k <= 0: no sort) spends nothing. The distribution sampler
  * after it draws from the cumulative sum in sorted order, so which token a seed picks
- * depends on that order; inferd keeps it, so a request's text is the same on either path
- * (native-generation.ts) and with or without logprobs.
+ * depends on that order; inferd keeps it, so a seeded request's text is the same where
+ * this library is not built or is switched off (node-llama-cpp's sampler alone).
  *
  * `sorter` sorts descending by logit with a stable radix sort into its own buffer: every
  * position holds the same value as after llama.cpp's sort, and only tokens of equal logit
