@@ -2,9 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { parseNvidiaSmi } from '../../observability/metrics.js';
-
-const RESOLUTION_MS = 20;
+import { EVENT_LOOP_MONITOR_MS as RESOLUTION_MS, parseNvidiaSmi } from '../../observability/metrics.js';
 
 export interface ProcessFigures {
   /** CPU time over wall time since the previous sample; 100 = one core busy. */
