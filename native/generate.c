@@ -11,7 +11,7 @@
  * holds node-llama-cpp's context lock for the run and keeps its token bookkeeping.
  *
  * The sampler chain mirrors node-llama-cpp's (AddonSampler::rebuildChainIfNeeded): logit
- * bias, then greedy, or top-k, top-p, min-p, temperature and a seeded distribution; a top-k
+ * bias, penalties (penalty-sampler.c), then greedy, or top-k, top-p, min-p, temperature and a seeded distribution; a top-k
  * of the whole vocabulary is sort-sampler.c's. A
  * generation uses one chain for all its tokens, on either path, so its random stream does
  * not depend on which path ran a step.
@@ -22,6 +22,7 @@
 #include <node_api.h>
 #include "contexts.h"
 #include "generate.h"
+#include "penalty-sampler.h"
 #include "sort-sampler.h"
 
 #define CHECK(call)                                  \
@@ -110,6 +111,7 @@ napi_value generate_sampler(napi_env env, napi_callback_info info) {
   if (context_call(env, info, 2, argv, &use) != 0) return NULL;
   const struct llama_vocab *vocab = llama_model_get_vocab(llama_get_model(use.ctx));
   int32_t n_vocab = llama_vocab_n_tokens(vocab);
+  llama_token newline = llama_vocab_nl(vocab);
   context_unuse(&use);
   napi_value cfg = argv[1];
   /* The caller resolves node-llama-cpp's defaults (native-generation.ts); none are kept here. */
@@ -144,6 +146,20 @@ napi_value generate_sampler(napi_env env, napi_callback_info info) {
       llama_sampler_chain_add(chain, llama_sampler_init_logit_bias(n_vocab, (int32_t)nk, bias));
       free(bias);
     }
+  }
+  double last_n = 0, repeat = 1, freq = 0, present = 0;
+  prop(env, cfg, "penaltyLastN", &last_n);
+  prop(env, cfg, "penaltyRepeat", &repeat);
+  prop(env, cfg, "penaltyFrequency", &freq);
+  prop(env, cfg, "penaltyPresence", &present);
+  /* node-llama-cpp adds its penalty sampler only when it changes something (AddonSampler). */
+  if (last_n >= 1 && last_n <= 1 << 20 && ((float)repeat != 1.0f || (float)freq != 0.0f || (float)present != 0.0f)) {
+    struct llama_sampler *penalties = penalty_sampler_init((int32_t)last_n, (float)repeat, (float)freq, (float)present, newline);
+    if (!penalties) {
+      llama_sampler_free(chain);
+      return fail(env, "out of memory");
+    }
+    llama_sampler_chain_add(chain, penalties);
   }
   if (temperature <= 0) {
     llama_sampler_chain_add(chain, llama_sampler_init_greedy());

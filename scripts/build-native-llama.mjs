@@ -59,7 +59,7 @@ try {
   run(process.env.CC || 'cc', [
     '-O2', '-shared', '-fPIC', '-Wall', '-Werror',
     '-I', join(headers, 'include'), '-I', join(headers, 'ggml', 'include'), '-I', nodeApi,
-    ...['contexts.c', 'generate.c', 'sort-sampler.c', 'addon.c'].map((f) => join(ROOT, 'native', f)), '-o', OUT,
+    ...['contexts.c', 'generate.c', 'penalty-sampler.c', 'sort-sampler.c', 'addon.c'].map((f) => join(ROOT, 'native', f)), '-o', OUT,
     '-L', bins, '-l:libllama.v0.5.0.so', '-l:libggml-base.so', '-l:libggml.v0.5.0.so',
     `-Wl,-rpath,$ORIGIN/${relative(dirname(OUT), bins)}`, '-ldl', '-lpthread',
   ]);

@@ -129,6 +129,17 @@ spec:
     for (const s of stop) assert.ok(!chat.choices[0]!.message.content!.includes(s));
   });
 
+  it('presence and frequency penalties: a seeded request repeats its text, streamed or not, and the penalties change it', async () => {
+    const ask = { model: 'tiny', prompt: 'once upon a time', max_tokens: 40, temperature: 0.9, seed: 4, logit_bias: NO_EOS };
+    const penalised = { ...ask, presence_penalty: 1.2, frequency_penalty: 0.8 };
+    const first = (await client.completions.create(penalised)).choices[0]!.text;
+    assert.equal((await client.completions.create(penalised)).choices[0]!.text, first);
+    let streamed = '';
+    for await (const chunk of await client.completions.create({ ...penalised, stream: true })) streamed += chunk.choices[0]?.text ?? '';
+    assert.equal(streamed, first);
+    assert.notEqual((await client.completions.create(ask)).choices[0]!.text, first);
+  });
+
   it('completion max_tokens → length, with echo', async () => {
     const r = await client.completions.create({ model: 'tiny', prompt: 'abc', max_tokens: 5, echo: true, logit_bias: NO_EOS });
     assert.equal(r.choices[0]!.finish_reason, 'length');

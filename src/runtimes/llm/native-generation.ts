@@ -27,7 +27,7 @@ interface EvaluateOptions {
   seed?: number;
   xtc?: unknown;
   grammarEvaluationState?: unknown;
-  repeatPenalty?: false | { penalty?: number; presencePenalty?: number; frequencyPenalty?: number };
+  repeatPenalty?: false | { penalty?: number; presencePenalty?: number; frequencyPenalty?: number; maxPunishTokens?: number; punishTokens?: Token[] | (() => Token[]) };
   dryRepeatPenalty?: { strength?: number };
   tokenBias?: unknown;
   evaluationPriority: unknown;
@@ -219,8 +219,11 @@ export class NativeGeneration {
     if (o.xtc != null || (o.dryRepeatPenalty?.strength ?? 0) !== 0 || s.needsCheckpoints) return null;
     const grammar = typeof o.grammarEvaluationState === 'function' ? (o.grammarEvaluationState as () => unknown)() : o.grammarEvaluationState;
     if (grammar != null) return null;
+    // The penalty's window is the tokens this evaluation samples: one that starts with tokens to
+    // punish already (after a context shift) stays node-llama-cpp's.
     const rp = o.repeatPenalty;
-    if (rp && ((rp.penalty ?? 1) !== 1 || (rp.presencePenalty ?? 0) !== 0 || (rp.frequencyPenalty ?? 0) !== 0)) return null;
+    const punished = rp ? (typeof rp.punishTokens === 'function' ? rp.punishTokens() : rp.punishTokens) : undefined;
+    if (punished?.length) return null;
     return this.generate(s, tokens, o, budget);
   }
 
@@ -233,6 +236,14 @@ export class NativeGeneration {
     if (entries.length) {
       config.biasTokens = Uint32Array.from(entries, (e) => e[0]);
       config.biasValues = Float32Array.from(entries, (e) => e[1]);
+    }
+    const rp = o.repeatPenalty;
+    if (rp) {
+      // node-llama-cpp's defaults (AddonSampler, _resolveSamplerConfig).
+      config.penaltyLastN = rp.maxPunishTokens ?? 64;
+      config.penaltyRepeat = rp.penalty ?? 1;
+      config.penaltyFrequency = rp.frequencyPenalty ?? 0;
+      config.penaltyPresence = rp.presencePenalty ?? 0;
     }
     return this.api.sampler(this.ctxId, config);
   }

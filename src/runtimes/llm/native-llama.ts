@@ -15,6 +15,11 @@ export interface SamplerConfig {
   seed?: number;
   biasTokens?: Uint32Array;
   biasValues?: Float32Array;
+  /** node-llama-cpp's repeat penalty: over the last `penaltyLastN` tokens sampled, the newline token excepted. */
+  penaltyLastN?: number;
+  penaltyRepeat?: number;
+  penaltyFrequency?: number;
+  penaltyPresence?: number;
 }
 
 /** build/inferd-llama.node (native/*.c): what src/runtimes/llm uses of it. */

@@ -14,6 +14,8 @@ import { createLogger } from '../../../src/observability/logger.js';
 import { oneTokenThreads } from '../../../src/runtimes/llm/llm-threads.js';
 import { pino } from 'pino';
 
+/** The generated vocabulary's newline: the byte token <0x0A> (after <unk>, <s>, </s>, <|im_start|>, <|im_end|> and 10 bytes). */
+const NEWLINE = 15;
 /** </s>, <|im_start|>, <|im_end|>: banned so generations run to max_tokens. */
 const bias = { '2': -100, '3': -100, '4': -100 };
 const path = (() => {
@@ -298,14 +300,12 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
     assert.equal(sharesNodeLlamaCppLocks(), true);
   });
 
-  it('leaves grammar and penalty generations to node-llama-cpp', async () => {
+  it('leaves grammar generations to node-llama-cpp', async () => {
     const { runs } = await library();
     const outputs = async (generation: boolean) => {
       const model = await load(1, generation);
       try {
-        const json = await model.complete({ prompt: 'x', maxTokens: 60, temperature: 0, responseFormat: { type: 'json_object' } });
-        const penalised = await model.complete({ prompt: 'alpha', maxTokens: 30, temperature: 0, presencePenalty: 1.5, logitBias: bias });
-        return [json.text, penalised.text];
+        return (await model.complete({ prompt: 'x', maxTokens: 60, temperature: 0, responseFormat: { type: 'json_object' } })).text;
       } finally {
         await model.unload();
       }
@@ -313,8 +313,41 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
     const before = runs();
     const native = await outputs(true);
     assert.equal(runs(), before, 'no native run');
-    assert.doesNotThrow(() => JSON.parse(native[0]!));
-    assert.deepEqual(native, await outputs(false));
+    assert.doesNotThrow(() => JSON.parse(native));
+    assert.equal(native, await outputs(false));
+  });
+
+  it('runs presence and frequency penalties natively, with node-llama-cpp\'s tokens', async () => {
+    const { runs } = await library();
+    const penalised: LlmCompletionRequest[] = [
+      { prompt: 'alpha', maxTokens: 60, temperature: 0, presencePenalty: 1.5, logitBias: bias },
+      // Past 64 tokens, the window slides.
+      { prompt: 'alpha', maxTokens: 150, temperature: 0, frequencyPenalty: 0.8, logitBias: bias },
+      { prompt: 'beta', maxTokens: 60, temperature: 0.9, seed: 5, presencePenalty: 0.6, frequencyPenalty: 1.1, logitBias: bias },
+      { prompt: 'gamma', maxTokens: 60, temperature: 1, seed: 6, topK: 0, frequencyPenalty: 2, logitBias: bias },
+      // A negative frequency penalty repeats tokens: counts above 1, and the window slides past them.
+      { prompt: 'delta', maxTokens: 150, temperature: 1.2, seed: 7, frequencyPenalty: -0.7, presencePenalty: 0.4, logitBias: bias },
+      // Newlines (<0x0A>, favoured here) are not penalised.
+      { prompt: 'epsilon', maxTokens: 60, temperature: 1, seed: 8, presencePenalty: 2, frequencyPenalty: 0.5, logitBias: { ...bias, [NEWLINE]: 4 } },
+    ];
+    const texts = async (generation: boolean, rs: LlmCompletionRequest[]) => {
+      const model = await load(2, generation);
+      try {
+        const out: string[] = [];
+        for (const r of rs) out.push((await model.complete(r)).text);
+        out.push((await model.chat({ messages: [{ role: 'user', content: 'hi' }], maxTokens: 40, temperature: 0.9, seed: 2, presencePenalty: 1, logitBias: bias })).text);
+        return out;
+      } finally {
+        await model.unload();
+      }
+    };
+    const before = runs();
+    const native = await texts(true, penalised);
+    assert.equal(runs() - before, penalised.length + 1, 'each penalised generation ran on the native thread');
+    assert.deepEqual(native, await texts(false, penalised));
+    // The penalties changed the texts: the same requests without them differ.
+    const plain = await texts(true, penalised.map(({ presencePenalty: _p, frequencyPenalty: _f, ...r }) => r));
+    assert.ok(native.slice(0, -1).every((t, i) => t !== plain[i]), 'every penalised completion differs from its unpenalised one');
   });
 
   it('ends a run cleanly when the model unloads under it', async () => {
