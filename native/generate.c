@@ -11,10 +11,10 @@
  * holds node-llama-cpp's context lock for the run and keeps its token bookkeeping.
  *
  * The sampler chain mirrors node-llama-cpp's (AddonSampler::rebuildChainIfNeeded): logit
- * bias, penalties (penalty-sampler.c), then greedy, or top-k, top-p, min-p, temperature and a seeded distribution; a top-k
- * of the whole vocabulary is sort-sampler.c's. A
- * generation uses one chain for all its tokens, on either path, so its random stream does
- * not depend on which path ran a step.
+ * bias, penalties (penalty-sampler.c), then greedy, or top-k (of the whole vocabulary:
+ * sort-sampler.c), top-p, min-p, temperature and a seeded distribution. A generation uses
+ * one chain for all its tokens, on either path, so its random stream does not depend on
+ * which path ran a step.
  */
 #include <pthread.h>
 #include <stdlib.h>

@@ -73,12 +73,15 @@ static void penalties_reset(struct llama_sampler *smpl) {
   ((struct penalties *)smpl->ctx)->seen = 0;
 }
 
-static void penalties_free(struct llama_sampler *smpl) {
-  struct penalties *p = smpl->ctx;
+static void destroy(struct penalties *p) {
   free(p->ring);
   free(p->tokens);
   free(p->counts);
   free(p);
+}
+
+static void penalties_free(struct llama_sampler *smpl) {
+  destroy(smpl->ctx);
 }
 
 static const char *penalties_name(const struct llama_sampler *smpl) {
@@ -97,10 +100,7 @@ struct llama_sampler *penalty_sampler_init(int32_t last_n, float repeat, float f
   p->tokens = malloc((size_t)last_n * sizeof *p->tokens);
   p->counts = malloc((size_t)last_n * sizeof *p->counts);
   if (!p->ring || !p->tokens || !p->counts) {
-    free(p->ring);
-    free(p->tokens);
-    free(p->counts);
-    free(p);
+    destroy(p);
     return NULL;
   }
   return llama_sampler_init(&penalties_i, p);

@@ -66,6 +66,11 @@ interface Sequence {
   readonly model: { isEogToken(token: Token): boolean };
 }
 
+/** An evaluation option as node-llama-cpp passes it: a value, or a function giving its value now. */
+function current<T>(option: T | (() => T)): T {
+  return typeof option === 'function' ? (option as () => T)() : option;
+}
+
 /** The node-llama-cpp internals of the context this module reads and wraps (same pinned version). */
 interface ContextInternals {
   _queuedDecodes?: unknown[];
@@ -217,12 +222,12 @@ export class NativeGeneration {
   private evaluation(s: Sequence, tokens: Token[], metadata: EvaluateMetadata, o: EvaluateOptions, budget: number): Evaluation | null {
     if (!tokens.length || !o.generateNewTokens || o._noSampling || o._skipLock || metadata.probabilities || metadata.confidence) return null;
     if (o.xtc != null || (o.dryRepeatPenalty?.strength ?? 0) !== 0 || s.needsCheckpoints) return null;
-    const grammar = typeof o.grammarEvaluationState === 'function' ? (o.grammarEvaluationState as () => unknown)() : o.grammarEvaluationState;
+    const grammar = current(o.grammarEvaluationState);
     if (grammar != null) return null;
     // The penalty's window is the tokens this evaluation samples: one that starts with tokens to
     // punish already (after a context shift) stays node-llama-cpp's.
     const rp = o.repeatPenalty;
-    const punished = rp ? (typeof rp.punishTokens === 'function' ? rp.punishTokens() : rp.punishTokens) : undefined;
+    const punished = rp ? current(rp.punishTokens) : undefined;
     if (punished?.length) return null;
     return this.generate(s, tokens, o, budget);
   }
@@ -231,7 +236,7 @@ export class NativeGeneration {
   private sampler(o: EvaluateOptions): NativeSampler {
     const config: SamplerConfig = { temperature: o.temperature, topK: o.topK, topP: o.topP, minP: o.minP };
     if (Number.isFinite(o.seed)) config.seed = Math.max(0, Math.floor(o.seed!)) >>> 0;
-    const bias = (typeof o.tokenBias === 'function' ? (o.tokenBias as () => unknown)() : o.tokenBias) as { _biases?: Map<number, number> } | undefined;
+    const bias = current(o.tokenBias) as { _biases?: Map<number, number> } | undefined;
     const entries = bias?._biases ? [...bias._biases] : [];
     if (entries.length) {
       config.biasTokens = Uint32Array.from(entries, (e) => e[0]);
