@@ -259,5 +259,10 @@ int32_t llama_decode(struct llama_context *ctx, struct llama_batch batch) {
   pin = pin && sched_getaffinity(0, sizeof before, &before) == 0 && sched_setaffinity(0, sizeof spare, &spare) == 0;
   int32_t status = real(ctx, batch);
   if (pin) sched_setaffinity(0, sizeof before, &before);
+  /* llama.cpp puts a batch's outputs back in the batch's order lazily, on the first read of
+     any of them (llama_context::output_reorder), without a lock: sample jobs reading their rows
+     at once on libuv threads could swap rows twice and sample another sequence's logits.
+     Reading them here, before the decode returns, leaves every later read a plain one. */
+  if (ours && status == 0) llama_get_logits(ctx);
   return status;
 }

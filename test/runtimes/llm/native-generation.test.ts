@@ -152,6 +152,31 @@ describe('native generation (build/inferd-llama.node)', { skip }, () => {
     assert.equal(runs(), batched, 'node-llama-cpp alone started no native run');
   });
 
+  it('samples each sequence from its own logits when llama.cpp reorders a batch\'s outputs (prompts of different lengths, sampled at once)', async () => {
+    // Prompts of different lengths: llama.cpp splits the batch into equal-length parts per
+    // sequence, so the outputs come out of order and are put back lazily on the first read.
+    // Their samples run at once on libuv threads. A wide vocabulary makes the reordering slow
+    // enough that, unsynchronised, about one batch in four sampled another row.
+    const dir = mkdtempSync(join(tmpdir(), 'native-reorder-'));
+    const widePath = join(dir, 'm.gguf');
+    writeGguf(widePath, { preset: 'tiny', seed: 7, vocab: 32000 });
+    const words = ['alpha beta', 'gamma', 'delta epsilon zeta eta', 'theta', 'iota kappa', 'lambda mu nu', 'xi', 'omicron pi rho sigma'];
+    const settings = parseLlmSettings(['--max-model-len=512', `--max-num-seqs=${words.length}`], 'm');
+    const open = async (generation: boolean) => NodeLlamaModel.load(await llamaFor(false), widePath, settings, 2, createLogger('silent'), { why: 'test', api: (await library()).api, generation });
+    const [native, plain] = [await open(true), await open(false)];
+    try {
+      for (let round = 0; round < 40; round++) {
+        // A new first word each round: no cached prefix, so every prompt is evaluated whole.
+        const rs = words.map((w, j): LlmCompletionRequest => ({ prompt: `${round} ${'zeta '.repeat((round * 3 + j) % 5)}${w}`, maxTokens: 3, temperature: 0.9, seed: j + 1, logitBias: bias }));
+        const batch = async (model: NodeLlamaModel) => (await Promise.all(rs.map((r) => model.complete(r)))).map((c) => c.text);
+        assert.deepEqual(await batch(native), await batch(plain), `round ${round}`);
+      }
+    } finally {
+      await native.unload();
+      await plain.unload();
+    }
+  });
+
   it('evaluates the prompts of requests arriving together in one batch: a generation waiting for a run joins it', async () => {
     const model = await load(requests.length, true, 2);
     try {
