@@ -185,6 +185,10 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
     const f = await run(bare.url, mlpBody, 64).finally(() => bare.stop());
     if (!floor || f.rps > floor.rps) floor = f;
   }
+  // The same for the conv row: node:http, the binary extension, onnxruntime in the same process
+  // at the in-process best's threads, 4 clients.
+  const bareConv = await bareServer(files.conv, 'bare-binary-server', [convBase.threads]);
+  const convFloor = await warmedLoad({ url: bareConv.url, body: conv.body, connections: 4, headers: conv.headers }, SECONDS).finally(() => bareConv.stop());
   const row = (label: string, f: Figures, base: Figures & { threads: number }, goal: number, other: Figures) =>
     `${label.padEnd(58)} inferd ${f.rps.toFixed(1).padStart(8)}/s  in-process ${base.rps.toFixed(1).padStart(8)}/s (${base.threads} thread${base.threads > 1 ? 's' : ''})  ratio ${(f.rps / base.rps).toFixed(2)} (goal >= ${goal})  | --auth none ${other.rps.toFixed(1)}/s`;
   return [
@@ -192,6 +196,7 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
     row('MLP 1024→2048→2048→1000, V2 JSON, batching 32, 64 clients', on.mlp, mlpBase, 0.8, off.mlp),
     `${''.padEnd(58)} floor: node:http + JSON + onnxruntime batching 32, best of 1/2 threads ${floor!.rps.toFixed(1)}/s = ${(floor!.rps / mlpBase.rps).toFixed(2)} of in-process; inferd = ${(on.mlp.rps / floor!.rps).toFixed(2)} of this floor`,
     row('DBNet-like conv 1×3×320×320 (generated stand-in for PP-OCRv4 det), binary V2, 4 clients', on.conv, convBase, 0.9, off.conv),
+    `${''.padEnd(58)} floor: node:http + binary V2 + onnxruntime at ${convBase.threads} thread(s), computing on the main thread ${convFloor.rps.toFixed(1)}/s = ${(convFloor.rps / convBase.rps).toFixed(2)} of in-process; inferd = ${(on.conv.rps / convFloor.rps).toFixed(2)} of this floor`,
     ...convProfile,
   ];
 }
