@@ -7,7 +7,7 @@ import { adminKeyOf, createKey } from '../test/helpers/keys.js';
 import { bareServer } from './bare.js';
 import { observeLoad, profiling, threadShares } from './cpu-profile.js';
 import { load } from './load.js';
-import { fmt, percentiles, type Figures } from './stats.js';
+import { fmt, median, percentiles, type Figures } from './stats.js';
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
 const MODEL_DIR = join(REPO_ROOT, 'test/fixtures/onnx/mlp');
@@ -71,6 +71,25 @@ async function race(targets: Target[], connections: number): Promise<Figures[]> 
   return best;
 }
 
+/** Paired rounds for the cost of authentication: each round one run per side, the order alternating. */
+const AUTH_ROUNDS = 6;
+
+/**
+ * What authentication costs: 1 − auth on / --auth none, the median of AUTH_ROUNDS paired runs
+ * (range). The best-of-ROUNDS figures above come from two runs a side minutes apart, where
+ * this host's drift alone moved the difference by 20 points.
+ */
+async function authCost(on: Target, off: Target, connections: number): Promise<string> {
+  const seconds = DURATION_S;
+  const costs: number[] = [];
+  for (let r = 0; r < AUTH_ROUNDS; r++) {
+    const rps = new Map<Target, number>();
+    for (const t of r % 2 ? [off, on] : [on, off]) rps.set(t, (await load({ url: t.url, body: BODY, connections, seconds, ...(t.headers ? { headers: t.headers } : {}) })).rps);
+    costs.push(1 - rps.get(on)! / rps.get(off)!);
+  }
+  return `authentication costs ${pct(median(costs))} (median of ${AUTH_ROUNDS} paired runs of ${seconds}s, ${pct(Math.min(...costs))} to ${pct(Math.max(...costs))}; goal ≤ 5%)`;
+}
+
 /**
  * The profiles behind the 64-client figures, each server alone under the sampling profiler:
  * where the main thread's time goes in the node:http + JSON + onnxruntime floor and in inferd
@@ -79,14 +98,15 @@ async function race(targets: Target[], connections: number): Promise<Figures[]> 
 async function profiles(): Promise<string[]> {
   const prof = profiling();
   const lines = ['-- CPU profiles at 64 clients, each server alone (V8 sampling profiler and /proc; throughput under the profiler, not a figure)'];
-  const watch = async (label: string, pid: number, target: Target, stop: () => Promise<unknown>) => {
+  /** `hooks`: also the time inferd's authentication and admission hooks took a request. */
+  const watch = async (label: string, pid: number, target: Target, stop: () => Promise<unknown>, hooks = false) => {
     const o = await observeLoad(pid, { url: target.url, body: BODY, connections: 64, ...(target.headers ? { headers: target.headers } : {}) }, DURATION_S).finally(stop);
-    lines.push(`   ${label}, ${o.result.rps.toFixed(0)} req/s:`, o.cpu, ...threadShares(prof.dir, pid, o.from, o.to));
+    lines.push(`   ${label}, ${o.result.rps.toFixed(0)} req/s:`, o.cpu, ...threadShares(prof.dir, pid, o.from, o.to, hooks ? o.result.total : undefined));
   };
   const floor = await bareServer(join(MODEL_DIR, 'model.onnx'), 'bare-onnx-server', [], prof.nodeArgs);
   await watch('bare node:http + JSON + onnxruntime run', floor.pid, { label: 'floor', url: floor.url }, floor.stop);
   const on = await inferd('default', undefined, prof.nodeArgs);
-  await watch(on.target.label, on.srv.child.pid!, on.target, () => on.srv.stop());
+  await watch(on.target.label, on.srv.child.pid!, on.target, () => on.srv.stop(), true);
   return lines;
 }
 
@@ -108,7 +128,7 @@ export async function benchV2Rest(): Promise<string[]> {
       lines.push(fmt('bare node:http + JSON + onnxruntime run', withModel!, floor));
       lines.push(fmt(on.target.label, authOn!, floor));
       lines.push(fmt(off.target.label, authOff!, floor));
-      lines.push(`ratio default/floor ${(authOn!.rps / floor!.rps).toFixed(2)} (goal ≥ 0.70), default/(floor with the model) ${(authOn!.rps / withModel!.rps).toFixed(2)}; authentication costs ${pct(1 - authOn!.rps / authOff!.rps)} (goal ≤ 5%)`);
+      lines.push(`ratio default/floor ${(authOn!.rps / floor!.rps).toFixed(2)} (goal ≥ 0.70), default/(floor with the model) ${(authOn!.rps / withModel!.rps).toFixed(2)}; ${await authCost(on.target, off.target, c)}`);
     }
   } finally {
     await on.srv.stop();
