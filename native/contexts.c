@@ -21,7 +21,7 @@
  * this library's llama_init_from_model, llama_free and llama_decode come first in symbol
  * lookup: they call llama.cpp's own, then register the new context (with a pool when it runs
  * more than one thread), wait for the context's users (generate.c) and free its pool, or
- * place the decoding thread.
+ * place the decoding thread and settle the batch's output order before anyone samples.
  * Built at install against the headers of the llama.cpp release node-llama-cpp ships
  * (scripts/build-native-llama.mjs).
  */
@@ -236,7 +236,8 @@ void context_unuse(const struct context_use *use) {
   pthread_mutex_unlock(&lock);
 }
 
-/* llama.cpp's decode, with the calling thread kept off the pinned CPUs while it runs more than one thread. */
+/* llama.cpp's decode, with the calling thread kept off the pinned CPUs while it runs more than one
+   thread, and the batch's outputs in the batch's order when it returns. */
 int32_t llama_decode(struct llama_context *ctx, struct llama_batch batch) {
   static decode_fn own = NULL;
   if (!own) own = (decode_fn)dlsym(RTLD_NEXT, "llama_decode");
