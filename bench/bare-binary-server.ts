@@ -8,7 +8,8 @@
  * the calling thread (its `run` is synchronous inside a promise), so this server reads no
  * request while the model computes; inferd's replicas compute on worker threads.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { serveBodies } from './bare-http.js';
 import * as ort from 'onnxruntime-node';
 
 interface Header {
@@ -24,20 +25,12 @@ async function infer(body: Buffer, headerLength: number, res: ServerResponse): P
   const data = bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Float32Array(new Uint8Array(bytes).buffer);
   const input = inputs[0]!;
   const results = await session.run({ [input.name]: new ort.Tensor('float32', data, input.shape) });
-  const outputs = Object.entries(results).map(([name, t]) => ({ name, datatype: 'FP32', shape: t.dims, parameters: { binary_data_size: (t.data as Float32Array).byteLength } }));
+  const raw = Object.values(results).map(({ data }) => Buffer.from((data as Float32Array).buffer, (data as Float32Array).byteOffset, (data as Float32Array).byteLength));
+  const outputs = Object.entries(results).map(([name, t], i) => ({ name, datatype: 'FP32', shape: t.dims, parameters: { binary_data_size: raw[i]!.length } }));
   const head = Buffer.from(JSON.stringify({ model_name: 'x', outputs }));
-  const raw = Object.values(results).map((t) => Buffer.from((t.data as Float32Array).buffer, (t.data as Float32Array).byteOffset, (t.data as Float32Array).byteLength));
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'inference-header-content-length': head.length, 'content-length': head.length + raw.reduce((n, b) => n + b.length, 0) });
   for (const b of [head, ...raw]) res.write(b);
   res.end();
 }
 
-const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => void infer(Buffer.concat(chunks), Number(req.headers['inference-header-content-length']), res));
-});
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as { port: number }).port })));
-// A clean exit writes the profile of a `--cpu-prof` run (bench/cpu-profile.ts).
-process.on('SIGTERM', () => process.exit(0));
+serveBodies((body, req, res) => void infer(body, Number(req.headers['inference-header-content-length']), res));

@@ -7,7 +7,8 @@
  * requests that arrive while a run is in flight are stacked along the first dimension into the
  * next run (at most maxBatch rows), the least dynamic batching can be.
  */
-import { createServer, type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import { serveBodies } from './bare-http.js';
 import * as ort from 'onnxruntime-node';
 
 interface Input {
@@ -57,16 +58,8 @@ function runNext(): void {
   });
 }
 
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const { inputs } = JSON.parse(Buffer.concat(chunks).toString()) as { inputs: Input[] };
-    queue.push({ inputs, res });
-    runNext();
-  });
+serveBodies((body, _req, res) => {
+  const { inputs } = JSON.parse(body.toString()) as { inputs: Input[] };
+  queue.push({ inputs, res });
+  runNext();
 });
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as { port: number }).port })));
-// A clean exit writes the profile of a `--cpu-prof` run (bench/cpu-profile.ts).
-process.on('SIGTERM', () => process.exit(0));

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { EVENT_LOOP_MONITOR_MS as RESOLUTION_MS, parseNvidiaSmi } from '../../observability/metrics.js';
+import { EVENT_LOOP_MONITOR_MS, parseNvidiaSmi } from '../../observability/metrics.js';
 
 export interface ProcessFigures {
   /** CPU time over wall time since the previous sample; 100 = one core busy. */
@@ -41,7 +41,7 @@ function onPath(bin: string): string | undefined {
  * every 5 s when it is installed (null otherwise, so the page can hide the panel).
  */
 export class ProcessSampler {
-  private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_MONITOR_MS });
   private cpu = process.cpuUsage();
   private at = performance.now();
   private figures: ProcessFigures;
@@ -62,7 +62,7 @@ export class ProcessSampler {
     this.at = now;
     const mem = process.memoryUsage();
     // The histogram records each timer period, resolution included: lag is what exceeds it.
-    const lag = this.loop.count > 0 ? Math.max(0, this.loop.mean / 1e6 - RESOLUTION_MS) / 1000 : 0;
+    const lag = this.loop.count > 0 ? Math.max(0, this.loop.mean / 1e6 - EVENT_LOOP_MONITOR_MS) / 1000 : 0;
     this.loop.reset();
     this.figures = {
       cpuPercent: wallUs > 0 ? Math.round(((cpu.user + cpu.system) / wallUs) * 1000) / 10 : 0,
