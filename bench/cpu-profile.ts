@@ -37,6 +37,8 @@ export interface Observed<T> {
   to: number;
   /** The process's CPU over the window, by OS thread (`cpuLine`). */
   cpu: string;
+  /** The same in shares of one core: the server's main thread, its other threads (the profiler's own left out) and the load generator. */
+  shares: { main: number; others: number; loadGenerator: number };
 }
 
 /** Runs `load` while process `pid` is watched: its window on the profile clock and its OS threads' CPU. */
@@ -48,9 +50,39 @@ export async function observe<T>(pid: number, load: () => Promise<T>): Promise<O
   const to = monotonicUs();
   const own = process.cpuUsage(ownBefore);
   const wallS = (to - from) / 1e6;
+  const after = cpuSnapshot(pid);
+  const loadGenerator = (own.user + own.system) / 1e6 / wallS;
   // The load generator (autocannon, in this process) and the kernel share the cores with the server.
-  const others = `; load generator (this bench process) ${(((own.user + own.system) / 1e6 / wallS) * 100).toFixed(0)}%; whole machine ${(((machineBusyTicks() - machineBefore) / TICKS_PER_S / wallS) * 100).toFixed(0)}% of ${availableParallelism() * 100}%`;
-  return { result, from, to, cpu: cpuLine(before, cpuSnapshot(pid), to - from) + others };
+  const others = `; load generator (this bench process) ${(loadGenerator * 100).toFixed(0)}%; whole machine ${(((machineBusyTicks() - machineBefore) / TICKS_PER_S / wallS) * 100).toFixed(0)}% of ${availableParallelism() * 100}%`;
+  return { result, from, to, cpu: cpuLine(before, after, to - from) + others, shares: { ...serverShares(before, after, wallS), loadGenerator } };
+}
+
+/** The main thread's share of a core and the rest of the process's, V8's profiler threads left out. */
+function serverShares(before: CpuSnapshot, after: CpuSnapshot, wallS: number): { main: number; others: number } {
+  const share = (ticks: number) => ticks / TICKS_PER_S / wallS;
+  let main = 0;
+  let profiler = 0;
+  for (const [tid, a] of after.threads) {
+    const ticks = a.ticks - (before.threads.get(tid)?.ticks ?? 0);
+    if (a.name === 'main') main += ticks;
+    else if (a.name.startsWith('v8:Prof')) profiler += ticks;
+  }
+  return { main: share(main), others: share(after.total - before.total - main - profiler) };
+}
+
+/**
+ * The observed window's CPU per unit served: the server's threads and the load generator that
+ * shares these cores. With `inProcess`, also what the machine's cores allow at that cost: the
+ * ceiling any server reaches here, beside the in-process figure.
+ */
+export function cpuPerUnitLine(o: Observed<unknown>, perSecond: number, unit: string, inProcess?: number): string {
+  const us = (share: number) => (share / perSecond) * 1e6;
+  const [main, others, gen] = [us(o.shares.main), us(o.shares.others), us(o.shares.loadGenerator)];
+  const f = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(0)} µs`);
+  const line = `     CPU per ${unit}: main thread ${f(main)}, other threads ${f(others)}, load generator ${f(gen)}`;
+  if (inProcess === undefined) return line;
+  const ceiling = (availableParallelism() * 1e6) / (main + others + gen);
+  return `${line}; ${availableParallelism()} cores at that cost allow at most ${ceiling.toFixed(1)} ${unit}s/s = ${(ceiling / inProcess).toFixed(2)} of in-process`;
 }
 
 /** Busy clock ticks of all CPUs since boot (/proc/stat: user to steal, less idle and iowait; guest time is already in user). */

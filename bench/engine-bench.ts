@@ -7,7 +7,7 @@ import { seededFloats } from '../scripts/onnx-builder.js';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
 import { adminKeyOf, createKey } from '../test/helpers/keys.js';
 import { bareServer } from './bare.js';
-import { observeLoad, profiling, threadShares } from './cpu-profile.js';
+import { cpuPerUnitLine, observeLoad, profiling, threadShares } from './cpu-profile.js';
 import { CONV_INPUT, binaryBody, inProcessBest, writeConvModel } from './heavy-models.js';
 import { load, warmedLoad } from './load.js';
 import { mb, rssOf } from './process-memory.js';
@@ -173,10 +173,28 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
   let off = await measure(false);
   on = best(on, await measure(true));
   off = best(off, await measure(false));
+  // One server under the profiler, one window per row; the profiles exist once it has stopped.
   const prof = profiling();
   const watched = await start(true, prof);
-  const o = await observeLoad(watched.srv.child.pid!, watched.convLoad, SECONDS).finally(() => watched.srv.stop());
-  const convProfile = [`   conv under the profiler (auth on), ${o.result.rps.toFixed(1)}/s: where its CPU goes (replicas are worker threads)`, o.cpu, ...threadShares(prof.dir, watched.srv.child.pid!, o.from, o.to)];
+  const pid = watched.srv.child.pid!;
+  const mlpLoad = { url: `${watched.srv.http}/v2/models/big-batched/infer`, body: mlpBody, connections: 64, headers: watched.headers };
+  let oConv, oMlp;
+  try {
+    oConv = await observeLoad(pid, watched.convLoad, SECONDS);
+    oMlp = await observeLoad(pid, mlpLoad, SECONDS);
+  } finally {
+    await watched.srv.stop();
+  }
+  const profiles = [
+    `   conv under the profiler (auth on), ${oConv.result.rps.toFixed(1)}/s: where its CPU goes (replicas are worker threads)`,
+    oConv.cpu,
+    cpuPerUnitLine(oConv, oConv.result.rps, 'image', convBase.rps),
+    ...threadShares(prof.dir, pid, oConv.from, oConv.to),
+    `   MLP V2 JSON under the profiler (auth on), ${oMlp.result.rps.toFixed(1)} rows/s: where its CPU goes`,
+    oMlp.cpu,
+    cpuPerUnitLine(oMlp, oMlp.result.rps, 'row', mlpBase.rps),
+    ...threadShares(prof.dir, pid, oMlp.from, oMlp.to),
+  ];
   // What any JSON server on this machine reaches for this row: node:http, JSON.parse, batches of
   // up to 32 rows into onnxruntime in the same process, JSON.stringify; best of 1/2 threads.
   let floor: Figures | undefined;
@@ -197,7 +215,7 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
     `${''.padEnd(58)} floor: node:http + JSON + onnxruntime batching 32, best of 1/2 threads ${floor!.rps.toFixed(1)}/s = ${(floor!.rps / mlpBase.rps).toFixed(2)} of in-process; inferd = ${(on.mlp.rps / floor!.rps).toFixed(2)} of this floor`,
     row('DBNet-like conv 1×3×320×320 (generated stand-in for PP-OCRv4 det), binary V2, 4 clients', on.conv, convBase, 0.9, off.conv),
     `${''.padEnd(58)} floor: node:http + binary V2 + onnxruntime at ${convBase.threads} thread(s), computing on the main thread ${convFloor.rps.toFixed(1)}/s = ${(convFloor.rps / convBase.rps).toFixed(2)} of in-process; inferd = ${(on.conv.rps / convFloor.rps).toFixed(2)} of this floor`,
-    ...convProfile,
+    ...profiles,
   ];
 }
 

@@ -40,7 +40,7 @@ export function llamaServerBinary(): { path: string } | { skipped: string } {
 }
 
 /** Starts llama-server on the model with `parallel` slots of `ctxPerSlot` tokens; resolves once /health answers 200. */
-export async function startLlamaServer(binary: string, model: string, opts: { threads: number; parallel: number; ctxPerSlot: number }): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startLlamaServer(binary: string, model: string, opts: { threads: number; parallel: number; ctxPerSlot: number }): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(binary, [
     '-m', model, '--host', '127.0.0.1', '--port', String(port), '-ngl', '0', '--no-webui',
@@ -57,7 +57,7 @@ export async function startLlamaServer(binary: string, model: string, opts: { th
   for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`llama-server exited with ${child.exitCode}: ${stderr}`);
     try {
-      if ((await fetch(`${url}/health`)).status === 200) return { url, stop };
+      if ((await fetch(`${url}/health`)).status === 200) return { url, pid: child.pid!, stop };
     } catch {
       // not listening yet
     }

@@ -20,7 +20,7 @@ import { llmThreads } from '../src/runtimes/llm/llm-threads.js';
 import { availableParallelism } from 'node:os';
 import { REPO_ROOT, startInferd, waitReady } from '../test/helpers/inferd-process.js';
 import { adminKeyOf, createKey } from '../test/helpers/keys.js';
-import { machineQuiet, observe, profiling, threadShares } from './cpu-profile.js';
+import { cpuPerUnitLine, machineQuiet, observe, profiling, threadShares, type Observed } from './cpu-profile.js';
 import { llamaServerBinary, startLlamaServer } from './llama-server.js';
 import { median } from './stats.js';
 
@@ -230,22 +230,40 @@ async function race(contenders: Contender[], notes: string[], roundsAt: Map<numb
   return out;
 }
 
-/** Where one stream's time goes in inferd's default server: REPEAT single streams after a warm-up, under the profiler. */
-async function profiledStream(path: string): Promise<string[]> {
+/** REPEAT single streams after a warm-up, with process `pid`'s threads watched. */
+async function observedStreams(c: { url: string; headers: Record<string, string> }, pid: number): Promise<Observed<number>> {
+  await streams(c.url, c.headers, 1, 'bench-llm');
+  return observe(pid, async () => {
+    let tokens = 0;
+    for (let i = 0; i < REPEAT; i++) tokens += (await streams(c.url, c.headers, 1, 'bench-llm')).tokens;
+    return tokens;
+  });
+}
+
+/**
+ * Where one stream's time goes: inferd's default server under the profiler, then llama-server
+ * at `anchorThreads` (its threads' CPU only), each with its CPU per token.
+ */
+async function profiledStream(path: string, binary: string, anchorThreads: number): Promise<string[]> {
   const prof = profiling();
   const srv = await startServed('inferd', path, {}, prof.nodeArgs);
+  let o: Observed<number>;
   try {
-    await streams(srv.url, srv.headers, 1, 'bench-llm');
-    const o = await observe(srv.pid, async () => {
-      let tokens = 0;
-      for (let i = 0; i < REPEAT; i++) tokens += (await streams(srv.url, srv.headers, 1, 'bench-llm')).tokens;
-      return tokens;
-    });
-    const tokS = o.result / ((o.to - o.from) / 1e6);
-    return [`inferd (default), 1 stream under the profiler, ${f1(tokS)} tok/s: main thread, native generation thread and libuv pool per window`, o.cpu, ...threadShares(prof.dir, srv.pid, o.from, o.to)];
+    o = await observedStreams(srv, srv.pid);
   } finally {
+    // The profiles are written as the server exits: read them only after it has stopped.
     await srv.stop();
   }
+  const tokS = (x: Observed<number>) => x.result / ((x.to - x.from) / 1e6);
+  const lines = [`inferd (default), 1 stream under the profiler, ${f1(tokS(o))} tok/s: main thread, native generation thread and libuv pool per window`, o.cpu, cpuPerUnitLine(o, tokS(o), 'token'), ...threadShares(prof.dir, srv.pid, o.from, o.to)];
+  const anchor = await startLlamaServer(binary, path, { threads: anchorThreads, parallel: SEQUENCES, ctxPerSlot: CTX });
+  try {
+    const a = await observedStreams({ url: anchor.url, headers: {} }, anchor.pid);
+    lines.push(`llama-server threads=${anchorThreads}, 1 stream (not profiled), ${f1(tokS(a))} tok/s`, a.cpu, cpuPerUnitLine(a, tokS(a), 'token'));
+  } finally {
+    await anchor.stop();
+  }
+  return lines;
 }
 
 const f1 = (x: number) => x.toFixed(1);
@@ -313,7 +331,7 @@ export async function benchLlm(): Promise<string[]> {
   } finally {
     for (const c of contenders) await c.stop();
   }
-  lines.push(...notes, ...(await profiledStream(path)));
+  lines.push(...notes, ...(await profiledStream(path, built.path, 2)));
   return lines;
 }
 
