@@ -140,6 +140,23 @@ spec:
     assert.notEqual((await client.completions.create(ask)).choices[0]!.text, first);
   });
 
+  it('streamed completion text joins into the unstreamed text, also while stop strings hold tokens back', async () => {
+    // A token ending in a stop string's first character is held until the next one rules the
+    // stop out, then both are released together; the others are released alone.
+    for (const stop of [undefined, ['eqqq', 'tqqq', 'aqqq', ' qqq']]) {
+      const ask = { model: 'tiny', prompt: 'once upon a time', max_tokens: 48, temperature: 0.8, seed: 11, logit_bias: NO_EOS, ...(stop ? { stop } : {}) };
+      const whole = (await client.completions.create(ask)).choices[0]!.text;
+      let streamed = '';
+      let events = 0;
+      for await (const chunk of await client.completions.create({ ...ask, stream: true })) {
+        streamed += chunk.choices[0]?.text ?? '';
+        events++;
+      }
+      assert.ok(whole.length > 0 && events > 10, `${events} events for ${JSON.stringify(whole)}`);
+      assert.equal(streamed, whole, `stop ${JSON.stringify(stop)}`);
+    }
+  });
+
   it('completion max_tokens → length, with echo', async () => {
     const r = await client.completions.create({ model: 'tiny', prompt: 'abc', max_tokens: 5, echo: true, logit_bias: NO_EOS });
     assert.equal(r.choices[0]!.finish_reason, 'length');
