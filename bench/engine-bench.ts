@@ -150,7 +150,11 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
     try {
       await waitReady(srv.http, 60_000);
       const headers: Record<string, string> = auth ? { authorization: `Bearer ${await createKey(srv.http, adminKeyOf(dataDir), 'predictor', '*')}` } : {};
-      return { srv, headers, convLoad: { url: `${srv.http}/v2/models/conv/infer`, body: conv.body, connections: 4, headers: { ...conv.headers, ...headers } } };
+      return {
+        srv,
+        mlpLoad: { url: `${srv.http}/v2/models/big-batched/infer`, body: mlpBody, connections: 64, headers },
+        convLoad: { url: `${srv.http}/v2/models/conv/infer`, body: conv.body, connections: 4, headers: { ...conv.headers, ...headers } },
+      };
     } catch (err) {
       await srv.stop();
       throw err;
@@ -158,9 +162,9 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
   };
   /** Each row's load on one fresh server, its threads' CPU watched (no profiler). */
   const measure = async (auth: boolean) => {
-    const { srv, headers, convLoad } = await start(auth);
+    const { srv, mlpLoad, convLoad } = await start(auth);
     try {
-      const mlp = await observeLoad(srv.child.pid!, { url: `${srv.http}/v2/models/big-batched/infer`, body: mlpBody, connections: 64, headers }, SECONDS);
+      const mlp = await observeLoad(srv.child.pid!, mlpLoad, SECONDS);
       return { mlp, conv: await observeLoad(srv.child.pid!, convLoad, SECONDS) };
     } finally {
       await srv.stop();
@@ -178,11 +182,10 @@ async function heavyRows(manifests: string, files: { mlp: string; conv: string }
   const prof = profiling();
   const watched = await start(true, prof);
   const pid = watched.srv.child.pid!;
-  const mlpLoad = { url: `${watched.srv.http}/v2/models/big-batched/infer`, body: mlpBody, connections: 64, headers: watched.headers };
   let oConv, oMlp;
   try {
     oConv = await observeLoad(pid, watched.convLoad, SECONDS);
-    oMlp = await observeLoad(pid, mlpLoad, SECONDS);
+    oMlp = await observeLoad(pid, watched.mlpLoad, SECONDS);
   } finally {
     await watched.srv.stop();
   }

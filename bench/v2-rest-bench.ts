@@ -6,7 +6,7 @@ import { REPO_ROOT, startInferd, waitReady, type InferdProcess } from '../test/h
 import { adminKeyOf, createKey } from '../test/helpers/keys.js';
 import { bareServer } from './bare.js';
 import { observeLoad, profiling, threadShares } from './cpu-profile.js';
-import { load } from './load.js';
+import { load, type LoadOptions } from './load.js';
 import { fmt, median, percentiles, type Figures } from './stats.js';
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 5);
@@ -41,6 +41,9 @@ interface Target {
   headers?: Record<string, string>;
 }
 
+/** The bench's request body sent to `t` by `connections` clients. */
+const loadOf = (t: Target, connections: number): Omit<LoadOptions, 'seconds'> => ({ url: t.url, body: BODY, connections, ...(t.headers ? { headers: t.headers } : {}) });
+
 /** inferd on the demo manifest: with the server's default authentication, or `--auth none`. */
 async function inferd(auth: 'default' | 'none', intraOp?: number, nodeArgs: string[] = []): Promise<{ srv: InferdProcess; target: Target }> {
   const args = ['-f', join(REPO_ROOT, 'examples/demo')];
@@ -61,10 +64,10 @@ async function inferd(auth: 'default' | 'none', intraOp?: number, nodeArgs: stri
 /** Alternates the targets ROUNDS times after one warm-up second each; the best run of each. */
 async function race(targets: Target[], connections: number): Promise<Figures[]> {
   const best: Figures[] = targets.map(() => ({ rps: 0, p50: NaN, p95: NaN, p99: NaN }));
-  for (const t of targets) await load({ url: t.url, body: BODY, connections, seconds: 1, ...(t.headers ? { headers: t.headers } : {}) });
+  for (const t of targets) await load({ ...loadOf(t, connections), seconds: 1 });
   for (let r = 0; r < ROUNDS; r++) {
     for (const [i, t] of targets.entries()) {
-      const f = await load({ url: t.url, body: BODY, connections, seconds: DURATION_S, ...(t.headers ? { headers: t.headers } : {}) });
+      const f = await load({ ...loadOf(t, connections), seconds: DURATION_S });
       if (f.rps > best[i]!.rps) best[i] = f;
     }
   }
@@ -84,7 +87,7 @@ async function authCost(on: Target, off: Target, connections: number): Promise<s
   const costs: number[] = [];
   for (let r = 0; r < AUTH_ROUNDS; r++) {
     const rps = new Map<Target, number>();
-    for (const t of r % 2 ? [off, on] : [on, off]) rps.set(t, (await load({ url: t.url, body: BODY, connections, seconds, ...(t.headers ? { headers: t.headers } : {}) })).rps);
+    for (const t of r % 2 ? [off, on] : [on, off]) rps.set(t, (await load({ ...loadOf(t, connections), seconds })).rps);
     costs.push(1 - rps.get(on)! / rps.get(off)!);
   }
   return `authentication costs ${pct(median(costs))} (median of ${AUTH_ROUNDS} paired runs of ${seconds}s, ${pct(Math.min(...costs))} to ${pct(Math.max(...costs))}; goal ≤ 5%)`;
@@ -100,7 +103,7 @@ async function profiles(): Promise<string[]> {
   const lines = ['-- CPU profiles at 64 clients, each server alone (V8 sampling profiler and /proc; throughput under the profiler, not a figure)'];
   /** `hooks`: also the time inferd's authentication and admission hooks took a request. */
   const watch = async (label: string, pid: number, target: Target, stop: () => Promise<unknown>, hooks = false) => {
-    const o = await observeLoad(pid, { url: target.url, body: BODY, connections: 64, ...(target.headers ? { headers: target.headers } : {}) }, DURATION_S).finally(stop);
+    const o = await observeLoad(pid, loadOf(target, 64), DURATION_S).finally(stop);
     lines.push(`   ${label}, ${o.result.rps.toFixed(0)} req/s:`, o.cpu, ...threadShares(prof.dir, pid, o.from, o.to, hooks ? o.result.total : undefined));
   };
   const floor = await bareServer(join(MODEL_DIR, 'model.onnx'), 'bare-onnx-server', [], prof.nodeArgs);

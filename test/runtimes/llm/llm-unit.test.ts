@@ -268,7 +268,9 @@ describe('inferd-llm runtime in-process (tiny random GGUF)', () => {
       const lines: string[] = [];
       const model = await loadTiny(5, 2, [`--threads=${threads}`], pino({ level: 'info' }, { write: (l: string) => void lines.push(l) }));
       const ready = lines.map((l) => JSON.parse(l) as { msg: string; oneTokenSteps?: { oneTokenThreads: number } }).find((e) => e.msg === 'LLM context ready');
-      const probed = ready?.oneTokenSteps?.oneTokenThreads ?? 1;
+      // Read from the log, not assumed: a renamed message must fail here, not fall back to one thread.
+      assert.ok(ready, 'the load logs "LLM context ready"');
+      const probed = ready.oneTokenSteps?.oneTokenThreads ?? 1;
       try {
         const llm = model.llm!;
         const answers = new Set<boolean>();
